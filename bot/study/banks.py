@@ -1,0 +1,226 @@
+"""Schemas and loaders for the content in ``knowledge/``: topics, notes, quiz and interview banks.
+
+The banks are YAML files that people edit by hand, so every loader validates with pydantic and
+reports the file and item that is wrong instead of failing later at quiz time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bot.study.errors import KnowledgeError
+
+NonEmpty = Annotated[str, Field(min_length=1)]
+ID_PATTERN = r"^[a-z0-9][a-z0-9-]*[a-z0-9]$"
+
+
+class Difficulty(StrEnum):
+    easy = "easy"
+    medium = "medium"
+    hard = "hard"
+
+
+class QuizType(StrEnum):
+    mcq = "mcq"
+    multi = "multi"
+    true_false = "true_false"
+    short = "short"
+
+
+class Level(StrEnum):
+    junior = "junior"
+    mid = "mid"
+    senior = "senior"
+
+
+class InterviewKind(StrEnum):
+    conceptual = "conceptual"
+    practical = "practical"
+    system_design = "system_design"
+    behavioral = "behavioral"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Topic(_Strict):
+    id: Annotated[str, Field(pattern=ID_PATTERN)]
+    title: NonEmpty
+
+
+class Area(_Strict):
+    id: Annotated[str, Field(pattern=ID_PATTERN)]
+    title: NonEmpty
+    guide: NonEmpty
+    topics: list[Topic] = Field(min_length=1)
+
+
+class TopicList(_Strict):
+    areas: list[Area] = Field(min_length=1)
+
+    def topic_ids(self) -> list[str]:
+        return [t.id for a in self.areas for t in a.topics]
+
+    def area_of(self, topic_id: str) -> Area | None:
+        return next((a for a in self.areas if any(t.id == topic_id for t in a.topics)), None)
+
+
+class SourceRef(_Strict):
+    """A section of a note: ``note`` is relative to ``knowledge/``, ``section`` a heading's text."""
+
+    note: Annotated[str, Field(pattern=r"^notes/[a-z0-9-]+/[a-z0-9-]+\.md$")]
+    section: NonEmpty
+
+
+class QuizItem(_Strict):
+    id: Annotated[str, Field(pattern=ID_PATTERN)]
+    area: NonEmpty
+    topic: NonEmpty
+    difficulty: Difficulty
+    type: QuizType
+    question: NonEmpty
+    choices: list[NonEmpty] = Field(default_factory=list)
+    # mcq: index of the right choice; multi: indices; true_false: bool; short: a model answer.
+    answer: int | list[int] | bool | str
+    key_points: list[NonEmpty] = Field(default_factory=list)
+    explanation: NonEmpty
+    source: SourceRef
+
+    @model_validator(mode="after")
+    def _answer_matches_type(self) -> QuizItem:
+        n = len(self.choices)
+        if len(set(c.strip().lower() for c in self.choices)) != n:
+            raise ValueError("choices must be distinct")
+        if self.type is QuizType.mcq:
+            if not (3 <= n <= 6) or type(self.answer) is not int or not 0 <= self.answer < n:
+                raise ValueError("mcq needs 3-6 choices and an int answer indexing them")
+        elif self.type is QuizType.multi:
+            ans = self.answer
+            if not (4 <= n <= 6) or not isinstance(ans, list) or len(ans) < 2:
+                raise ValueError("multi needs 4-6 choices and a list of at least 2 answers")
+            if len(set(ans)) != len(ans) or any(not 0 <= a < n for a in ans) or len(ans) == n:
+                raise ValueError("multi answers must be distinct indexes, not all choices")
+        elif self.type is QuizType.true_false:
+            if n or not isinstance(self.answer, bool):
+                raise ValueError("true_false takes no choices and a boolean answer")
+        else:
+            if n or not isinstance(self.answer, str) or len(self.key_points) < 2:
+                raise ValueError("short takes no choices, a model answer and 2+ key_points")
+        if self.type is not QuizType.short and self.key_points:
+            raise ValueError("only short items have key_points")
+        return self
+
+
+class InterviewQuestion(_Strict):
+    id: Annotated[str, Field(pattern=ID_PATTERN)]
+    area: NonEmpty
+    topic: NonEmpty
+    level: Level
+    kind: InterviewKind
+    question: NonEmpty
+    key_points: list[NonEmpty] = Field(min_length=3, max_length=6)
+    follow_ups: list[NonEmpty] = Field(min_length=1, max_length=3)
+    red_flags: list[NonEmpty] = Field(min_length=1)
+    source: SourceRef
+
+    @field_validator("key_points")
+    @classmethod
+    def _full_sentences(cls, points: list[str]) -> list[str]:
+        for p in points:
+            if len(p.split()) < 5 or not p.rstrip().endswith((".", "?", "!", ")")):
+                raise ValueError(f"key point is not a full sentence: {p!r}")
+        return points
+
+
+class RetrievalQuestion(_Strict):
+    question: NonEmpty
+    note: Annotated[str, Field(pattern=r"^notes/[a-z0-9-]+/[a-z0-9-]+\.md$")]
+
+
+@dataclass
+class Note:
+    path: str  # relative to knowledge/, e.g. notes/math/probability.md
+    meta: dict[str, Any]
+    title: str
+    headings: list[str] = field(default_factory=list)
+    words: int = 0
+
+
+FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
+HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$", re.MULTILINE)
+
+
+def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
+    """Return the YAML front matter of a Markdown text (or ``{}``) and the body after it."""
+    m = FRONT_MATTER.match(text)
+    if not m:
+        return {}, text
+    try:
+        meta = yaml.safe_load(m.group(1)) or {}
+    except yaml.YAMLError:
+        return {}, text
+    return (meta if isinstance(meta, dict) else {}), text[m.end() :]
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise KnowledgeError(f"{path}: cannot read YAML ({exc})") from exc
+
+
+def _validate_list(path: Path, model: type[BaseModel], data: Any) -> list[Any]:
+    if not isinstance(data, list):
+        raise KnowledgeError(f"{path}: expected a list of items")
+    items = []
+    for i, raw in enumerate(data):
+        try:
+            items.append(model.model_validate(raw))
+        except ValidationError as exc:
+            ident = raw.get("id", f"#{i}") if isinstance(raw, dict) else f"#{i}"
+            raise KnowledgeError(f"{path}: item {ident}: {exc}") from exc
+    return items
+
+
+def load_topics(root: Path) -> TopicList:
+    path = root / "topics.yaml"
+    try:
+        return TopicList.model_validate(_read_yaml(path))
+    except ValidationError as exc:
+        raise KnowledgeError(f"{path}: {exc}") from exc
+
+
+def load_quiz_items(root: Path) -> list[QuizItem]:
+    return [i for p in sorted((root / "quiz").glob("*.yaml")) for i in _validate_list(p, QuizItem, _read_yaml(p))]
+
+
+def load_interview_questions(root: Path) -> list[InterviewQuestion]:
+    return [
+        q
+        for p in sorted((root / "interview").glob("*.yaml"))
+        for q in _validate_list(p, InterviewQuestion, _read_yaml(p))
+    ]
+
+
+def load_retrieval_questions(paths: Iterable[Path]) -> list[RetrievalQuestion]:
+    return [q for p in sorted(paths) for q in _validate_list(p, RetrievalQuestion, _read_yaml(p))]
+
+
+def load_notes(root: Path) -> dict[str, Note]:
+    notes: dict[str, Note] = {}
+    for p in sorted((root / "notes").rglob("*.md")):
+        meta, body = split_front_matter(p.read_text(encoding="utf-8"))
+        heads = [m.group(2).strip() for m in HEADING.finditer(body)]
+        title = next((m.group(2).strip() for m in HEADING.finditer(body) if m.group(1) == "#"), p.stem)
+        rel = p.relative_to(root).as_posix()
+        notes[rel] = Note(rel, meta, title, heads, len(body.split()))
+    return notes

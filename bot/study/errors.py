@@ -1,0 +1,38 @@
+"""Typed errors of the study core. The adapters (CLI, Discord) turn them into friendly words."""
+
+from __future__ import annotations
+
+
+class StudybotError(Exception):
+    """Base class: the message is safe to show to a user as it is."""
+
+
+class InvalidQuestion(StudybotError):
+    """An empty, oversized or otherwise unusable question."""
+
+
+class KnowledgeError(StudybotError):
+    """The content in knowledge/ (topics, notes, banks) is missing or malformed."""
+
+
+class IngestError(StudybotError):
+    """Nothing could be ingested, or the store refused the upsert."""
+
+
+class VectorStoreUnavailable(StudybotError):
+    """The Chroma store (embedded or server) cannot be reached or opened."""
+
+
+class LLMUnavailable(StudybotError):
+    """The configured LLM failed or timed out; callers fall back to the extractive answer."""
+
+
+class ConfigError(StudybotError):
+    """The settings are inconsistent (for example a provider without a model)."""
+
+
+class EmptyKnowledgeBase(StudybotError):
+    """Nothing has been ingested yet."""
+
+    def __init__(self, message: str = "The knowledge base is empty: run `studybot ingest` first.") -> None:
+        super().__init__(message)

@@ -1,0 +1,188 @@
+"""Chroma, embedded on disk or as a server, behind a small typed interface.
+
+We always pass embeddings ourselves: a Chroma call without them falls back to Chroma's default
+embedding function, which tries to download a model.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from bot.settings import Settings
+from bot.study.errors import StudybotError, VectorStoreUnavailable
+
+log = logging.getLogger(__name__)
+
+Metadata = dict[str, str | int | float | bool]
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    id: str
+    text: str
+    metadata: Metadata
+    score: float  # cosine similarity, 1.0 is identical
+
+
+@contextmanager
+def _unavailable(what: str) -> Iterator[None]:
+    try:
+        yield
+    except StudybotError:
+        raise
+    except Exception as exc:  # chromadb raises many unrelated types for "cannot reach"
+        log.debug("vector store failure during %s", what, exc_info=True)
+        raise VectorStoreUnavailable(f"the vector store is unavailable ({what}: {exc})") from exc
+
+
+class VectorStore:
+    """One Chroma collection with cosine distance."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._client: Any = None
+        self._collection: Any = None
+
+    @property
+    def location(self) -> str:
+        s = self._settings
+        if s.chroma_host:
+            return f"chroma server {s.chroma_host}:{s.chroma_port}"
+        return f"{s.chroma_dir}"
+
+    def _connect(self) -> Any:
+        if self._client is None:
+            import chromadb
+            from chromadb.config import Settings as ChromaSettings
+
+            s = self._settings
+            chroma_settings = ChromaSettings(anonymized_telemetry=False)
+            with _unavailable(f"connecting to {self.location}"):
+                if s.chroma_host:
+                    self._client = chromadb.HttpClient(
+                        host=s.chroma_host, port=s.chroma_port, ssl=s.chroma_ssl, settings=chroma_settings
+                    )
+                else:
+                    s.chroma_dir.mkdir(parents=True, exist_ok=True)
+                    self._client = chromadb.PersistentClient(path=str(s.chroma_dir), settings=chroma_settings)
+        return self._client
+
+    def collection(self) -> Any:
+        if self._collection is None:
+            client = self._connect()
+            with _unavailable("opening the collection"):
+                self._collection = client.get_or_create_collection(
+                    self._settings.collection,
+                    embedding_function=None,
+                    configuration={"hnsw": {"space": "cosine"}},
+                )
+        return self._collection
+
+    def reset(self) -> None:
+        """Drop the collection (``ingest --reset``)."""
+        client = self._connect()
+        with _unavailable("dropping the collection"):
+            if any(c.name == self._settings.collection for c in client.list_collections()):
+                client.delete_collection(self._settings.collection)
+        self._collection = None
+
+    def count(self) -> int:
+        with _unavailable("counting"):
+            return int(self.collection().count())
+
+    def all_metadata(self, page: int = 5000) -> dict[str, Metadata]:
+        """Every chunk id with its metadata (paged, so large collections stay cheap)."""
+        col = self.collection()
+        out: dict[str, Metadata] = {}
+        offset = 0
+        with _unavailable("listing chunks"):
+            while True:
+                got = col.get(include=["metadatas"], limit=page, offset=offset)
+                for cid, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
+                    out[cid] = dict(meta or {})
+                if len(got["ids"]) < page:
+                    return out
+                offset += page
+
+    def _batches(self, n: int) -> Iterator[slice]:
+        size = 1000
+        for start in range(0, n, size):
+            yield slice(start, start + size)
+
+    def add(
+        self,
+        ids: Sequence[str],
+        embeddings: Sequence[Sequence[float]],
+        documents: Sequence[str],
+        metadatas: Sequence[Metadata],
+    ) -> None:
+        col = self.collection()
+        with _unavailable("adding chunks"):
+            for part in self._batches(len(ids)):
+                col.upsert(
+                    ids=list(ids[part]),
+                    embeddings=[list(e) for e in embeddings[part]],
+                    documents=list(documents[part]),
+                    metadatas=list(metadatas[part]),
+                )
+
+    def update_metadata(self, ids: Sequence[str], metadatas: Sequence[Metadata]) -> None:
+        col = self.collection()
+        with _unavailable("updating chunk metadata"):
+            for part in self._batches(len(ids)):
+                col.update(ids=list(ids[part]), metadatas=list(metadatas[part]))
+
+    def delete(self, ids: Sequence[str]) -> None:
+        col = self.collection()
+        with _unavailable("deleting chunks"):
+            for part in self._batches(len(ids)):
+                col.delete(ids=list(ids[part]))
+
+    def query(self, embedding: Sequence[float], k: int) -> list[StoredChunk]:
+        col = self.collection()
+        with _unavailable("searching"):
+            n = col.count()
+            if n == 0:
+                return []
+            got = col.query(
+                query_embeddings=[list(embedding)],
+                n_results=min(k, n),
+                include=["documents", "metadatas", "distances"],
+            )
+        ids = got["ids"][0]
+        docs = (got["documents"] or [[]])[0]
+        metas = (got["metadatas"] or [[]])[0]
+        dists = (got["distances"] or [[]])[0]
+        return [
+            StoredChunk(cid, doc or "", dict(meta or {}), 1.0 - float(dist))
+            for cid, doc, meta, dist in zip(ids, docs, metas, dists, strict=False)
+        ]
+
+    def get_all(self, page: int = 5000) -> list[StoredChunk]:
+        """Every chunk with its text (for keyword search and evaluation)."""
+        col = self.collection()
+        out: list[StoredChunk] = []
+        offset = 0
+        with _unavailable("reading chunks"):
+            while True:
+                got = col.get(include=["documents", "metadatas"], limit=page, offset=offset)
+                for cid, doc, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=False):
+                    out.append(StoredChunk(cid, doc or "", dict(meta or {}), 0.0))
+                if len(got["ids"]) < page:
+                    return out
+                offset += page
+
+    def sources(self) -> list[tuple[str, str, int]]:
+        """(source, title, chunk count) for every ingested document, sorted by source."""
+        counts: Counter[str] = Counter()
+        titles: dict[str, str] = {}
+        for meta in self.all_metadata().values():
+            src = str(meta.get("source", "?"))
+            counts[src] += 1
+            titles.setdefault(src, str(meta.get("title", "")))
+        return [(src, titles[src], counts[src]) for src in sorted(counts)]

@@ -1,0 +1,63 @@
+"""Rich rendering for the terminal adapter: answers, sources, retrieval results, ingest summaries."""
+
+from __future__ import annotations
+
+import re
+
+from rich.console import Console
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+
+from bot.study.answering import Answer
+from bot.study.retrieval import Passage
+from ingest.pipeline import IngestReport
+
+_CITE = re.compile(r"\[(\d{1,2})\]")
+
+
+def render_answer(console: Console, answer: Answer, *, streamed: bool = False) -> None:
+    if answer.notice:
+        console.print(f"[yellow]{escape(answer.notice)}[/]")
+    if not streamed or answer.composer != "llm":
+        body = _CITE.sub(r"[bold cyan]\[\1][/]", escape(answer.text))
+        style = "green" if answer.grounded else "yellow"
+        console.print(Panel(body, border_style=style, title="answer", title_align="left"))
+    for c in answer.citations:
+        p = c.passage
+        console.print(f"  [bold cyan]\\[{c.n}][/] {escape(p.label)}  [dim]{escape(p.source)}[/]")
+
+
+def render_results(console: Console, question: str, passages: list[Passage]) -> None:
+    table = Table(title=f"Top {len(passages)} passages for: {escape(question)}", show_lines=True)
+    table.add_column("#", justify="right")
+    table.add_column("score", justify="right")
+    table.add_column("source")
+    table.add_column("text")
+    for i, p in enumerate(passages, 1):
+        snippet = p.text if len(p.text) < 300 else p.text[:297] + "..."
+        table.add_row(str(i), f"{p.score:.3f}", escape(f"{p.label}\n{p.source}"), escape(snippet))
+    console.print(table)
+
+
+def render_ingest(console: Console, report: IngestReport) -> None:
+    for path, reason in report.skipped:
+        console.print(f"[yellow]skipped[/] {escape(path)}: {escape(reason)}")
+    console.print(
+        f"[bold]{report.files}[/] files, [bold]{report.chunks}[/] chunks: "
+        f"[green]{report.added} added[/], {report.updated} updated, "
+        f"[red]{report.deleted} deleted[/], {report.unchanged} unchanged "
+        f"in {report.seconds:.1f} s"
+    )
+
+
+def render_sources(console: Console, rows: list[tuple[str, str, int]]) -> None:
+    table = Table(title=f"{len(rows)} ingested documents")
+    table.add_column("source")
+    table.add_column("title")
+    table.add_column("chunks", justify="right")
+    for source, title, count in rows:
+        table.add_row(escape(source), escape(title), str(count))
+    table.add_section()
+    table.add_row("total", "", str(sum(r[2] for r in rows)))
+    console.print(table)

@@ -1,0 +1,1 @@
+"""The re-runnable ingestion pipeline: load -> clean -> split -> embed -> upsert into Chroma."""
