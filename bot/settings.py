@@ -22,7 +22,8 @@ class Settings(BaseSettings):
     """studybot's settings, read from ``STUDYBOT_*`` environment variables and a ``.env`` file."""
 
     model_config = SettingsConfigDict(
-        env_prefix="STUDYBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="STUDYBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore",
+        env_ignore_empty=True,
     )
 
     # Storage
@@ -45,6 +46,8 @@ class Settings(BaseSettings):
 
     # Ingestion and input limits
     max_file_mb: Annotated[float, Field(gt=0)] = 20.0
+    # Chunks embedded and written per step: a killed run loses at most one step of work.
+    ingest_batch_size: Annotated[int, Field(ge=1, le=5000)] = 256
     max_question_chars: Annotated[int, Field(ge=10)] = 2000
     answer_max_chars: Annotated[int, Field(ge=200, le=4000)] = 900
 

@@ -108,7 +108,6 @@ def ingest(
     *,
     reset: bool = False,
     progress: Progress | None = None,
-    group: int = 256,
 ) -> IngestReport:
     """Bring the store in line with the files under ``paths``; see the module docstring."""
     started = time.perf_counter()
@@ -127,6 +126,7 @@ def ingest(
         len(plan.to_add), len(plan.to_update), len(plan.to_delete), plan.unchanged,
     )
     done = 0
+    group = settings.ingest_batch_size
     for start in range(0, len(plan.to_add), group):
         part = plan.to_add[start : start + group]
         vectors = embedder.encode([c.embed_text for c in part])

@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bot.app import Services
+from ingest.pipeline import ingest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _run(services: Services, *paths: Path, reset: bool = False):  # noqa: ANN202
+    return ingest(list(paths), services.settings, services.store, services.embedder, reset=reset)
+
+
+def _snapshot(services: Services) -> dict[str, tuple[str, tuple[tuple[str, object], ...]]]:
+    return {c.id: (c.text, tuple(sorted(c.metadata.items()))) for c in services.store.get_all()}
+
+
+def test_second_run_embeds_nothing(make_services: Callable[..., Services], corpus: Path) -> None:
+    services = make_services()
+    first = _run(services, corpus)
+    assert first.files == 3 and first.added == first.chunks > 3 and first.deleted == 0
+    before = services.embedder.texts_embedded
+    second = _run(services, corpus)
+    assert services.embedder.texts_embedded == before  # not a single embedding computed
+    assert (second.added, second.updated, second.deleted, second.unchanged) == (0, 0, 0, first.chunks)
+    assert services.store.count() == first.chunks
+
+
+def test_changed_file_is_replaced_and_removed_file_deleted(make_services: Callable[..., Services], corpus: Path) -> None:
+    services = make_services()
+    _run(services, corpus)
+    precision = corpus / "precision.md"
+    precision.write_text(precision.read_text().replace("rarely flags", "seldom flags"))
+    (corpus / "kmeans.txt").unlink()
+    report = _run(services, corpus)
+    assert report.added == 1 and report.deleted >= 2  # one edited chunk, the k-means chunks
+    texts = [c.text for c in services.store.get_all()]
+    assert any("seldom flags" in t for t in texts)
+    assert not any("rarely flags" in t for t in texts)
+    assert not any("centroid" in t for t in texts)
+    # A third run converges: nothing left to do.
+    again = _run(services, corpus)
+    assert (again.added, again.deleted, again.updated) == (0, 0, 0)
+
+
+def test_inserted_section_only_moves_positions(make_services: Callable[..., Services], corpus: Path) -> None:
+    services = make_services()
+    _run(services, corpus)
+    dropout = corpus / "dropout.md"
+    dropout.write_text(dropout.read_text().replace(
+        "## How dropout works", "## Where dropout came from\n\nDropout was proposed in 2012.\n\n## How dropout works"
+    ))
+    report = _run(services, corpus)
+    assert report.added == 1 and report.deleted == 0 and report.updated >= 2  # later chunks moved
+
+
+def test_ingesting_another_folder_leaves_the_first_alone(
+    make_services: Callable[..., Services], corpus: Path, tmp_path: Path
+) -> None:
+    services = make_services()
+    first = _run(services, corpus)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "svm.md").write_text("# SVM\n\nA support vector machine maximises the margin between classes.\n")
+    second = _run(services, other)
+    assert second.deleted == 0 and services.store.count() == first.chunks + 1
+
+
+def test_bad_files_are_skipped_and_the_rest_ingested(
+    make_services: Callable[..., Services], corpus: Path
+) -> None:
+    (corpus / "empty.md").write_text("")
+    (corpus / "broken.pdf").write_bytes(b"%PDF-1.7 garbage")
+    (corpus / "blob.txt").write_bytes(os.urandom(2048).replace(b"\x00", b"\x01") + b"\x00")
+    services = make_services(max_file_mb=0.001)
+    (corpus / "huge.md").write_text("# Huge\n\n" + "word " * 2000)
+    report = _run(services, corpus)
+    skipped = {Path(p).name: reason for p, reason in report.skipped}
+    assert set(skipped) == {"empty.md", "broken.pdf", "blob.txt", "huge.md"}
+    assert "too large" in skipped["huge.md"] and "corrupt" in skipped["broken.pdf"]
+    assert report.files == 3 and report.added > 0
+
+
+def test_a_file_that_turns_corrupt_keeps_its_earlier_chunks(
+    make_services: Callable[..., Services], corpus: Path
+) -> None:
+    services = make_services()
+    _run(services, corpus)
+    before = services.store.count()
+    (corpus / "precision.md").write_bytes(b"\x00\x00binary now")
+    report = _run(services, corpus)
+    assert report.deleted == 0 and services.store.count() == before
+
+
+def test_reset_rebuilds_from_scratch(make_services: Callable[..., Services], corpus: Path) -> None:
+    services = make_services()
+    first = _run(services, corpus)
+    report = _run(services, corpus, reset=True)
+    assert report.added == first.chunks and services.store.count() == first.chunks
+
+
+def _big_corpus(root: Path, files: int = 10) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    words = "gradient variance bias tensor kernel margin entropy forest boosting cluster".split()
+    for i in range(files):
+        sections = []
+        for j in range(5):
+            body = " ".join(f"{words[(i + j + k) % 10]}{k}" for k in range(40))
+            sections.append(f"## Section {j} of file {i}\n\nFile {i} section {j} says {body}.\n")
+        (root / f"file{i:02d}.md").write_text(f"# File {i}\n\n" + "\n".join(sections))
+
+
+@pytest.mark.slow
+def test_kill_9_mid_ingest_then_rerun_converges(
+    make_services: Callable[..., Services], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = tmp_path / "big"
+    _big_corpus(corpus)
+    monkeypatch.chdir(tmp_path)
+    data = tmp_path / "killed"
+    env = {
+        **os.environ,
+        "STUDYBOT_DATA_DIR": str(data),
+        "STUDYBOT_COLLECTION": "test_notes",
+        "STUDYBOT_INGEST_BATCH_SIZE": "5",
+        "STUDYBOT_LOG_LEVEL": "INFO",
+        "PYTHONPATH": str(REPO),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "ingest", str(corpus)],
+        env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, cwd=tmp_path,
+    )
+    assert proc.stderr is not None
+    deadline = time.monotonic() + 120
+    for line in proc.stderr:
+        if "added 15/" in line:
+            break
+        assert time.monotonic() < deadline, "ingest never got going"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+
+    # Some chunks made it, not all; then a re-run converges to what a clean run produces.
+    killed = make_services(data_dir=data)
+    partial = killed.store.count()
+    assert 15 <= partial < 50
+    report = _run(killed, corpus)
+    assert report.added == 50 - partial and report.deleted == 0
+
+    clean = make_services(data_dir=tmp_path / "clean")
+    _run(clean, corpus)
+    assert _snapshot(killed) == _snapshot(clean)
+    assert killed.store.count() == 50  # no duplicates
