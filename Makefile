@@ -26,6 +26,7 @@ chat: ingest
 
 lint: install
 	$(BIN)/ruff check bot ingest tests bench tools
+	$(BIN)/ruff format --check bot ingest tests bench tools
 
 typecheck: install
 	$(BIN)/mypy bot/study bot/settings.py bot/app.py

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -49,15 +50,13 @@ def _settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"STUDYBOT_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
-        )
+        problems = "; ".join(f"STUDYBOT_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors())
         _fail(f"invalid settings: {problems}", EXIT_ERROR)
         raise  # unreachable, _fail exits
 
 
 def _fail(message: str, code: int) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -117,8 +116,8 @@ def ingest(
     def body() -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-        from ingest.pipeline import ingest as run_ingest
         from bot.terminal import render_ingest
+        from ingest.pipeline import ingest as run_ingest
 
         services = _services(settings)
         bar: list[Progress] = []
@@ -129,7 +128,9 @@ def ingest(
             if not bar:
                 if total < 64:
                     return
-                bar.append(Progress("embedding", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console))
+                bar.append(
+                    Progress("embedding", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console)
+                )
                 bar[0].start()
                 task = bar[0].add_task("embed", total=total)
             bar[0].update(task, completed=done)

@@ -22,7 +22,10 @@ class Settings(BaseSettings):
     """studybot's settings, read from ``STUDYBOT_*`` environment variables and a ``.env`` file."""
 
     model_config = SettingsConfigDict(
-        env_prefix="STUDYBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore",
+        env_prefix="STUDYBOT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
         env_ignore_empty=True,
     )
 
@@ -35,7 +38,9 @@ class Settings(BaseSettings):
     chroma_host: str | None = None
     chroma_port: int = 8000
     chroma_ssl: bool = False
-    collection: Annotated[str, Field(min_length=3, max_length=512, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]*[a-zA-Z0-9]$")] = "studybot"
+    collection: Annotated[
+        str, Field(min_length=3, max_length=512, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]*[a-zA-Z0-9]$")
+    ] = "studybot"
 
     # Embeddings and retrieval
     embedding_model: str = BUNDLED_MODEL

@@ -42,7 +42,7 @@ def render_results(console: Console, question: str, passages: list[Passage]) -> 
 
 def render_ingest(console: Console, report: IngestReport) -> None:
     for path, reason in report.skipped:
-        console.print(f"[yellow]skipped[/] {escape(path)}: {escape(reason)}")
+        console.print(f"[yellow]skipped[/] {escape(path)}: {escape(reason)}", soft_wrap=True)
     console.print(
         f"[bold]{report.files}[/] files, [bold]{report.chunks}[/] chunks: "
         f"[green]{report.added} added[/], {report.updated} updated, "

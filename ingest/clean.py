@@ -73,9 +73,7 @@ def clean_text(text: str) -> str:
         else:
             in_code[i] = fence
     # A long line that appears twice or more outside code is boilerplate (a repeated banner).
-    counts = Counter(
-        _norm(ln) for ln, code in zip(lines, in_code, strict=True) if not code and len(ln.strip()) > 40
-    )
+    counts = Counter(_norm(ln) for ln, code in zip(lines, in_code, strict=True) if not code and len(ln.strip()) > 40)
     kept: list[str] = []
     for line, code in zip(lines, in_code, strict=True):
         if code:

@@ -153,7 +153,9 @@ def _promote_plain_headings(text: str) -> str:
         stripped = line.strip()
         nxt = next((x.strip() for x in lines[i + 1 :] if x.strip()), "")
         if _NUMBERED_HEADING.match(stripped) or (
-            _SHORT_TITLE.match(stripped) and len(stripped.split()) <= 8 and len(nxt) > len(stripped)
+            _SHORT_TITLE.match(stripped)
+            and len(stripped.split()) <= 8
+            and len(nxt) > len(stripped)
             and not stripped.startswith("-")
         ):
             out.append("## " + stripped)
@@ -167,7 +169,9 @@ def _html(html: str) -> tuple[str, str]:
 
     soup = BeautifulSoup(html, "html.parser")
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    for tag in soup(["script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "svg", "button"]):
+    for tag in soup(
+        ["script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "svg", "button"]
+    ):
         tag.decompose()
     body = soup.body or soup
     lines: list[str] = []

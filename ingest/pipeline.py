@@ -82,7 +82,9 @@ def build_chunks(
     return chunks, scopes, protected, files, skipped
 
 
-def make_plan(chunks: list[Chunk], existing: dict[str, dict[str, object]], scopes: list[str], protected: list[str]) -> Plan:
+def make_plan(
+    chunks: list[Chunk], existing: dict[str, dict[str, object]], scopes: list[str], protected: list[str]
+) -> Plan:
     wanted = {c.id: c for c in chunks}
     to_add = [c for c in wanted.values() if c.id not in existing]
     to_update = [c for c in wanted.values() if c.id in existing and existing[c.id] != c.metadata]
@@ -123,7 +125,10 @@ def ingest(
     plan = make_plan(chunks, store.all_metadata(), scopes, protected)
     log.info(
         "plan: %d to add, %d to update, %d to delete, %d unchanged",
-        len(plan.to_add), len(plan.to_update), len(plan.to_delete), plan.unchanged,
+        len(plan.to_add),
+        len(plan.to_update),
+        len(plan.to_delete),
+        plan.unchanged,
     )
     done = 0
     group = settings.ingest_batch_size

@@ -8,8 +8,13 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CORE = [*(REPO / "bot" / "study").rglob("*.py"), *(REPO / "ingest").rglob("*.py"),
-        REPO / "bot" / "settings.py", REPO / "bot" / "app.py", REPO / "bot" / "cli.py"]
+CORE = [
+    *(REPO / "bot" / "study").rglob("*.py"),
+    *(REPO / "ingest").rglob("*.py"),
+    REPO / "bot" / "settings.py",
+    REPO / "bot" / "app.py",
+    REPO / "bot" / "cli.py",
+]
 
 
 def _imports(path: Path) -> set[str]:
@@ -30,9 +35,7 @@ def test_core_source_never_imports_discord() -> None:
 
 
 def test_importing_the_core_does_not_load_discord() -> None:
-    modules = sorted(
-        "bot.study." + p.stem for p in (REPO / "bot" / "study").glob("*.py") if p.stem != "__init__"
-    )
+    modules = sorted("bot.study." + p.stem for p in (REPO / "bot" / "study").glob("*.py") if p.stem != "__init__")
     code = (
         "import importlib, sys\n"
         f"for m in {modules!r} + ['ingest.pipeline', 'bot.app']: importlib.import_module(m)\n"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.study.banks import (  # noqa: E402
+from bot.study.banks import (
     load_interview_questions,
     load_notes,
     load_quiz_items,

@@ -17,9 +17,9 @@ import logging
 import math
 import re
 from collections import Counter
-from operator import itemgetter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel

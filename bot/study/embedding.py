@@ -57,9 +57,7 @@ class Embedder(Embeddings):
             except Exception as exc:  # missing path, corrupt weights, a hub name offline
                 from bot.study.errors import ConfigError
 
-                raise ConfigError(
-                    f"cannot load the embedding model {self.model_name_or_path!r}: {exc}"
-                ) from exc
+                raise ConfigError(f"cannot load the embedding model {self.model_name_or_path!r}: {exc}") from exc
         return self._model
 
     def load(self) -> None:

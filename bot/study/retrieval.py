@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
 
 from bot.study.embedding import Embedder
 from bot.study.vectorstore import StoredChunk, VectorStore
@@ -74,11 +75,9 @@ class LangChainRetriever(BaseRetriever):
     retriever: Retriever
     k: int = 5
 
-    model_config = {"arbitrary_types_allowed": True}
+    model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
-    ) -> list[Document]:
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
         return [
             Document(page_content=p.text, metadata={**p.to_dict(), "id": p.id})
             for p in self.retriever.retrieve(query, self.k)
@@ -88,6 +87,10 @@ class LangChainRetriever(BaseRetriever):
 def passage_from_document(doc: Document) -> Passage:
     m = doc.metadata
     return Passage(
-        str(m.get("id", "")), doc.page_content, str(m.get("source", "")), str(m.get("title", "")),
-        str(m.get("section", "")), float(m.get("score", 0.0)),
+        str(m.get("id", "")),
+        doc.page_content,
+        str(m.get("source", "")),
+        str(m.get("title", "")),
+        str(m.get("section", "")),
+        float(m.get("score", 0.0)),
     )

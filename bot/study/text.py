@@ -8,19 +8,21 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[`*])")
 _BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,2}[.)])\s+")
 _WORD = re.compile(r"[a-z0-9][a-z0-9+#.'-]*[a-z0-9+#]|[a-z0-9]")
 
-STOPWORDS = frozenset(
-    """a about above after again against all am an and any are aren't as at be because been before
-    being below between both but by can can't cannot could couldn't did didn't do does doesn't doing
-    don't down during each few for from further get gets got had hadn't has hasn't have haven't
-    having he her here hers herself him himself his how i i'm if in into is isn't it it's its itself
-    just let's me more most mustn't my myself no nor not of off on once only or other ought our ours
-    ourselves out over own same shan't she should shouldn't so some such than that that's the their
-    theirs them themselves then there there's these they this those through to too under until up
-    very was wasn't we were weren't what what's when where which while who whom why why's will with
-    won't would wouldn't you your yours yourself yourselves also use used using uses one two way
-    ways thing things something anything really actually exactly explain tell know mean means like
-    want need ok okay hey hi please thanks thank does work works difference vs versus""".split()
-)
+_STOPWORD_TEXT = """
+    a about above after again against all am an and any are aren't as at be because been before
+    being below between both but by can can't cannot could couldn't did didn't do does doesn't
+    doing don't down during each few for from further get gets got had hadn't has hasn't have
+    haven't having he her here hers herself him himself his how i i'm if in into is isn't it
+    it's its itself just let's me more most mustn't my myself no nor not of off on once only or
+    other ought our ours ourselves out over own same shan't she should shouldn't so some such
+    than that that's the their theirs them themselves then there there's these they this those
+    through to too under until up very was wasn't we were weren't what what's when where which
+    while who whom why why's will with won't would wouldn't you your yours yourself yourselves
+    also use used using uses one two way ways thing things something anything really actually
+    exactly explain tell know mean means like want need ok okay hey hi please thanks thank does
+    work works difference vs versus
+"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 
 def stem(word: str) -> str:

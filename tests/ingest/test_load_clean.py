@@ -11,7 +11,7 @@ from tests.pdfgen import make_pdf
 MB = 1024 * 1024
 
 
-def _load(path: Path, max_bytes: int = MB):  # noqa: ANN202
+def _load(path: Path, max_bytes: int = MB):
     return load(Target(path, path.name), max_bytes)
 
 
@@ -31,7 +31,12 @@ Top comments (12)
 
 def test_clean_strips_page_furniture_and_keeps_content() -> None:
     cleaned = clean_text(PROMO_PAGE)
-    for kept in ("A feature store keeps", "Offline stores serve", "Point-in-time joins", "Feature stores for beginners"):
+    for kept in (
+        "A feature store keeps",
+        "Offline stores serve",
+        "Point-in-time joins",
+        "Feature stores for beginners",
+    ):
         assert kept in cleaned
     for gone in ("Click here", "👉", "Share on", "Home > Blog", "🚀", "Subscribe", "Top comments"):
         assert gone not in cleaned
@@ -58,9 +63,12 @@ def test_clean_removes_glued_comment_counter_and_control_characters() -> None:
         ("Read more", True),
         ("Logistic regression models the log-odds as a linear function of the features.", False),
         ("| metric | formula |", False),
-        ("A paragraph that explains why you should not subscribe to every hype cycle, and what to read instead "
-         "when a new architecture appears every week in the research literature and on social media feeds "
-         "that promise a shortcut to interview success without the fundamentals that interviews test.", False),
+        (
+            "A paragraph that explains why you should not subscribe to every hype cycle, and what to read instead "
+            "when a new architecture appears every week in the research literature and on social media feeds "
+            "that promise a shortcut to interview success without the fundamentals that interviews test.",
+            False,
+        ),
     ],
 )
 def test_is_furniture(line: str, expected: bool) -> None:

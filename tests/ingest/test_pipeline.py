@@ -16,7 +16,7 @@ from ingest.pipeline import ingest
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _run(services: Services, *paths: Path, reset: bool = False):  # noqa: ANN202
+def _run(services: Services, *paths: Path, reset: bool = False):
     return ingest(list(paths), services.settings, services.store, services.embedder, reset=reset)
 
 
@@ -35,7 +35,9 @@ def test_second_run_embeds_nothing(make_services: Callable[..., Services], corpu
     assert services.store.count() == first.chunks
 
 
-def test_changed_file_is_replaced_and_removed_file_deleted(make_services: Callable[..., Services], corpus: Path) -> None:
+def test_changed_file_is_replaced_and_removed_file_deleted(
+    make_services: Callable[..., Services], corpus: Path
+) -> None:
     services = make_services()
     _run(services, corpus)
     precision = corpus / "precision.md"
@@ -56,9 +58,12 @@ def test_inserted_section_only_moves_positions(make_services: Callable[..., Serv
     services = make_services()
     _run(services, corpus)
     dropout = corpus / "dropout.md"
-    dropout.write_text(dropout.read_text().replace(
-        "## How dropout works", "## Where dropout came from\n\nDropout was proposed in 2012.\n\n## How dropout works"
-    ))
+    dropout.write_text(
+        dropout.read_text().replace(
+            "## How dropout works",
+            "## Where dropout came from\n\nDropout was proposed in 2012.\n\n## How dropout works",
+        )
+    )
     report = _run(services, corpus)
     assert report.added == 1 and report.deleted == 0 and report.updated >= 2  # later chunks moved
 
@@ -75,9 +80,7 @@ def test_ingesting_another_folder_leaves_the_first_alone(
     assert second.deleted == 0 and services.store.count() == first.chunks + 1
 
 
-def test_bad_files_are_skipped_and_the_rest_ingested(
-    make_services: Callable[..., Services], corpus: Path
-) -> None:
+def test_bad_files_are_skipped_and_the_rest_ingested(make_services: Callable[..., Services], corpus: Path) -> None:
     (corpus / "empty.md").write_text("")
     (corpus / "broken.pdf").write_bytes(b"%PDF-1.7 garbage")
     (corpus / "blob.txt").write_bytes(os.urandom(2048).replace(b"\x00", b"\x01") + b"\x00")
@@ -110,7 +113,7 @@ def test_reset_rebuilds_from_scratch(make_services: Callable[..., Services], cor
 
 def _big_corpus(root: Path, files: int = 10) -> None:
     root.mkdir(parents=True, exist_ok=True)
-    words = "gradient variance bias tensor kernel margin entropy forest boosting cluster".split()
+    words = ["gradient", "variance", "bias", "tensor", "kernel", "margin", "entropy", "forest", "boosting", "cluster"]
     for i in range(files):
         sections = []
         for j in range(5):
@@ -137,7 +140,11 @@ def test_kill_9_mid_ingest_then_rerun_converges(
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "ingest", str(corpus)],
-        env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, cwd=tmp_path,
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        cwd=tmp_path,
     )
     assert proc.stderr is not None
     deadline = time.monotonic() + 120
