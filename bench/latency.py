@@ -1,0 +1,46 @@
+"""Warm latency of retrieval and of extractive answers over at least 200 distinct questions.
+
+The query cache is off, so every question pays for its embedding.
+Usage: python bench/latency.py
+"""
+
+from __future__ import annotations
+
+import time
+
+from common import machine, study_questions, summary_ms, temp_settings
+
+from bot.app import build_services
+from bot.study.embedding import Embedder
+from ingest.pipeline import ingest
+
+
+def main() -> None:
+    settings = temp_settings()
+    services = build_services(settings)
+    uncached = Embedder(settings.resolved_embedding_model(), cache_size=0)
+    services.embedder = services.retriever.embedder = uncached
+    ingest([settings.knowledge_dir], settings, services.store, services.embedder)
+    questions = study_questions()
+    assert len(questions) >= 200, f"only {len(questions)} questions"
+    for q in questions[:10]:  # warm-up
+        services.answers.ask_sync(q)
+
+    retrieve: list[float] = []
+    for q in questions:
+        started = time.perf_counter()
+        services.retriever.retrieve(q)
+        retrieve.append(time.perf_counter() - started)
+    ask: list[float] = []
+    for q in questions:
+        started = time.perf_counter()
+        services.answers.ask_sync(q)
+        ask.append(time.perf_counter() - started)
+    print(f"machine: {machine()}")
+    print(f"chunks in store: {services.store.count()}")
+    print(f"retrieve (k={settings.retrieval_k}): {summary_ms(retrieve)}  (target p95 <= 30 ms)")
+    print(f"extractive ask: {summary_ms(ask)}  (target p95 <= 60 ms)")
+
+
+if __name__ == "__main__":
+    main()
