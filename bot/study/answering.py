@@ -91,7 +91,11 @@ def relevant(passages: Sequence[Passage], min_relevance: float) -> list[Passage]
 
 _DEFINITION_Q = re.compile(r"^\s*(what\s+(is|are|'s|does)|what's|whats|define|meaning of|explain)\b", re.I)
 _DEFINITION_S = re.compile(r"\b(is|are|means|refers to|measures|describes)\b", re.I)
-_HOW_Q = re.compile(r"^\s*(how|why|when|should)\b", re.I)
+# Sentences about the note rather than the subject ("This note covers...") answer nothing.
+_META_S = re.compile(r"^(this (note|section|page)|in this (note|section)|interviewers (ask|often|like|probe|expect|want))\b", re.I)
+# Sections written to be found (symptoms, slang) or to warn, not to explain.
+_SIDE_SECTION = re.compile(r"how learners describe|interview pitfalls|common mistakes|red flags", re.I)
+_MISTAKE_Q = re.compile(r"\b(mistake|pitfall|wrong|trap|gotcha|misconception|avoid|error)s?\b", re.I)
 
 
 @dataclass
@@ -135,7 +139,7 @@ class ExtractiveComposer:
         sentence_terms: list[set[str]] = []
         for rank, p in enumerate(passages):
             for i, sentence in enumerate(passage_sentences(p.text)):
-                if len(sentence.split()) < 4 or len(sentence) > 600:
+                if len(sentence.split()) < 4 or len(sentence) > 600 or _META_S.match(sentence):
                     continue
                 cands.append(_Candidate(rank, i, sentence, 0.0))
                 sentence_terms.append(set(terms(sentence)))
@@ -145,6 +149,7 @@ class ExtractiveComposer:
         n = len(cands)
         top = passages[0].score
         definition = bool(_DEFINITION_Q.match(question))
+        wants_mistakes = bool(_MISTAKE_Q.search(question))
         for cand, ts in zip(cands, sentence_terms, strict=True):
             p = passages[cand.rank]
             heading_terms = set(terms(p.section + " " + p.title))
@@ -156,6 +161,8 @@ class ExtractiveComposer:
                 cand.score += 0.35
             if not shared:
                 cand.score -= 0.6  # a sentence that shares nothing with the question rarely answers it
+            if _SIDE_SECTION.search(p.section) and not wants_mistakes:
+                cand.score -= 0.5
         ranked = sorted(cands, key=lambda c: c.score, reverse=True)
         picked: list[_Candidate] = []
         length = 0
