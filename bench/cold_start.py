@@ -26,15 +26,21 @@ def main() -> None:
     peaks: list[float] = []
     for _ in range(RUNS):
         started = time.perf_counter()
-        pid = subprocess.Popen([exe, "ask", "What does dropout do at inference time?", "--json"], cwd=REPO, env=env,
-                               stdout=subprocess.DEVNULL)
+        pid = subprocess.Popen(
+            [exe, "ask", "What does dropout do at inference time?", "--json"],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
         _, status, usage = os.wait4(pid.pid, 0)
         times.append(time.perf_counter() - started)
         assert status == 0
         peaks.append(usage.ru_maxrss / 1024)
     print(f"machine: {machine()}")
-    print(f"`studybot ask` cold, to first answer: median {statistics.median(times):.2f} s, "
-          f"min {min(times):.2f} s, max {max(times):.2f} s over {RUNS} runs")
+    print(
+        f"`studybot ask` cold, to first answer: median {statistics.median(times):.2f} s, "
+        f"min {min(times):.2f} s, max {max(times):.2f} s over {RUNS} runs"
+    )
     print(f"peak RSS: median {statistics.median(peaks):.0f} MB, max {max(peaks):.0f} MB (target <= 800 MB)")
 
 

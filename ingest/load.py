@@ -37,34 +37,45 @@ class Target:
     source: str
 
 
-def source_label(path: Path) -> str:
+def source_label(path: Path, base: Path | None = None) -> str:
+    """The name a file's chunks are stored under: relative to ``base`` when the file is inside it
+    (the project folder that holds knowledge/), else to the working directory, else absolute.
+    Anchoring on ``base`` keeps labels the same whichever folder ingestion runs from.
+    """
     resolved = path.resolve()
-    try:
-        return resolved.relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return resolved.as_posix()
+    for anchor in (base, Path.cwd()):
+        if anchor is None:
+            continue
+        try:
+            return resolved.relative_to(anchor.resolve()).as_posix()
+        except ValueError:
+            continue
+    return resolved.as_posix()
 
 
-def discover(paths: Iterable[Path]) -> tuple[list[Target], list[str], list[tuple[str, str]]]:
+def discover(paths: Iterable[Path], base: Path | None = None) -> tuple[list[Target], list[str], list[tuple[str, str]]]:
     """Expand files and folders into ingestible files.
 
     Returns the targets, the source prefixes each root covers (for deleting removed files), and
     (path, reason) for paths that do not exist or are explicitly given but unsupported.
     """
+
     targets: dict[str, Target] = {}
     scopes: list[str] = []
     problems: list[tuple[str, str]] = []
     for root in paths:
         if root.is_dir():
-            label = source_label(root)
-            scopes.append(label.rstrip("/") + "/")
+            label = source_label(root, base)
+            # A folder covers every source below it; "." (the anchor itself) covers all relative ones.
+            scopes.append("" if label == "." else label.rstrip("/") + "/")
             for p in sorted(_walk(root)):
-                targets.setdefault(source_label(p), Target(p, source_label(p)))
+                label = source_label(p, base)
+                targets.setdefault(label, Target(p, label))
         elif root.is_file():
             if root.suffix.lower() not in SUPPORTED_SUFFIXES:
                 problems.append((str(root), f"unsupported file type {root.suffix or '(none)'}"))
                 continue
-            label = source_label(root)
+            label = source_label(root, base)
             scopes.append(label)
             targets.setdefault(label, Target(root, label))
         else:

@@ -57,7 +57,7 @@ def build_chunks(
     paths: Sequence[Path], settings: Settings, count_tokens: Callable[[str], int] | None
 ) -> tuple[list[Chunk], list[str], list[str], int, list[tuple[str, str]]]:
     """Load, clean and split every file: (chunks, scopes, protected sources, files, skipped)."""
-    targets, scopes, skipped = discover(paths)
+    targets, scopes, skipped = discover(paths, base=settings.knowledge_dir.resolve().parent)
     chunks: list[Chunk] = []
     protected: list[str] = []
     files = 0
@@ -91,7 +91,10 @@ def make_plan(
     keep = set(protected)
 
     def in_scope(source: str) -> bool:
-        return any(source == s or (s.endswith("/") and source.startswith(s)) for s in scopes)
+        return any(
+            source == s or (s.endswith("/") and source.startswith(s)) or (s == "" and not source.startswith("/"))
+            for s in scopes
+        )
 
     to_delete = [
         cid

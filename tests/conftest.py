@@ -120,3 +120,17 @@ def free_port() -> int:
 def chdir_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.chdir(tmp_path)
     yield tmp_path
+
+
+@pytest.fixture(scope="session")
+def knowledge_services(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Services:
+    """The whole knowledge/ ingested once per test session (about a minute on two cores)."""
+    from ingest.pipeline import ingest
+
+    data = tmp_path_factory.mktemp("knowledge-store")
+    settings = Settings(_env_file=None, data_dir=data, knowledge_dir=KNOWLEDGE)  # type: ignore[call-arg]
+    services = build_services(settings)
+    services.embedder = services.retriever.embedder = embedder
+    report = ingest([KNOWLEDGE], settings, services.store, embedder)
+    assert report.files >= 100 and not report.skipped
+    return services

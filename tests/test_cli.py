@@ -154,12 +154,17 @@ def test_console_script_batch_mode(tmp_path: Path, corpus: Path) -> None:
 @pytest.mark.slow
 def test_chat_session_answers_and_handles_commands(tmp_path: Path, corpus: Path) -> None:
     exe = Path(sys.executable).with_name("studybot")
-    env = {**os.environ, "STUDYBOT_DATA_DIR": str(tmp_path / "d"), "STUDYBOT_KNOWLEDGE_DIR": str(corpus),
-           "COLUMNS": "200"}
+    env = {
+        **os.environ,
+        "STUDYBOT_DATA_DIR": str(tmp_path / "d"),
+        "STUDYBOT_KNOWLEDGE_DIR": str(corpus),
+        "COLUMNS": "200",
+    }
     subprocess.run([str(exe), "ingest"], env=env, cwd=tmp_path, check=True, capture_output=True)
     script = "How is recall computed?\n\n" + "y" * 2100 + "\n/sources\n/retrieve centroids\n/bogus\n/quit\n"
-    out = subprocess.run([str(exe), "chat"], env=env, cwd=tmp_path, input=script, capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run(
+        [str(exe), "chat"], env=env, cwd=tmp_path, input=script, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     text = out.stdout
     assert "TP / (TP + FN). [1]" in text and "How recall is computed" in text  # answer with its source
@@ -174,6 +179,7 @@ def test_chat_session_answers_and_handles_commands(tmp_path: Path, corpus: Path)
 def test_chat_ends_cleanly_on_end_of_input(tmp_path: Path) -> None:
     exe = Path(sys.executable).with_name("studybot")
     env = {**os.environ, "STUDYBOT_DATA_DIR": str(tmp_path / "d")}
-    out = subprocess.run([str(exe), "chat"], env=env, cwd=tmp_path, input="", capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run(
+        [str(exe), "chat"], env=env, cwd=tmp_path, input="", capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0 and "knowledge base is empty" in out.stdout and "bye" in out.stdout

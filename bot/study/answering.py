@@ -92,7 +92,9 @@ def relevant(passages: Sequence[Passage], min_relevance: float) -> list[Passage]
 _DEFINITION_Q = re.compile(r"^\s*(what\s+(is|are|'s|does)|what's|whats|define|meaning of|explain)\b", re.I)
 _DEFINITION_S = re.compile(r"\b(is|are|means|refers to|measures|describes)\b", re.I)
 # Sentences about the note rather than the subject ("This note covers...") answer nothing.
-_META_S = re.compile(r"^(this (note|section|page)|in this (note|section)|interviewers (ask|often|like|probe|expect|want))\b", re.I)
+_META_S = re.compile(
+    r"^(this (note|section|page)|in this (note|section)|interviewers (ask|often|like|probe|expect|want))\b", re.I
+)
 # Sections written to be found (symptoms, slang) or to warn, not to explain.
 _SIDE_SECTION = re.compile(r"how learners describe|interview pitfalls|common mistakes|red flags", re.I)
 _MISTAKE_Q = re.compile(r"\b(mistake|pitfall|wrong|trap|gotcha|misconception|avoid|error)s?\b", re.I)

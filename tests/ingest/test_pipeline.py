@@ -167,3 +167,19 @@ def test_kill_9_mid_ingest_then_rerun_converges(
     _run(clean, corpus)
     assert _snapshot(killed) == _snapshot(clean)
     assert killed.store.count() == 50  # no duplicates
+
+
+def test_source_labels_do_not_depend_on_the_working_directory(
+    make_services: Callable[..., Services], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    knowledge = project / "knowledge"
+    knowledge.mkdir(parents=True)
+    (knowledge / "a.md").write_text("# A\n\nAdam keeps running averages of gradients and squared gradients.\n")
+    services = make_services(knowledge_dir=knowledge)
+    monkeypatch.chdir(project)
+    first = _run(services, Path("knowledge"))
+    monkeypatch.chdir(tmp_path)
+    second = _run(services, knowledge)  # the same files, named from elsewhere
+    assert (second.added, second.deleted, second.unchanged) == (0, 0, first.chunks)
+    assert {str(c.metadata["source"]) for c in services.store.get_all()} == {"knowledge/a.md"}

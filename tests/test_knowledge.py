@@ -1,0 +1,170 @@
+"""Schema and coverage checks of knowledge/: the content is data, and data gets tests."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.study.banks import (
+    Difficulty,
+    InterviewKind,
+    InterviewQuestion,
+    Level,
+    Note,
+    QuizItem,
+    QuizType,
+    RetrievalQuestion,
+    TopicList,
+    load_interview_questions,
+    load_notes,
+    load_quiz_items,
+    load_retrieval_questions,
+    load_topics,
+)
+from bot.study.embedding import Embedder
+
+REPO = Path(__file__).resolve().parents[1]
+KNOWLEDGE = REPO / "knowledge"
+REFERENCE = REPO.parent / "shared" / "reference" / "ml-engineer-skills-guide.txt"
+
+
+@pytest.fixture(scope="module")
+def topics() -> TopicList:
+    return load_topics(KNOWLEDGE)
+
+
+@pytest.fixture(scope="module")
+def notes() -> dict[str, Note]:
+    return load_notes(KNOWLEDGE)
+
+
+@pytest.fixture(scope="module")
+def quiz() -> list[QuizItem]:
+    return load_quiz_items(KNOWLEDGE)
+
+
+@pytest.fixture(scope="module")
+def interview() -> list[InterviewQuestion]:
+    return load_interview_questions(KNOWLEDGE)
+
+
+@pytest.fixture(scope="module")
+def retrieval() -> list[RetrievalQuestion]:
+    return load_retrieval_questions((REPO / "tests" / "data" / "retrieval").glob("*.yaml"))
+
+
+def test_sizes(
+    notes: dict[str, Note], quiz: list[QuizItem], interview: list[InterviewQuestion], retrieval: list[RetrievalQuestion]
+) -> None:
+    assert 60 <= len(notes) <= 100
+    assert sum(n.words for n in notes.values()) >= 60_000
+    assert len(quiz) >= 400 and len(interview) >= 150 and len(retrieval) >= 100
+
+
+def test_ids_are_unique(quiz: list[QuizItem], interview: list[InterviewQuestion]) -> None:
+    ids = Counter([i.id for i in quiz] + [q.id for q in interview])
+    assert [i for i, n in ids.items() if n > 1] == []
+
+
+def test_every_item_cites_a_real_heading(
+    notes: dict[str, Note], quiz: list[QuizItem], interview: list[InterviewQuestion]
+) -> None:
+    broken = [
+        f"{i.id}: {i.source.note}#{i.source.section}"
+        for i in [*quiz, *interview]
+        if i.source.note not in notes or i.source.section not in notes[i.source.note].headings
+    ]
+    assert broken == []
+
+
+def test_items_name_known_topics_and_their_area(
+    topics: TopicList, quiz: list[QuizItem], interview: list[InterviewQuestion]
+) -> None:
+    area_of = {t.id: a.id for a in topics.areas for t in a.topics}
+    assert [i.id for i in [*quiz, *interview] if area_of.get(i.topic) != i.area] == []
+
+
+def test_every_topic_has_a_note_quiz_items_and_interview_questions(
+    topics: TopicList, notes: dict[str, Note], quiz: list[QuizItem], interview: list[InterviewQuestion]
+) -> None:
+    quiz_n, iv_n = Counter(i.topic for i in quiz), Counter(q.topic for q in interview)
+    difficulties: dict[str, set[Difficulty]] = {}
+    for item in quiz:
+        difficulties.setdefault(item.topic, set()).add(item.difficulty)
+    for area in topics.areas:
+        assert (KNOWLEDGE / area.guide).is_file(), area.guide
+        for topic in area.topics:
+            note = notes.get(f"notes/{area.id}/{topic.id}.md")
+            assert note is not None, topic.id
+            assert note.meta.get("area") == area.id and note.meta.get("topic") == topic.id
+            assert len(note.meta.get("aliases", [])) >= 5, f"{topic.id}: learners' words missing"
+            assert any(h.lower().startswith("how learners describe") for h in note.headings), topic.id
+            assert quiz_n[topic.id] >= 3, topic.id
+            assert iv_n[topic.id] >= 1, topic.id
+            assert Difficulty.easy in difficulties[topic.id], topic.id
+
+
+def test_banks_cover_every_type_level_and_kind(quiz: list[QuizItem], interview: list[InterviewQuestion]) -> None:
+    assert {i.type for i in quiz} == set(QuizType)
+    assert {i.difficulty for i in quiz} == set(Difficulty)
+    assert {q.level for q in interview} == set(Level)
+    assert {q.kind for q in interview} == set(InterviewKind)
+    design = " ".join(q.question.lower() for q in interview if q.kind is InterviewKind.system_design)
+    for system in ("fraud", "recommend", "search", "monitor"):
+        assert system in design, system
+    assert sum(q.kind is InterviewKind.behavioral for q in interview) >= 5
+
+
+def test_mcq_answers_are_spread_over_positions(quiz: list[QuizItem]) -> None:
+    positions = Counter(i.answer for i in quiz if i.type is QuizType.mcq)
+    assert len(positions) >= 4 and max(positions.values()) < 0.4 * sum(positions.values())
+
+
+def test_retrieval_labels_point_at_notes(
+    notes: dict[str, Note], retrieval: list[RetrievalQuestion], topics: TopicList
+) -> None:
+    assert [q.note for q in retrieval if q.note not in notes] == []
+    assert len({q.note for q in retrieval}) == len(topics.topic_ids())  # every note is a target
+
+
+def test_note_headings_stand_on_their_own(notes: dict[str, Note]) -> None:
+    vague = {"overview", "introduction", "pitfalls", "example", "examples", "summary", "details", "notes"}
+    assert [f"{p}: {h}" for p, n in notes.items() for h in n.headings if h.lower() in vague] == []
+
+
+def _normalise(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def test_no_prose_copied_from_the_reference_guide() -> None:
+    """Facts are free, sentences are not: no 8-word run of the skills guide appears in knowledge/."""
+    if not REFERENCE.is_file():
+        pytest.skip("the shared reference guide is not beside this checkout")
+    ref = _normalise(REFERENCE.read_text(encoding="utf-8"))
+    shingles = {" ".join(ref[i : i + 8]) for i in range(len(ref) - 7)}
+    copied = []
+    for path in KNOWLEDGE.rglob("*"):
+        if path.suffix in {".md", ".yaml"}:
+            words = _normalise(path.read_text(encoding="utf-8"))
+            copied += [
+                f"{path.name}: {' '.join(words[i : i + 8])}"
+                for i in range(len(words) - 7)
+                if " ".join(words[i : i + 8]) in shingles
+            ]
+    assert copied == []
+
+
+def test_no_near_duplicate_questions(
+    embedder: Embedder, quiz: list[QuizItem], interview: list[InterviewQuestion]
+) -> None:
+    for bank in (quiz, interview):
+        texts = [i.question for i in bank]
+        vectors = np.array(embedder.encode(texts))
+        sims = vectors @ vectors.T
+        np.fill_diagonal(sims, 0)
+        i, j = np.unravel_index(int(np.argmax(sims)), sims.shape)
+        assert sims[i, j] < 0.93, f"near-duplicates: {bank[i].id} / {bank[j].id}"
