@@ -113,3 +113,29 @@ def test_sync_path_matches_async(services: Services) -> None:
 async def test_empty_store_raises_a_typed_error(make_services: Callable[..., Services]) -> None:
     with pytest.raises(EmptyKnowledgeBase):
         await make_services().answers.ask("What is dropout?")
+
+
+async def test_model_and_store_work_runs_off_the_event_loop_thread(services: Services) -> None:
+    import threading
+
+    loop_thread = threading.get_ident()
+    seen: list[int] = []
+    embedder, store = services.embedder, services.store
+    original_encode, original_query = embedder.encode, store.query
+
+    def encode(*args: Any, **kwargs: Any) -> Any:
+        seen.append(threading.get_ident())
+        return original_encode(*args, **kwargs)
+
+    def query(*args: Any, **kwargs: Any) -> Any:
+        seen.append(threading.get_ident())
+        return original_query(*args, **kwargs)
+
+    embedder.encode = encode  # type: ignore[method-assign]
+    store.query = query  # type: ignore[method-assign]
+    try:
+        await _service(services, None).ask("Which question is not in the cache yet about dropout?")
+        await services.retriever.aretrieve("another uncached question about recall")
+    finally:
+        embedder.encode, store.query = original_encode, original_query  # type: ignore[method-assign]
+    assert len(seen) == 4 and loop_thread not in seen

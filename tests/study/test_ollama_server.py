@@ -1,0 +1,96 @@
+"""The real langchain-ollama client against a fake Ollama server on 127.0.0.1 (NDJSON /api/chat)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from bot.app import Services
+from bot.settings import LLMProvider
+from bot.study.answering import AnswerService
+from bot.study.llm import make_chat_model
+from ingest.pipeline import ingest
+from tests.conftest import free_port
+
+WORDS = ["Recall", "is", "TP", "/", "(TP", "+", "FN)", "[1]."]
+
+
+class FakeOllama:
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+
+    async def chat(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        self.requests.append(body)
+        if body["model"] == "down":
+            return web.Response(status=500, text="model crashed")
+        if body["model"] == "slow":
+            await asyncio.sleep(5)
+        resp = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
+        await resp.prepare(request)
+        base = {"model": body["model"], "created_at": "2026-11-24T00:00:00Z"}
+        for word in WORDS:
+            line = {**base, "message": {"role": "assistant", "content": word + " "}, "done": False}
+            await resp.write((json.dumps(line) + "\n").encode())
+        final = {
+            **base,
+            "message": {"role": "assistant", "content": ""},
+            "done": True,
+            "done_reason": "stop",
+            "total_duration": 1,
+            "eval_count": len(WORDS),
+            "prompt_eval_count": 10,
+        }
+        await resp.write((json.dumps(final) + "\n").encode())
+        return resp
+
+
+@pytest.fixture
+async def ollama() -> AsyncIterator[tuple[FakeOllama, str]]:
+    fake = FakeOllama()
+    app = web.Application()
+    app.router.add_post("/api/chat", fake.chat)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    yield fake, f"http://127.0.0.1:{port}"
+    await runner.cleanup()
+
+
+@pytest.fixture
+def services(make_services: Callable[..., Services], corpus: Path) -> Services:
+    s = make_services()
+    ingest([corpus], s.settings, s.store, s.embedder)
+    return s
+
+
+def _answers(services: Services, url: str, model: str, timeout: float = 3.0) -> AnswerService:
+    settings = services.settings.model_copy(
+        update={"llm_provider": LLMProvider.ollama, "llm_model": model, "llm_base_url": url, "llm_timeout": timeout}
+    )
+    return AnswerService(services.retriever, min_relevance=0.35, llm=make_chat_model(settings), llm_timeout=timeout)
+
+
+async def test_ollama_streams_a_grounded_answer(ollama: tuple[FakeOllama, str], services: Services) -> None:
+    fake, url = ollama
+    pieces: list[str] = []
+    answer = await _answers(services, url, "llama3.1:8b").ask("How is recall computed?", on_token=pieces.append)
+    assert answer.composer == "llm" and answer.text == "Recall is TP / (TP + FN) [1]."
+    assert len(pieces) >= len(WORDS) and [c.n for c in answer.citations] == [1]
+    assert fake.requests[0]["model"] == "llama3.1:8b"
+    assert "TP / (TP + FN)" in fake.requests[0]["messages"][-1]["content"]
+
+
+async def test_ollama_failure_and_timeout_fall_back(ollama: tuple[FakeOllama, str], services: Services) -> None:
+    _, url = ollama
+    failed = await _answers(services, url, "down").ask("How is recall computed?")
+    assert failed.composer == "extractive" and failed.notice and "failed" in failed.notice
+    slow = await _answers(services, url, "slow", timeout=0.5).ask("How is recall computed?")
+    assert slow.composer == "extractive" and slow.notice and "timed out" in slow.notice
