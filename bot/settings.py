@@ -42,6 +42,10 @@ class Settings(BaseSettings):
         str, Field(min_length=3, max_length=512, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]*[a-zA-Z0-9]$")
     ] = "studybot"
 
+    # Progress, sessions and history: SQLite in the data directory unless a SQLAlchemy URL is given
+    # (e.g. postgresql+asyncpg://user:pass@host/db).
+    database_url: SecretStr | None = None
+
     # Embeddings and retrieval
     embedding_model: str = BUNDLED_MODEL
     embedding_batch_size: Annotated[int, Field(ge=1, le=1024)] = 32
@@ -81,6 +85,11 @@ class Settings(BaseSettings):
     @property
     def chroma_dir(self) -> Path:
         return self.chroma_path or self.data_dir / "chroma"
+
+    def resolved_database_url(self) -> str:
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'studybot.db').as_posix()}"
 
     @property
     def max_file_bytes(self) -> int:

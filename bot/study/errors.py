@@ -36,3 +36,15 @@ class EmptyKnowledgeBase(StudybotError):
 
     def __init__(self, message: str = "The knowledge base is empty: run `studybot ingest` first.") -> None:
         super().__init__(message)
+
+
+class CannotGrade(StudybotError):
+    """A free-text answer cannot be graded: no bank item matches and the notes hold nothing relevant."""
+
+
+class InvalidAnswer(StudybotError):
+    """An answer that cannot be read for this kind of question (e.g. 'E' for four choices)."""
+
+
+class NoQuizItems(StudybotError):
+    """No quiz item matches the filters."""
