@@ -2,12 +2,15 @@
 
 Adapters (the CLI, the Discord bot) call ``build_services`` once and hand the result around;
 nothing else in the code base constructs these objects, and there are no module-level singletons.
+The learning engine (banks, database, grader) is built on first use, so ``studybot ask`` does not
+pay for it.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from bot.settings import Settings
 from bot.study.answering import AnswerService
@@ -16,29 +19,95 @@ from bot.study.llm import make_chat_model
 from bot.study.retrieval import Retriever
 from bot.study.vectorstore import VectorStore
 
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
-@dataclass
+    from bot.study.banks import InterviewQuestion, QuizItem, TopicList
+    from bot.study.grading import Grader
+    from bot.study.interview import InterviewService
+    from bot.study.progress import ProgressService
+    from bot.study.quiz import QuizService
+    from bot.study.store import Store
+
+
 class Services:
-    settings: Settings
-    embedder: Embedder
-    store: VectorStore
-    retriever: Retriever
-    answers: AnswerService
+    """Every long-lived object of one process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.embedder = Embedder(settings.resolved_embedding_model(), batch_size=settings.embedding_batch_size)
+        self.store = VectorStore(settings)
+        self.retriever = Retriever(self.store, self.embedder, k=settings.retrieval_k)
+        self.llm: BaseChatModel | None = make_chat_model(settings)
+        self.answers = AnswerService(
+            self.retriever,
+            min_relevance=settings.min_relevance,
+            max_chars=settings.answer_max_chars,
+            llm=self.llm,
+            llm_timeout=settings.llm_timeout,
+        )
+
+    @cached_property
+    def topics(self) -> TopicList:
+        from bot.study.banks import load_topics
+
+        return load_topics(self.settings.knowledge_dir)
+
+    @cached_property
+    def quiz_items(self) -> list[QuizItem]:
+        from bot.study.banks import load_quiz_items
+
+        return load_quiz_items(self.settings.knowledge_dir)
+
+    @cached_property
+    def interview_questions(self) -> list[InterviewQuestion]:
+        from bot.study.banks import load_interview_questions
+
+        return load_interview_questions(self.settings.knowledge_dir)
+
+    @cached_property
+    def db(self) -> Store:
+        from bot.study.store import Store
+
+        return Store(self.settings.resolved_database_url())
+
+    @cached_property
+    def grader(self) -> Grader:
+        from bot.study.grading import Grader
+
+        return Grader(
+            self.embedder, quiz=self.quiz_items, interview=self.interview_questions, retriever=self.retriever,
+            llm=self.llm, llm_timeout=self.settings.llm_timeout,
+        )  # fmt: skip
+
+    @cached_property
+    def quizzes(self) -> QuizService:
+        from bot.study.quiz import QuizService
+
+        return QuizService(self.db, self.grader, self.quiz_items)
+
+    @cached_property
+    def interviews(self) -> InterviewService:
+        from bot.study.interview import InterviewService
+
+        return InterviewService(
+            self.db, self.grader, self.interview_questions, time_limit_s=self.settings.interview_answer_seconds
+        )
+
+    @cached_property
+    def progress(self) -> ProgressService:
+        from bot.study.progress import ProgressService
+
+        return ProgressService(self.db, self.topics)
+
+    async def aclose(self) -> None:
+        if "db" in self.__dict__:
+            await self.db.close()
 
 
 def build_services(settings: Settings) -> Services:
-    """Create every long-lived object. Cheap: the model and Chroma open on first use."""
-    embedder = Embedder(settings.resolved_embedding_model(), batch_size=settings.embedding_batch_size)
-    store = VectorStore(settings)
-    retriever = Retriever(store, embedder, k=settings.retrieval_k)
-    answers = AnswerService(
-        retriever,
-        min_relevance=settings.min_relevance,
-        max_chars=settings.answer_max_chars,
-        llm=make_chat_model(settings),
-        llm_timeout=settings.llm_timeout,
-    )
-    return Services(settings, embedder, store, retriever, answers)
+    """Create every long-lived object. Cheap: the model, Chroma and the database open on first use."""
+    return Services(settings)
 
 
 def configure_logging(level: str, verbose: bool = False) -> None:
@@ -47,5 +116,5 @@ def configure_logging(level: str, verbose: bool = False) -> None:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
     # Third-party chatter stays quiet unless --verbose.
-    for noisy in ("httpx", "chromadb", "sentence_transformers", "transformers", "urllib3", "httpcore"):
+    for noisy in ("httpx", "chromadb", "sentence_transformers", "transformers", "urllib3", "httpcore", "alembic"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)

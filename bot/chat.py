@@ -17,16 +17,41 @@ log = logging.getLogger(__name__)
 
 HELP = """[bold]Ask any question[/] about ML engineering and get an answer with its sources.
 Commands:
-  [cyan]/sources[/]          the documents I know
-  [cyan]/retrieve QUESTION[/] the raw passages found for a question
-  [cyan]/help[/]             this help
-  [cyan]/quit[/]             leave (Ctrl-D works too)"""
+  [cyan]/quiz [AREA|TOPIC] [N][/]  a quiz (e.g. /quiz math 5, /quiz regularization)
+  [cyan]/review[/]                what is due for review, then your weakest topics
+  [cyan]/interview [TOPIC][/]      a mock interview with feedback and a scorecard
+  [cyan]/progress[/]              mastery by area, streak and totals
+  [cyan]/topics[/]                the areas and topics you can pick from
+  [cyan]/sources[/]               the documents I know
+  [cyan]/retrieve QUESTION[/]      the raw passages found for a question
+  [cyan]/help[/]                  this help
+  [cyan]/quit[/]                  leave (Ctrl-D works too)"""
 
 
 class ChatSession:
-    def __init__(self, services: Services, console: Console) -> None:
+    def __init__(
+        self, services: Services, console: Console, user: tuple[str, str] = ("cli:learner", "learner")
+    ) -> None:
         self.services = services
         self.console = console
+        self.user_id, self.user_name = user
+
+    def _filters(self, args: list[str]) -> tuple[str | None, str | None, int | None]:
+        """'/quiz math 5' -> (area, topic, count); unknown words are reported, not guessed."""
+        areas = {a.id for a in self.services.topics.areas}
+        topics = set(self.services.topics.topic_ids())
+        area = topic = None
+        count = None
+        for word in args:
+            if word.isdigit():
+                count = int(word)
+            elif word in areas:
+                area = word
+            elif word in topics:
+                topic = word
+            else:
+                raise InvalidQuestion(f"Unknown area or topic {word!r}: type /topics to see them.")
+        return area, topic, count
 
     async def _read(self) -> str | None:
         try:
@@ -69,24 +94,64 @@ class ChatSession:
         elif line == "/sources":
             rows = await asyncio.to_thread(self.services.store.sources)
             render_sources(c, rows)
+        elif line.split()[0] in {"/quiz", "/review", "/interview", "/progress", "/topics"}:
+            await self.study(line.split()[0], line.split()[1:])
         elif line.startswith("/retrieve"):
             q = clean_question(line[len("/retrieve") :], settings.max_question_chars)
             render_results(c, q, await self.services.retriever.aretrieve(q))
         elif line.startswith("/"):
             c.print(f"Unknown command {escape(line.split()[0])}. Type /help.")
         else:
-            try:
-                q = clean_question(line, settings.max_question_chars)
-            except InvalidQuestion as exc:
-                c.print(f"[yellow]{escape(str(exc))}[/]")
-                return
-            streamed: list[str] = []
+            await self.answer(line)
 
-            def on_token(piece: str) -> None:
-                streamed.append(piece)
-                c.print(escape(piece), end="", soft_wrap=True)
+    async def study(self, command: str, args: list[str]) -> None:
+        from bot.quiz_terminal import run_quiz, show_progress
 
-            answer = await self.services.answers.ask(q, on_token=on_token)
-            if streamed:
-                c.print()
-            render_answer(c, answer, streamed=bool(streamed) and not answer.notice)
+        c = self.console
+        services = self.services
+        if command == "/topics":
+            for area in services.topics.areas:
+                c.print(f"[bold]{area.id}[/]: {', '.join(t.id for t in area.topics)}")
+        elif command == "/progress":
+            await show_progress(services, c, self.user_id, None)
+        elif command == "/review":
+            session = await services.quizzes.review(self.user_id, self.user_name, group_id="local")
+            await run_quiz(services, c, session, self.user_id)
+        elif command == "/quiz":
+            area, topic, count = self._filters(args)
+            session = await services.quizzes.start(
+                self.user_id, self.user_name, area=area, topic=topic, count=count or 5, group_id="local"
+            )
+            await run_quiz(services, c, session, self.user_id)
+        else:
+            from bot.interview_terminal import run_interview
+
+            area, topic, count = self._filters(args)
+            await run_interview(
+                services,
+                c,
+                topic=topic,
+                area=area,
+                level=None,
+                questions=count or 5,
+                user_id=self.user_id,
+                user_name=self.user_name,
+            )
+
+    async def answer(self, line: str) -> None:
+        c = self.console
+        try:
+            q = clean_question(line, self.services.settings.max_question_chars)
+        except InvalidQuestion as exc:
+            c.print(f"[yellow]{escape(str(exc))}[/]")
+            return
+        streamed: list[str] = []
+
+        def on_token(piece: str) -> None:
+            streamed.append(piece)
+            c.print(escape(piece), end="", soft_wrap=True)
+
+        answer = await self.services.answers.ask(q, on_token=on_token)
+        if streamed:
+            c.print()
+        render_answer(c, answer, streamed=bool(streamed) and not answer.notice)

@@ -7,10 +7,11 @@ message and an exit code; tracebacks only appear with ``--verbose``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
@@ -255,11 +256,249 @@ def chat() -> None:
     _apply_log_level(settings)
 
     def body() -> None:
-        import asyncio
-
         from bot.chat import ChatSession
 
-        asyncio.run(ChatSession(_services(settings), console).run())
+        async def go(services: Services) -> None:
+            await ChatSession(services, console, _cli_user(settings)).run()
+
+        _engine(settings, go)
+
+    _run(body)
+
+
+def _cli_user(settings: Settings) -> tuple[str, str]:
+    import getpass
+
+    name = settings.user or getpass.getuser() or "learner"
+    return f"cli:{name}", name
+
+
+def _engine(settings: Settings, work: Callable[[Services], Awaitable[T]]) -> T:
+    """Run async study-engine work with the process's services, closing the database after."""
+
+    async def go() -> T:
+        services = _services(settings)
+        try:
+            return await work(services)
+        finally:
+            await services.aclose()
+
+    return asyncio.run(go())
+
+
+@app.command()
+def grade(
+    source: Annotated[str | None, typer.Argument(help="- to read JSON lines {question, answer} from stdin.")] = None,
+    question: Annotated[str | None, typer.Option("--question", "-q", help="The question.")] = None,
+    answer: Annotated[str | None, typer.Option("--answer", "-a", help="Your answer.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Grade a free-text answer against the rubric of the closest bank question."""
+    settings = _settings()
+    _apply_log_level(settings)
+
+    def body() -> None:
+        from bot.study.errors import InvalidQuestion, StudybotError
+        from bot.study.questions import clean_question
+
+        if source == "-":
+
+            async def batch(services: Services) -> None:
+                for line in _stdin_questions():
+                    try:
+                        row = json.loads(line)
+                        if not isinstance(row, dict):
+                            raise ValueError("not an object")
+                        q = clean_question(str(row.get("question", "")), settings.max_question_chars)
+                        rubric = await asyncio.to_thread(services.grader.rubric_for_question, q)
+                        result = await services.grader.agrade(rubric, str(row.get("answer", "")))
+                        _print_json({"question": q, **result.to_dict()})
+                    except ValueError as exc:
+                        _print_json({"error": f"not a JSON object with question and answer ({exc})"})
+                    except StudybotError as exc:
+                        _print_json({"question": str(row.get("question", ""))[:200], "error": str(exc)})
+
+            _engine(settings, batch)
+            return
+        if question is None or answer is None:
+            raise InvalidQuestion("Give --question and --answer, or - to read JSON lines from stdin.")
+        q = clean_question(question, settings.max_question_chars)
+
+        async def one(services: Services) -> None:
+            rubric = await asyncio.to_thread(services.grader.rubric_for_question, q)
+            result = await services.grader.agrade(rubric, answer)
+            if as_json:
+                _print_json({"question": q, **result.to_dict()})
+            else:
+                from bot.terminal import render_grade
+
+                render_grade(console, result)
+
+        _engine(settings, one)
+
+    _run(body)
+
+
+@app.command()
+def topics() -> None:
+    """List the study areas and topics (for --area and --topic)."""
+    settings = _settings()
+
+    def body() -> None:
+        from rich.table import Table
+
+        from bot.study.banks import load_topics
+
+        table = Table(title="Areas and topics")
+        table.add_column("area")
+        table.add_column("topics")
+        for area in load_topics(settings.knowledge_dir).areas:
+            table.add_row(f"[bold]{area.id}[/]\n{escape(area.title)}", ", ".join(t.id for t in area.topics))
+        console.print(table)
+
+    _run(body)
+
+
+@app.command()
+def quiz(
+    area: Annotated[str | None, typer.Option(help="Only this area (see `studybot topics`).")] = None,
+    topic: Annotated[str | None, typer.Option(help="Only this topic.")] = None,
+    difficulty: Annotated[str | None, typer.Option(help="easy, medium or hard.")] = None,
+    count: Annotated[int, typer.Option(min=1, max=25, help="How many questions.")] = 5,
+    kind: Annotated[
+        list[str] | None, typer.Option("--type", help="mcq, multi, true_false or short (repeatable).")
+    ] = None,
+    new: Annotated[bool, typer.Option("--new", help="Start a new quiz even if one is paused.")] = False,
+) -> None:
+    """Take a quiz; answers update your spaced-repetition schedule."""
+    settings = _settings()
+    _apply_log_level(settings)
+
+    def body() -> None:
+        from bot.quiz_terminal import run_quiz
+
+        user_id, name = _cli_user(settings)
+
+        async def go(services: Services) -> None:
+            session = None if new else await services.quizzes.active_for(user_id)
+            if session is not None:
+                console.print(
+                    f"Resuming your quiz at question {session.index + 1}/{session.total} (--new starts over)."
+                )
+            else:
+                session = await services.quizzes.start(
+                    user_id, name, area=area, topic=topic, difficulty=difficulty, types=kind, count=count,
+                    group_id="local",
+                )  # fmt: skip
+                if session.total < count:
+                    console.print(f"Only {session.total} question(s) match those filters.")
+            await run_quiz(services, console, session, user_id)
+
+        _engine(settings, go)
+
+    _run(body)
+
+
+@app.command()
+def review(count: Annotated[int, typer.Option(min=1, max=25, help="How many items.")] = 10) -> None:
+    """Review what is due (spaced repetition), then your weakest topics."""
+    settings = _settings()
+    _apply_log_level(settings)
+
+    def body() -> None:
+        from bot.quiz_terminal import run_quiz
+
+        user_id, name = _cli_user(settings)
+
+        async def go(services: Services) -> None:
+            session = await services.quizzes.review(user_id, name, count=count, group_id="local")
+            await run_quiz(services, console, session, user_id)
+
+        _engine(settings, go)
+
+    _run(body)
+
+
+@app.command()
+def interview(
+    topic: Annotated[str | None, typer.Option(help="Only this topic.")] = None,
+    area: Annotated[str | None, typer.Option(help="Only this area.")] = None,
+    level: Annotated[str | None, typer.Option(help="junior, mid or senior.")] = None,
+    questions: Annotated[int, typer.Option(min=3, max=7, help="How many questions (3-7).")] = 5,
+) -> None:
+    """A mock interview: answer in your own words, get feedback and a scorecard."""
+    settings = _settings()
+    _apply_log_level(settings)
+
+    def body() -> None:
+        from bot.interview_terminal import run_interview
+
+        user_id, user_name = _cli_user(settings)
+
+        async def go(services: Services) -> None:
+            await run_interview(
+                services,
+                console,
+                topic=topic,
+                area=area,
+                level=level,
+                questions=questions,
+                user_id=user_id,
+                user_name=user_name,
+            )
+
+        _engine(settings, go)
+
+    _run(body)
+
+
+@app.command()
+def progress(
+    chart: Annotated[Path | None, typer.Option(help="Save the mastery chart (PNG) to this file.")] = None,
+) -> None:
+    """Your mastery by area, streak, totals and what is due."""
+    settings = _settings()
+    _apply_log_level(settings)
+
+    def body() -> None:
+        from bot.quiz_terminal import show_progress
+
+        user_id, _ = _cli_user(settings)
+        _engine(settings, lambda services: show_progress(services, console, user_id, chart))
+
+    _run(body)
+
+
+@app.command("export-data")
+def export_data(out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None) -> None:
+    """Export everything studybot stores about you, as JSON."""
+    settings = _settings()
+
+    def body() -> None:
+        user_id, _ = _cli_user(settings)
+        data = _engine(settings, lambda services: services.db.export_user(user_id))
+        text = json.dumps(data, indent=2, ensure_ascii=False)
+        if out is None:
+            sys.stdout.write(text + "\n")
+        else:
+            out.write_text(text + "\n", encoding="utf-8")
+            console.print(f"Exported {len(data['attempts'])} answers to {escape(str(out))}")
+
+    _run(body)
+
+
+@app.command("forget-me")
+def forget_me(yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False) -> None:
+    """Delete everything studybot stores about you (answers, reviews, sessions)."""
+    settings = _settings()
+
+    def body() -> None:
+        user_id, name = _cli_user(settings)
+        if not yes and not typer.confirm(f"Delete all study data of {name}? This cannot be undone."):
+            console.print("Nothing deleted.")
+            return
+        removed = _engine(settings, lambda services: services.db.delete_user(user_id))
+        console.print(f"Deleted {removed} records about {escape(name)}.")
 
     _run(body)
 

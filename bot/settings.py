@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     # (e.g. postgresql+asyncpg://user:pass@host/db).
     database_url: SecretStr | None = None
 
+    # Study sessions
+    # Name of the learner in the terminal (default: the login name).
+    user: str = ""
+    # Seconds a candidate has for each mock-interview answer before it counts as unanswered.
+    interview_answer_seconds: Annotated[float, Field(gt=0)] = 300.0
+
     # Embeddings and retrieval
     embedding_model: str = BUNDLED_MODEL
     embedding_batch_size: Annotated[int, Field(ge=1, le=1024)] = 32

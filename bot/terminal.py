@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
@@ -12,6 +13,9 @@ from rich.table import Table
 from bot.study.answering import Answer
 from bot.study.retrieval import Passage
 from ingest.pipeline import IngestReport
+
+if TYPE_CHECKING:
+    from bot.study.grading import Grade
 
 _CITE = re.compile(r"\[(\d{1,2})\]")
 
@@ -61,3 +65,16 @@ def render_sources(console: Console, rows: list[tuple[str, str, int]]) -> None:
     table.add_section()
     table.add_row("total", "", str(sum(r[2] for r in rows)))
     console.print(table)
+
+
+def render_grade(console: Console, grade: Grade) -> None:
+    """A graded free-text answer: verdict, what was covered and missed, feedback, where to read."""
+    colour = {"correct": "green", "partial": "yellow"}.get(grade.verdict.value, "red")
+    lines = [f"[bold {colour}]{grade.verdict.value}[/] (score {grade.score:.2f})"]
+    lines += [f"  [green]✓[/] {escape(p)}" for p in grade.covered]
+    lines += [f"  [red]✗[/] {escape(p)}" for p in grade.missed]
+    lines += [f"  [red]![/] {escape(p)}" for p in grade.red_flags]
+    lines.append(escape(grade.feedback))
+    if grade.sources:
+        lines.append(f"[dim]Read: {escape(', '.join(grade.sources))}[/]")
+    console.print(Panel("\n".join(lines), border_style=colour, title="grade", title_align="left"))

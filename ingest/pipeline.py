@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,7 +83,7 @@ def build_chunks(
 
 
 def make_plan(
-    chunks: list[Chunk], existing: dict[str, dict[str, object]], scopes: list[str], protected: list[str]
+    chunks: list[Chunk], existing: Mapping[str, Mapping[str, object]], scopes: list[str], protected: list[str]
 ) -> Plan:
     wanted = {c.id: c for c in chunks}
     to_add = [c for c in wanted.values() if c.id not in existing]

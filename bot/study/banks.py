@@ -193,22 +193,30 @@ def _validate_list(path: Path, model: type[BaseModel], data: Any) -> list[Any]:
 
 def load_topics(root: Path) -> TopicList:
     path = root / "topics.yaml"
+    if not path.is_file():
+        raise KnowledgeError(
+            f"no topics.yaml in {root.resolve()}: run studybot from the project folder or set STUDYBOT_KNOWLEDGE_DIR"
+        )
     try:
         return TopicList.model_validate(_read_yaml(path))
     except ValidationError as exc:
         raise KnowledgeError(f"{path}: {exc}") from exc
 
 
+def _bank_files(root: Path, folder: str) -> list[Path]:
+    if not (root / folder).is_dir():
+        raise KnowledgeError(
+            f"no {folder} bank in {root.resolve()}: run studybot from the project folder or set STUDYBOT_KNOWLEDGE_DIR"
+        )
+    return sorted((root / folder).glob("*.yaml"))
+
+
 def load_quiz_items(root: Path) -> list[QuizItem]:
-    return [i for p in sorted((root / "quiz").glob("*.yaml")) for i in _validate_list(p, QuizItem, _read_yaml(p))]
+    return [i for p in _bank_files(root, "quiz") for i in _validate_list(p, QuizItem, _read_yaml(p))]
 
 
 def load_interview_questions(root: Path) -> list[InterviewQuestion]:
-    return [
-        q
-        for p in sorted((root / "interview").glob("*.yaml"))
-        for q in _validate_list(p, InterviewQuestion, _read_yaml(p))
-    ]
+    return [q for p in _bank_files(root, "interview") for q in _validate_list(p, InterviewQuestion, _read_yaml(p))]
 
 
 def load_retrieval_questions(paths: Iterable[Path]) -> list[RetrievalQuestion]:

@@ -48,3 +48,35 @@ class InvalidAnswer(StudybotError):
 
 class NoQuizItems(StudybotError):
     """No quiz item matches the filters."""
+
+
+class SessionNotFound(StudybotError):
+    """No quiz or interview session has that id (it may have been deleted)."""
+
+
+class SessionFinished(StudybotError):
+    """The session is over (finished or abandoned): nothing more can be answered in it."""
+
+
+class SessionAlreadyStarted(StudybotError):
+    """A group session left its lobby: nobody can join it or start it again."""
+
+
+class NotYourTurn(StudybotError):
+    """Someone answered who is not expected to answer now (another member's turn, or not in the session)."""
+
+
+class NotSessionOwner(StudybotError):
+    """Only the member who started a session may begin or end it."""
+
+
+class AnswerTooLate(StudybotError):
+    """The answer came after its time window closed; it was recorded as unanswered."""
+
+
+class InvalidSessionOptions(StudybotError):
+    """A session was asked for with options that cannot work (a bad level, mode or question count)."""
+
+
+class NoInterviewQuestions(StudybotError):
+    """Too few interview questions match the filters, even at neighbouring levels."""

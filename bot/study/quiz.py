@@ -1,0 +1,349 @@
+"""Quiz sessions and spaced repetition.
+
+A quiz draws items from the banks (filters: area, topic, difficulty, types), grades multiple choice
+and true/false exactly and short answers with the rubric grader, and shows the explanation and its
+source after every answer. Every answer updates the learner's fsrs card for that item, so the review
+mode can serve what is due first and then the weakest topics.
+
+Sessions are plain data saved after every step, so a quiz survives a restart of the bot.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, cast
+
+from fsrs import Card, Rating, Scheduler
+
+if TYPE_CHECKING:
+    from fsrs.card import CardDict
+
+from bot.study.banks import QuizItem, QuizType
+from bot.study.errors import InvalidAnswer, NoQuizItems, SessionFinished, SessionNotFound
+from bot.study.grading import Grader, Verdict
+from bot.study.progress import topic_mastery
+from bot.study.store import AttemptRecord, Store
+
+MAX_COUNT = 25
+LETTERS = "ABCDEF"
+
+
+@dataclass
+class QuizResult:
+    item_id: str
+    user_id: str
+    response: str
+    correct: bool
+    score: float
+    verdict: str
+    explanation: str
+    source: str
+    right_answer: str
+    feedback: str = ""
+    covered: list[str] = field(default_factory=list)
+    missed: list[str] = field(default_factory=list)
+
+
+@dataclass
+class QuizSession:
+    id: str
+    owner_id: str
+    item_ids: list[str]
+    mode: str = "quiz"  # quiz | review
+    channel: bool = False  # everyone in the channel may answer
+    group_id: str | None = None
+    channel_id: str | None = None
+    index: int = 0
+    results: list[dict[str, dict[str, Any]]] = field(default_factory=list)  # per question: user -> result
+    finished: bool = False
+
+    @property
+    def total(self) -> int:
+        return len(self.item_ids)
+
+    @property
+    def current_id(self) -> str | None:
+        return None if self.finished or self.index >= self.total else self.item_ids[self.index]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> QuizSession:
+        return cls(**data)
+
+
+@dataclass
+class QuizSummary:
+    total: int
+    answered: int
+    correct: int
+    score: float  # sum of scores
+    by_topic: dict[str, tuple[int, int]]  # topic -> (correct, answered)
+    to_review: list[str]  # item ids answered wrongly
+    ranking: list[tuple[str, float, int]] = field(default_factory=list)  # channel mode: user, points, correct
+
+
+def display_answer(item: QuizItem) -> str:
+    """The right answer in words, as a learner should see it."""
+    if item.type is QuizType.mcq:
+        assert isinstance(item.answer, int)
+        return f"{LETTERS[item.answer]}. {item.choices[item.answer]}"
+    if item.type is QuizType.multi:
+        assert isinstance(item.answer, list)
+        return "; ".join(f"{LETTERS[i]}. {item.choices[i]}" for i in sorted(item.answer))
+    if item.type is QuizType.true_false:
+        return "True" if item.answer else "False"
+    return str(item.answer)
+
+
+_TRUE = {"t", "true", "yes", "y", "1", "vrai"}
+_FALSE = {"f", "false", "no", "n", "0"}
+
+
+def parse_choice_letters(item: QuizItem, raw: str) -> list[int]:
+    """'B', 'b', '2', 'A, C', 'ac' -> choice indexes; InvalidAnswer if any is out of range."""
+    text = raw.strip().upper()
+    tokens = re.findall(r"[A-Z]|\d+", text) if ("," in text or " " in text) else list(text)
+    picked: list[int] = []
+    for token in tokens:
+        index = int(token) - 1 if token.isdigit() else LETTERS.find(token)
+        if not 0 <= index < len(item.choices):
+            raise InvalidAnswer(f"Answer with a letter from A to {LETTERS[len(item.choices) - 1]}.")
+        if index not in picked:
+            picked.append(index)
+    if not picked:
+        raise InvalidAnswer(f"Answer with a letter from A to {LETTERS[len(item.choices) - 1]}.")
+    return picked
+
+
+def check_exact(item: QuizItem, raw: str) -> tuple[bool, float]:
+    """Grade a non-short item: (correct, score). Multi gets partial credit but is correct only if exact."""
+    if item.type is QuizType.true_false:
+        value = raw.strip().lower()
+        if value not in _TRUE | _FALSE:
+            raise InvalidAnswer("Answer true or false.")
+        ok = (value in _TRUE) == item.answer
+        return ok, 1.0 if ok else 0.0
+    picked = parse_choice_letters(item, raw)
+    if item.type is QuizType.mcq:
+        if len(picked) != 1:
+            raise InvalidAnswer("Pick exactly one answer.")
+        ok = picked[0] == item.answer
+        return ok, 1.0 if ok else 0.0
+    assert isinstance(item.answer, list)
+    right = set(item.answer)
+    chosen = set(picked)
+    score = max(0.0, (len(right & chosen) - len(chosen - right)) / len(right))
+    return chosen == right, round(score, 3)
+
+
+def rating_for(correct: bool, score: float) -> Rating:
+    if correct:
+        return Rating.Good
+    return Rating.Hard if score >= 0.35 else Rating.Again
+
+
+class QuizService:
+    def __init__(self, store: Store, grader: Grader, items: Sequence[QuizItem], *, seed: int | None = None) -> None:
+        self.store = store
+        self.grader = grader
+        self.items = {i.id: i for i in items}
+        self.scheduler = Scheduler(enable_fuzzing=False)
+        self._random = random.Random(seed)
+
+    def item(self, item_id: str) -> QuizItem:
+        return self.items[item_id]
+
+    def select(
+        self,
+        *,
+        area: str | None = None,
+        topic: str | None = None,
+        difficulty: str | None = None,
+        types: Sequence[str] | None = None,
+    ) -> list[QuizItem]:
+        return [
+            i
+            for i in self.items.values()
+            if (area is None or i.area == area)
+            and (topic is None or i.topic == topic)
+            and (difficulty is None or i.difficulty.value == difficulty)
+            and (not types or i.type.value in types)
+        ]
+
+    async def start(
+        self,
+        user_id: str,
+        user_name: str = "",
+        *,
+        area: str | None = None,
+        topic: str | None = None,
+        difficulty: str | None = None,
+        types: Sequence[str] | None = None,
+        count: int = 5,
+        channel: bool = False,
+        group_id: str | None = None,
+        channel_id: str | None = None,
+    ) -> QuizSession:
+        if not 1 <= count <= MAX_COUNT:
+            raise InvalidAnswer(f"A quiz has between 1 and {MAX_COUNT} questions.")
+        pool = self.select(area=area, topic=topic, difficulty=difficulty, types=types)
+        if not pool:
+            raise NoQuizItems("No quiz questions match those filters: try fewer filters, or see the topic list.")
+        picked = self._spread(pool, count)
+        return await self._open(user_id, user_name, [i.id for i in picked], "quiz", channel, group_id, channel_id)
+
+    async def review(
+        self, user_id: str, user_name: str = "", *, count: int = 10, group_id: str | None = None,
+        channel_id: str | None = None, at: datetime | None = None,
+    ) -> QuizSession:  # fmt: skip
+        """Due items first (most overdue first), then items from the learner's weakest topics."""
+        due = [i for i in await self.store.due_items(user_id, at, limit=count) if i in self.items]
+        chosen = due[:count]
+        if len(chosen) < count:
+            mastery = topic_mastery(await self.store.attempts(user_id))
+            seen = await self.store.reviewed_items(user_id)
+            topics = sorted({i.topic for i in self.items.values()}, key=lambda t: (mastery.get(t, 0.0), t))
+            attempted_topics = [t for t in topics if t in mastery]  # weakest topics the learner has tried
+            for topic in attempted_topics + [t for t in topics if t not in mastery]:
+                fresh = [i.id for i in self.select(topic=topic) if i.id not in chosen and i.id not in seen]
+                self._random.shuffle(fresh)
+                chosen += fresh[: max(1, min(2, count - len(chosen)))]
+                if len(chosen) >= count:
+                    break
+        if not chosen:
+            raise NoQuizItems("Nothing to review yet.")
+        return await self._open(user_id, user_name, chosen[:count], "review", False, group_id, channel_id)
+
+    def _spread(self, pool: list[QuizItem], count: int) -> list[QuizItem]:
+        """A random pick that spreads over topics before taking two of the same topic."""
+        by_topic: dict[str, list[QuizItem]] = {}
+        for item in self._random.sample(pool, len(pool)):
+            by_topic.setdefault(item.topic, []).append(item)
+        picked: list[QuizItem] = []
+        while len(picked) < min(count, len(pool)):
+            for items in list(by_topic.values()):
+                if items and len(picked) < count:
+                    picked.append(items.pop())
+        return picked
+
+    async def _open(
+        self, user_id: str, user_name: str, item_ids: list[str], mode: str, channel: bool,
+        group_id: str | None, channel_id: str | None,
+    ) -> QuizSession:  # fmt: skip
+        await self.store.ensure_user(user_id, user_name, group_id)
+        session = QuizSession(uuid.uuid4().hex, user_id, item_ids, mode, channel, group_id, channel_id)
+        session.results = [{} for _ in item_ids]
+        await self._save(session)
+        return session
+
+    async def _save(self, session: QuizSession) -> None:
+        await self.store.save_session(
+            session.id, "quiz", session.owner_id, session.to_dict(),
+            "finished" if session.finished else "active", session.group_id, session.channel_id,
+        )  # fmt: skip
+
+    async def load(self, session_id: str) -> QuizSession:
+        record = await self.store.load_session(session_id)
+        if record is None or record.kind != "quiz":
+            raise SessionNotFound("That quiz no longer exists.")
+        return QuizSession.from_dict(record.state)
+
+    async def active_for(self, user_id: str) -> QuizSession | None:
+        records = await self.store.sessions(kind="quiz", owner_id=user_id, status="active")
+        return QuizSession.from_dict(records[0].state) if records else None
+
+    async def answer(self, session_id: str, user_id: str, response: str, user_name: str = "") -> QuizResult:
+        """Grade one answer to the current question. In solo mode it also moves to the next one."""
+        session = await self.load(session_id)
+        item_id = session.current_id
+        if item_id is None:
+            raise SessionFinished("This quiz is over: start a new one.")
+        if not session.channel and user_id != session.owner_id:
+            raise InvalidAnswer("This quiz belongs to someone else: start your own.")
+        if user_id in session.results[session.index]:
+            raise InvalidAnswer("You already answered this question.")
+        item = self.items[item_id]
+        result = await self._grade(item, user_id, response)
+        if session.channel:
+            await self.store.ensure_user(user_id, user_name, session.group_id)
+        stored = await self.store.card(user_id, item.id)
+        previous = Card.from_dict(cast("CardDict", stored)) if stored else Card()
+        updated, _ = self.scheduler.review_card(previous, rating_for(result.correct, result.score))
+        await self.store.record_attempt(
+            AttemptRecord(user_id, item.id, session.mode, item.area, item.topic, result.score, result.correct,
+                          datetime.now(UTC), session.group_id, session.id),
+            card=dict(updated.to_dict()), due=updated.due,
+        )  # fmt: skip
+        # Re-read before writing: in channel mode other answers may have landed meanwhile.
+        session = await self.load(session_id)
+        session.results[session.index][user_id] = asdict(result)
+        if not session.channel:
+            session.index += 1
+            session.finished = session.index >= session.total
+        await self._save(session)
+        return result
+
+    async def advance(self, session_id: str) -> QuizSession:
+        """Channel mode: close the current question and move on."""
+        session = await self.load(session_id)
+        if not session.finished:
+            session.index += 1
+            session.finished = session.index >= session.total
+            await self._save(session)
+        return session
+
+    async def stop(self, session_id: str) -> QuizSession:
+        session = await self.load(session_id)
+        session.finished = True
+        await self._save(session)
+        return session
+
+    async def _grade(self, item: QuizItem, user_id: str, response: str) -> QuizResult:
+        source = f"{item.source.note}#{item.source.section}"
+        if item.type is QuizType.short:
+            text = response.strip()
+            if not text:
+                raise InvalidAnswer("Type an answer (a sentence or two).")
+            grade = await self.grader.agrade(self.grader.rubric_for_item(item), text[:4000])
+            return QuizResult(
+                item.id, user_id, text[:4000], grade.verdict is Verdict.correct, grade.score, grade.verdict.value,
+                item.explanation, source, display_answer(item), grade.feedback, grade.covered, grade.missed,
+            )  # fmt: skip
+        correct, score = check_exact(item, response)
+        verdict = "correct" if correct else ("partial" if score > 0 else "incorrect")
+        return QuizResult(
+            item.id, user_id, response.strip()[:50], correct, score, verdict, item.explanation, source,
+            display_answer(item),
+        )  # fmt: skip
+
+    def summary(self, session: QuizSession) -> QuizSummary:
+        answered = correct = 0
+        score = 0.0
+        by_topic: dict[str, tuple[int, int]] = {}
+        wrong: list[str] = []
+        points: dict[str, list[float]] = {}
+        for item_id, per_user in zip(session.item_ids, session.results, strict=True):
+            for user, result in per_user.items():
+                points.setdefault(user, [0.0, 0])  # type: ignore[list-item]
+                points[user][0] += result["score"]
+                points[user][1] += int(result["correct"])
+            mine = per_user.get(session.owner_id)
+            if mine is None:
+                continue
+            topic = self.items[item_id].topic
+            ok, seen = by_topic.get(topic, (0, 0))
+            by_topic[topic] = (ok + int(mine["correct"]), seen + 1)
+            answered += 1
+            correct += int(mine["correct"])
+            score += mine["score"]
+            if not mine["correct"]:
+                wrong.append(item_id)
+        ranking = sorted(((u, p[0], int(p[1])) for u, p in points.items()), key=lambda r: (-r[1], -r[2], r[0]))
+        return QuizSummary(session.total, answered, correct, score, by_topic, wrong, ranking)

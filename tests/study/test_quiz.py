@@ -1,0 +1,165 @@
+"""Quiz sessions and spaced repetition over the real banks, grader and store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.study.banks import QuizItem, QuizType, load_interview_questions, load_quiz_items
+from bot.study.embedding import Embedder
+from bot.study.errors import InvalidAnswer, NoQuizItems, SessionFinished
+from bot.study.grading import Grader
+from bot.study.quiz import LETTERS, QuizService, check_exact, parse_choice_letters
+from bot.study.store import Store
+
+KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
+ITEMS = load_quiz_items(KNOWLEDGE)
+
+
+def _right(item: QuizItem) -> str:
+    if item.type is QuizType.mcq:
+        assert isinstance(item.answer, int)
+        return LETTERS[item.answer]
+    if item.type is QuizType.multi:
+        assert isinstance(item.answer, list)
+        return ",".join(LETTERS[i] for i in item.answer)
+    if item.type is QuizType.true_false:
+        return "true" if item.answer else "false"
+    return str(item.answer)
+
+
+def _wrong(item: QuizItem) -> str:
+    if item.type is QuizType.mcq:
+        assert isinstance(item.answer, int)
+        return LETTERS[(item.answer + 1) % len(item.choices)]
+    if item.type is QuizType.multi:
+        assert isinstance(item.answer, list)
+        return next(LETTERS[i] for i in range(len(item.choices)) if i not in item.answer)
+    if item.type is QuizType.true_false:
+        return "false" if item.answer else "true"
+    return "I have no idea, sorry."
+
+
+@pytest.fixture
+async def quizzes(tmp_path: Path, embedder: Embedder) -> QuizService:
+    store = Store(f"sqlite+aiosqlite:///{tmp_path}/q.db")
+    grader = Grader(embedder, quiz=ITEMS, interview=load_interview_questions(KNOWLEDGE))
+    service = QuizService(store, grader, ITEMS, seed=7)
+    yield service  # type: ignore[misc]
+    await store.close()
+
+
+def test_parsing_letters_and_exact_grading() -> None:
+    mcq = next(i for i in ITEMS if i.type is QuizType.mcq and len(i.choices) == 4)
+    assert parse_choice_letters(mcq, "b") == [1] and parse_choice_letters(mcq, "3") == [2]
+    with pytest.raises(InvalidAnswer, match="A to D"):
+        parse_choice_letters(mcq, "E")
+    with pytest.raises(InvalidAnswer, match="exactly one"):
+        check_exact(mcq, "A,B")
+    multi = next(i for i in ITEMS if i.type is QuizType.multi)
+    assert check_exact(multi, _right(multi)) == (True, 1.0)
+    assert isinstance(multi.answer, list)
+    one_right = LETTERS[multi.answer[0]]
+    ok, score = check_exact(multi, one_right)
+    assert not ok and 0 < score < 1  # partial credit, never "correct"
+    tf = next(i for i in ITEMS if i.type is QuizType.true_false)
+    assert check_exact(tf, _right(tf))[0] and not check_exact(tf, _wrong(tf))[0]
+    with pytest.raises(InvalidAnswer):
+        check_exact(tf, "maybe")
+
+
+async def test_filters_and_counts(quizzes: QuizService) -> None:
+    session = await quizzes.start("u1", "Ada", topic="regularization", count=3)
+    picked = [quizzes.item(i) for i in session.item_ids]
+    assert len(picked) == 3 and {i.topic for i in picked} == {"regularization"}
+    spread = await quizzes.start("u1", area="math", difficulty="easy", count=5)
+    items = [quizzes.item(i) for i in spread.item_ids]
+    assert all(i.area == "math" and i.difficulty.value == "easy" for i in items)
+    assert len({i.topic for i in items}) >= 4  # spread over the area's topics
+    only_tf = await quizzes.start("u1", types=["true_false"], count=4)
+    assert {quizzes.item(i).type for i in only_tf.item_ids} == {QuizType.true_false}
+    with pytest.raises(NoQuizItems):
+        await quizzes.start("u1", topic="no-such-topic")
+    with pytest.raises(InvalidAnswer):
+        await quizzes.start("u1", count=0)
+
+
+async def test_a_whole_quiz_with_explanations_and_summary(quizzes: QuizService) -> None:
+    session = await quizzes.start("u1", "Ada", area="evaluation", types=["mcq", "true_false", "multi"], count=4)
+    results = []
+    for n, item_id in enumerate(session.item_ids):
+        item = quizzes.item(item_id)
+        results.append(await quizzes.answer(session.id, "u1", _right(item) if n % 2 == 0 else _wrong(item)))
+    assert [r.correct for r in results] == [True, False, True, False]
+    assert all(r.explanation and r.source.startswith("notes/evaluation/") for r in results)
+    assert results[1].right_answer  # a wrong answer is shown the right one
+    finished = await quizzes.load(session.id)
+    assert finished.finished
+    summary = quizzes.summary(finished)
+    assert (summary.answered, summary.correct) == (4, 2) and len(summary.to_review) == 2
+    with pytest.raises(SessionFinished):
+        await quizzes.answer(session.id, "u1", "A")
+    attempts = await quizzes.store.attempts("u1")
+    assert [a.correct for a in attempts] == [True, False, True, False]
+
+
+async def test_short_answers_are_graded_by_meaning(quizzes: QuizService) -> None:
+    item = next(i for i in ITEMS if i.type is QuizType.short)
+    session = await quizzes.start("u1", topic=item.topic, types=["short"], count=1)
+    item = quizzes.item(session.item_ids[0])
+    with pytest.raises(InvalidAnswer):
+        await quizzes.answer(session.id, "u1", "   ")
+    good = await quizzes.answer(session.id, "u1", " ".join(item.key_points))
+    assert good.correct and good.verdict == "correct" and not good.missed
+
+
+async def test_restart_mid_quiz_resumes_where_it_was(quizzes: QuizService, embedder: Embedder) -> None:
+    session = await quizzes.start("u1", types=["mcq"], count=3)
+    await quizzes.answer(session.id, "u1", _right(quizzes.item(session.item_ids[0])))
+    # A new process: new service objects over the same database file.
+    store = Store(quizzes.store.url)
+    fresh = QuizService(store, quizzes.grader, ITEMS)
+    resumed = await fresh.active_for("u1")
+    assert resumed is not None and resumed.id == session.id and resumed.index == 1
+    result = await fresh.answer(session.id, "u1", _right(fresh.item(resumed.item_ids[1])))
+    assert result.correct
+    await store.close()
+
+
+async def test_only_the_owner_answers_a_solo_quiz(quizzes: QuizService) -> None:
+    session = await quizzes.start("u1", count=1, types=["mcq"])
+    with pytest.raises(InvalidAnswer, match="someone else"):
+        await quizzes.answer(session.id, "u2", "A")
+
+
+async def test_channel_mode_ranks_everyone(quizzes: QuizService) -> None:
+    session = await quizzes.start("host", count=2, types=["mcq"], channel=True, group_id="g1")
+    for item_id in session.item_ids:
+        item = quizzes.item(item_id)
+        await quizzes.answer(session.id, "a", _right(item), "Ada")
+        await quizzes.answer(session.id, "b", _wrong(item), "Bo")
+        with pytest.raises(InvalidAnswer, match="already answered"):
+            await quizzes.answer(session.id, "a", _right(item))
+        session = await quizzes.advance(session.id)
+    assert session.finished
+    ranking = quizzes.summary(session).ranking
+    assert [(user, points) for user, points, _ in ranking] == [("a", 2.0), ("b", 0.0)]
+
+
+async def test_review_serves_due_items_first_then_weak_topics(quizzes: QuizService) -> None:
+    session = await quizzes.start("u1", topic="calibration", types=["mcq", "true_false"], count=2)
+    missed = quizzes.item(session.item_ids[0])
+    await quizzes.answer(session.id, "u1", _wrong(missed))
+    await quizzes.answer(session.id, "u1", _right(quizzes.item(session.item_ids[1])))
+    # The missed item comes back within minutes; the one answered right a little later.
+    later = datetime.now(UTC) + timedelta(hours=1)
+    assert missed.id in await quizzes.store.due_items("u1", later)
+    card = await quizzes.store.card("u1", missed.id)
+    assert card is not None and card["due"]
+    review = await quizzes.review("u1", count=4, at=later)  # an hour later
+    assert review.mode == "review" and review.item_ids[0] == missed.id
+    assert len(review.item_ids) == 4
+    weak_topics = {quizzes.item(i).topic for i in review.item_ids[1:]}
+    assert "calibration" in weak_topics  # the learner's weakest attempted topic comes next
