@@ -86,11 +86,15 @@ async def run_quiz(services: Services, console: Console, session: QuizSession, u
     render_summary(console, quizzes.summary(session))
 
 
+def _plural(n: int, word: str) -> str:
+    return word if n == 1 else word + "s"
+
+
 def render_progress(console: Console, progress: Progress) -> None:
     console.print(
-        f"[bold]{progress.answered}[/] answers, {progress.accuracy:.0%} correct · streak "
-        f"[bold]{progress.current_streak}[/] day(s) (longest {progress.longest_streak}) · "
-        f"{progress.due_reviews} review(s) due"
+        f"[bold]{progress.answered}[/] {_plural(progress.answered, 'answer')}, {progress.accuracy:.0%} correct · "
+        f"streak [bold]{progress.current_streak}[/] {_plural(progress.current_streak, 'day')} "
+        f"(longest {progress.longest_streak}) · {progress.due_reviews} {_plural(progress.due_reviews, 'review')} due"
     )
     table = Table(title="Mastery by area")
     table.add_column("area")

@@ -113,3 +113,25 @@ def test_interview_in_the_terminal(cli: Callable[..., object]) -> None:
     assert result.exit_code == 0, result.output
     assert "Traceback" not in result.output
     assert "core" in result.output.lower() or "score" in result.output.lower()
+
+
+def test_study_commands_inside_chat(tmp_path: Path) -> None:
+    """The real entry point: /topics, /quiz, /progress and /interview inside one chat session."""
+    import os
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).with_name("studybot")
+    env = {**os.environ, "STUDYBOT_DATA_DIR": str(tmp_path / "d"), "STUDYBOT_KNOWLEDGE_DIR": str(REPO / "knowledge"),
+           "STUDYBOT_USER": "bo", "COLUMNS": "160"}  # fmt: skip
+    script = "/topics\n/quiz jax 1\ntrue\n/progress\n/quiz astrology\n/interview regularization 3\n/end\n/quit\n"
+    out = subprocess.run([str(exe), "chat"], env=env, cwd=tmp_path, input=script, capture_output=True, text=True,
+                         timeout=180)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    assert "data-engineering:" in text  # /topics
+    assert "quiz 1/1 · jax" in text and "Quiz summary:" in text  # /quiz
+    assert "1 answer, " in text and "Mastery by area" in text  # /progress
+    assert "Unknown area or topic 'astrology'" in text  # a typo is explained, the session goes on
+    assert "question 1/3 · regularization" in text and "Scorecard" in text  # /interview, ended early
+    assert "Traceback" not in text + out.stderr
