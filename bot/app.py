@@ -16,7 +16,7 @@ from bot.settings import Settings
 from bot.study.answering import AnswerService
 from bot.study.embedding import Embedder
 from bot.study.llm import make_chat_model
-from bot.study.retrieval import Retriever
+from bot.study.retrieval import MergedRetriever, Retriever
 from bot.study.vectorstore import VectorStore
 
 if TYPE_CHECKING:
@@ -99,6 +99,29 @@ class Services:
         from bot.study.progress import ProgressService
 
         return ProgressService(self.db, self.topics)
+
+    def guild_store(self, guild_id: int | str) -> VectorStore:
+        """The collection that holds one server's uploaded material."""
+        stores: dict[str, VectorStore] = self.__dict__.setdefault("_guild_stores", {})
+        key = str(guild_id)
+        if key not in stores:
+            settings = self.settings.model_copy(update={"collection": f"{self.settings.collection}-g{key}"})
+            stores[key] = VectorStore(settings)
+        return stores[key]
+
+    def answers_for(self, guild_id: int | str | None) -> AnswerService:
+        """Answers from the shared knowledge plus, in a server, that server's own material."""
+        if guild_id is None:
+            return self.answers
+        cache: dict[str, AnswerService] = self.__dict__.setdefault("_guild_answers", {})
+        key = str(guild_id)
+        if key not in cache:
+            retriever = MergedRetriever(self.store, [self.guild_store(key)], self.embedder, k=self.settings.retrieval_k)
+            cache[key] = AnswerService(
+                retriever, min_relevance=self.settings.min_relevance, max_chars=self.settings.answer_max_chars,
+                llm=self.llm, llm_timeout=self.settings.llm_timeout,
+            )  # fmt: skip
+        return cache[key]
 
     async def aclose(self) -> None:
         if "db" in self.__dict__:

@@ -503,6 +503,22 @@ def forget_me(yes: Annotated[bool, typer.Option("--yes", help="Do not ask for co
     _run(body)
 
 
+@app.command()
+def run() -> None:
+    """Run the Discord bot (token from STUDYBOT_DISCORD_TOKEN or STUDYBOT_DISCORD_TOKEN_FILE)."""
+    settings = _settings()
+    _apply_log_level(settings)
+    if not _State.verbose:
+        logging.getLogger().setLevel(min(logging.INFO, logging.getLevelName(settings.log_level)))
+
+    def body() -> None:
+        from bot.discord_app.runner import run as run_bot
+
+        run_bot(settings)
+
+    _run(body)
+
+
 def _print_json(obj: object) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
     sys.stdout.flush()

@@ -78,6 +78,15 @@ class Settings(BaseSettings):
     discord_token: SecretStr | None = None
     discord_token_file: Path | None = None
 
+    # Sync slash commands to this guild only (instant, for development); empty syncs globally.
+    discord_test_guild: int | None = None
+    # Seconds discord.py waits for guilds after READY (lower it in tests).
+    discord_guild_ready_timeout: Annotated[float, Field(ge=0)] = 2.0
+    # Per-user limit on slash commands and @mention questions.
+    rate_limit_per_minute: Annotated[int, Field(ge=1)] = 12
+    # Largest study material an admin may upload with /material add (megabytes).
+    material_max_mb: Annotated[float, Field(gt=0, le=25)] = 5.0
+
     log_level: str = "WARNING"
 
     @field_validator("log_level")
@@ -96,6 +105,23 @@ class Settings(BaseSettings):
         if self.database_url is not None:
             return self.database_url.get_secret_value()
         return f"sqlite+aiosqlite:///{(self.data_dir / 'studybot.db').as_posix()}"
+
+    def discord_token_value(self) -> str:
+        """The bot token from the environment or the token file; ConfigError if neither is set."""
+        from bot.study.errors import ConfigError
+
+        if self.discord_token is not None and self.discord_token.get_secret_value().strip():
+            return self.discord_token.get_secret_value().strip()
+        if self.discord_token_file is not None:
+            try:
+                token = self.discord_token_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot read the Discord token file {self.discord_token_file}: {exc.strerror}"
+                ) from exc
+            if token:
+                return token
+        raise ConfigError("no Discord token: set STUDYBOT_DISCORD_TOKEN or STUDYBOT_DISCORD_TOKEN_FILE")
 
     @property
     def max_file_bytes(self) -> int:

@@ -44,20 +44,21 @@ from bot.study.text import passage_sentences, split_sentences, terms
 log = logging.getLogger(__name__)
 
 # Thresholds, tuned on tests/data/graded_answers.yaml with all-MiniLM-L6-v2 (bench/grading_eval.py).
-COVER_THRESHOLD = 0.55  # best (discounted) unit vs key point cosine for "covered"
+COVER_THRESHOLD = 0.48  # a unit vs key point score (see match_scores) for "covered"
 RED_FLAG_THRESHOLD = 0.7  # a unit vs a red flag's claim: stricter, a false accusation is worse than a miss
 RED_FLAG_MARGIN = 0.05  # ...and closer to the wrong claim than to any key point by this much
 SPECIFICITY = 1.0  # weight of the "only on topic" discount (see Grader._coverage)
 RED_FLAG_PENALTY = 0.25  # score lost per red flag stated
 CORRECT_AT = 0.66  # score for "correct": 2 of 3, 3 of 4, 4 of 5 key points
 PARTIAL_AT = 0.19  # score for "partial": at least one key point of five
-QUESTION_COPY_THRESHOLD = 0.9  # a unit this similar to the question only restates it
+QUESTION_COPY_THRESHOLD = 0.95  # a unit this similar to the question is a copy of it
 BANK_MATCH_THRESHOLD = 0.8  # a typed question this similar to a bank question is that item
 RETRIEVAL_MIN_SCORE = 0.35  # a passage below this is not about the question (Settings.min_relevance)
 PASSAGE_MARGIN = 0.1  # rubric passages: at most this far below the best one
 SENTENCE_MARGIN = 0.2  # rubric key points: at most this far below the most relevant sentence
 MAX_ANSWER_CHARS = 4000  # longer answers are truncated before embedding
 MAX_UNITS = 40
+CLAUSE_WORDS = 18  # sentences longer than this are cut into clauses
 RETRIEVED_KEY_POINTS = 4
 
 Vector = np.ndarray
@@ -182,7 +183,7 @@ def answer_units(text: str) -> list[str]:
         paragraphs.append(" ".join(current))
     units: list[str] = []
     for sentence in (s for p in paragraphs for s in split_sentences(p)):
-        if len(sentence.split()) > 18:
+        if len(sentence.split()) > CLAUSE_WORDS:
             parts = [p.strip(" ,;") for p in _CLAUSE.split(sentence)]
             units.extend(p for p in parts if p)
         else:
@@ -226,9 +227,21 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
 
 
+def match_scores(q: Vector, point_v: Vector, cand_v: Vector) -> Vector:
+    """Key points x candidates: how well each candidate states each key point."""
+    on_topic = np.maximum(0.0, (cand_v @ q)[None, :] - (point_v @ q)[:, None])
+    scores: Vector = point_v @ cand_v.T - SPECIFICITY * on_topic
+    return scores
+
+
 def _restates(unit: str, question: str, similarity: float) -> bool:
-    """A unit that only repeats the question: very similar, or similar and made of its words."""
-    if similarity >= QUESTION_COPY_THRESHOLD:
+    """A unit that only repeats the question, or asks one: it does not answer anything.
+
+    Similarity alone is not enough: "data drift and concept drift are the same thing" is very
+    close to "what is the difference between data drift and concept drift?" and is a wrong claim
+    to grade, not a copy. A restatement is also made of the question's own words.
+    """
+    if unit.rstrip().endswith("?") or similarity >= QUESTION_COPY_THRESHOLD:
         return True
     unit_terms = set(terms(unit))
     if not unit_terms:
@@ -429,11 +442,11 @@ class Grader:
             return self._nothing(rubric, _why_nothing(reading))
 
         # Red flags first: a unit that states a wrong claim earns no credit for the key points.
-        point_sims = unit_v @ point_v.T  # units x key points
-        closest_point = point_sims.max(axis=1)
+        point_sims = match_scores(q, point_v, unit_v)  # key points x units
+        closest_point = point_sims.max(axis=0)
         usable = list(content)
         stated: list[str] = []
-        for flag, claim, sims in zip(rubric.red_flags, claims, claim_v @ unit_v.T, strict=True):
+        for flag, claim, sims in zip(rubric.red_flags, claims, match_scores(q, claim_v, unit_v), strict=True):
             hits = [
                 i
                 for i, s in enumerate(sims)
@@ -447,31 +460,44 @@ class Grader:
                 for i in hits:
                     usable[i] = False
 
-        best = self._coverage(q, point_v, unit_v, window_v, usable)
-        covered = [p for p, s in zip(rubric.key_points, best, strict=True) if s >= COVER_THRESHOLD]
-        missed = [p for p, s in zip(rubric.key_points, best, strict=True) if s < COVER_THRESHOLD]
+        found = self._coverage(q, point_v, unit_v, window_v, usable)
+        covered = [p for p, hit in zip(rubric.key_points, found, strict=True) if hit]
+        missed = [p for p, hit in zip(rubric.key_points, found, strict=True) if not hit]
         score = max(0.0, min(1.0, len(covered) / len(rubric.key_points) - RED_FLAG_PENALTY * len(stated)))
         verdict = _verdict(score)
         feedback = _feedback(rubric, verdict, covered, missed, stated, reading)
         return Grade(verdict, score, covered, missed, stated, feedback, _model_answer(rubric), list(rubric.sources))
 
     @staticmethod
-    def _coverage(q: Vector, point_v: Vector, unit_v: Vector, window_v: Vector, usable: Sequence[bool]) -> Vector:
-        """For each key point, its best similarity to a usable unit or pair of adjacent usable units.
+    def _coverage(q: Vector, point_v: Vector, unit_v: Vector, window_v: Vector, usable: Sequence[bool]) -> list[bool]:
+        """Which key points the answer covers.
 
-        What a unit shares with the question alone does not count: a unit that is closer to the
-        question than the key point is loses the difference. Otherwise any sentence on the topic
-        ("dropout is used in neural networks") comes close to every key point of the topic.
+        Candidates are the usable units and the pairs of adjacent usable units (a point is often
+        made over two sentences). Each unit earns credit for one key point at most, so one vague
+        sentence ("dropout is used in neural networks") cannot cover several points of its topic;
+        key points and candidates are paired greedily, best match first.
         """
-        candidates = [unit_v[i] for i, ok in enumerate(usable) if ok]
-        candidates += [window_v[i] for i in range(len(window_v)) if usable[i] and usable[i + 1]]
-        if not candidates:
-            return np.zeros(len(point_v), dtype=np.float32)
-        cand = np.stack(candidates)
-        on_topic = np.maximum(0.0, (cand @ q)[None, :] - (point_v @ q)[:, None])  # key points x candidates
-        sims = point_v @ cand.T - SPECIFICITY * on_topic
-        best: Vector = sims.max(axis=1)
-        return best
+        members: list[tuple[int, ...]] = [(i,) for i, ok in enumerate(usable) if ok]
+        vectors = [unit_v[i] for i, ok in enumerate(usable) if ok]
+        for i in range(len(window_v)):
+            if usable[i] and usable[i + 1]:
+                members.append((i, i + 1))
+                vectors.append(window_v[i])
+        covered = [False] * len(point_v)
+        if not members:
+            return covered
+        scores = match_scores(q, point_v, np.stack(vectors))
+        pairs = sorted(
+            ((float(scores[k, j]), k, j) for k, j in zip(*np.nonzero(scores >= COVER_THRESHOLD), strict=True)),
+            reverse=True,
+        )
+        used: set[int] = set()
+        for _, k, j in pairs:
+            if covered[k] or used.intersection(members[j]):
+                continue
+            covered[k] = True
+            used.update(members[j])
+        return covered
 
     def _encode(self, texts: Sequence[str]) -> Vector:
         vectors: Vector = np.asarray(self.embedder.encode(texts), dtype=np.float32).reshape(len(texts), -1)

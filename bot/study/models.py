@@ -82,3 +82,23 @@ class Feedback(Base):
     answer: Mapped[str] = mapped_column(Text)
     helpful: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MentionChannel(Base):
+    """A channel where the bot answers @mention questions (admins choose them per server)."""
+
+    __tablename__ = "mention_channels"
+    group_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class Material(Base):
+    """Study material an admin uploaded for one server, and where its chunks live."""
+
+    __tablename__ = "materials"
+    group_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    source: Mapped[str] = mapped_column(String(500))
+    added_by: Mapped[str] = mapped_column(String(64))
+    chunks: Mapped[int] = mapped_column(Integer)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

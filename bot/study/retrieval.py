@@ -69,6 +69,23 @@ class Retriever:
         return await asyncio.to_thread(self.retrieve, question, k)
 
 
+class MergedRetriever(Retriever):
+    """The shared knowledge base plus extra stores (a server's own material), best scores first."""
+
+    def __init__(self, store: VectorStore, extra: list[VectorStore], embedder: Embedder, k: int = 5) -> None:
+        super().__init__(store, embedder, k)
+        self.extra = extra
+
+    def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
+        k = k or self.k
+        vector = self.embedder.embed_query(question)
+        chunks = self.store.query(vector, k)
+        for store in self.extra:
+            if store.count():
+                chunks += store.query(vector, k)
+        return [Passage.from_chunk(c) for c in sorted(chunks, key=lambda c: -c.score)[:k]]
+
+
 class LangChainRetriever(BaseRetriever):
     """Our retriever as a LangChain ``BaseRetriever``, so it composes in LCEL chains."""
 

@@ -22,7 +22,16 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from bot.study.errors import StudybotError
-from bot.study.models import Attempt, Feedback, GroupMember, ReviewCard, StudySession, User
+from bot.study.models import (
+    Attempt,
+    Feedback,
+    GroupMember,
+    Material,
+    MentionChannel,
+    ReviewCard,
+    StudySession,
+    User,
+)
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -270,6 +279,58 @@ class Store:
                 stmt = stmt.where(Attempt.answered_at >= since)
             rows = (await s.execute(stmt)).all()
         return [LeaderboardRow(u, n or u, float(p or 0), int(a), int(c or 0)) for u, n, p, a, c in rows]
+
+    # Server settings
+    async def set_mention_channel(self, group_id: str, channel_id: str, enabled: bool) -> None:
+        async with self._tx() as s:
+            if enabled:
+                await s.execute(
+                    self._upsert(MentionChannel)
+                    .values(group_id=group_id, channel_id=channel_id)
+                    .on_conflict_do_nothing(index_elements=[MentionChannel.group_id, MentionChannel.channel_id])
+                )
+            else:
+                await s.execute(
+                    delete(MentionChannel).where(
+                        MentionChannel.group_id == group_id, MentionChannel.channel_id == channel_id
+                    )
+                )
+
+    async def mention_channels(self, group_id: str) -> set[str]:
+        async with self._tx() as s:
+            stmt = select(MentionChannel.channel_id).where(MentionChannel.group_id == group_id)
+            return set((await s.scalars(stmt)).all())
+
+    async def add_material(self, group_id: str, name: str, source: str, added_by: str, chunks: int) -> None:
+        async with self._tx() as s:
+            values = {"group_id": group_id, "name": name, "source": source, "added_by": added_by, "chunks": chunks,
+                      "added_at": now()}  # fmt: skip
+            await s.execute(
+                self._upsert(Material)
+                .values(**values)
+                .on_conflict_do_update(
+                    index_elements=[Material.group_id, Material.name],
+                    set_={"source": source, "added_by": added_by, "chunks": chunks, "added_at": values["added_at"]},
+                )
+            )
+
+    async def materials(self, group_id: str) -> list[tuple[str, str, int, datetime]]:
+        """(name, added_by, chunks, added_at) of a server's materials, by name."""
+        async with self._tx() as s:
+            rows = (
+                await s.scalars(select(Material).where(Material.group_id == group_id).order_by(Material.name))
+            ).all()
+        return [(m.name, m.added_by, m.chunks, _aware(m.added_at)) for m in rows]
+
+    async def remove_material(self, group_id: str, name: str) -> str | None:
+        """Forget a material; returns its source label (to delete its chunks), or None if unknown."""
+        async with self._tx() as s:
+            row = await s.get(Material, (group_id, name))
+            if row is None:
+                return None
+            source = row.source
+            await s.delete(row)
+            return source
 
     # A user's own data
     async def export_user(self, user_id: str) -> dict[str, Any]:

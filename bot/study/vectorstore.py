@@ -49,6 +49,10 @@ class VectorStore:
         self._collection: Any = None
 
     @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @property
     def location(self) -> str:
         s = self._settings
         if s.chroma_host:
@@ -142,6 +146,15 @@ class VectorStore:
         with _unavailable("deleting chunks"):
             for part in self._batches(len(ids)):
                 col.delete(ids=list(ids[part]))
+
+    def delete_source(self, source: str) -> int:
+        """Delete every chunk of one source; returns how many went."""
+        col = self.collection()
+        with _unavailable("deleting a source"):
+            ids = col.get(where={"source": source}, include=[])["ids"]
+            if ids:
+                col.delete(ids=ids)
+        return len(ids)
 
     def query(self, embedding: Sequence[float], k: int) -> list[StoredChunk]:
         col = self.collection()

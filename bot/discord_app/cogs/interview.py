@@ -1,0 +1,261 @@
+"""/interview start|end: mock interviews in a thread, solo or as a group, with a scorecard each."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands, tasks
+
+from bot.discord_app import render
+from bot.discord_app.client import report_error
+from bot.discord_app.views import user_key
+from bot.study.errors import StudybotError
+from bot.study.interview import InterviewSession, InterviewStep
+
+if TYPE_CHECKING:
+    from bot.discord_app.client import StudyBot
+
+log = logging.getLogger(__name__)
+Interaction = discord.Interaction["StudyBot"]
+LEVELS = [app_commands.Choice(name=v, value=v) for v in ("junior", "mid", "senior")]
+MODES = [
+    app_commands.Choice(name="take turns", value="turns"),
+    app_commands.Choice(name="everyone answers each question", value="same"),
+]
+
+
+async def post_step(channel: discord.abc.Messageable, step: InterviewStep) -> None:
+    """Everything one interview action produced, in order: feedback, follow-up, next question, scorecards."""
+    released = step.released or ([step.feedback] if step.feedback else [])
+    for fb in released:
+        await channel.send(embed=render.interview_feedback_embed(fb))
+    if step.follow_up is not None:
+        await channel.send(embed=render.interview_prompt_embed(step.follow_up), view=answer_view(step.session.id))
+    if step.prompt is not None and step.prompt is not step.follow_up and not step.waiting_for:
+        await channel.send(embed=render.interview_prompt_embed(step.prompt), view=answer_view(step.session.id))
+    elif step.waiting_for:
+        names = [p.display for p in step.session.participants if p.user_id in step.waiting_for]
+        await channel.send(f"Waiting for: {', '.join(names)}")
+    for card in step.scorecards:
+        await channel.send(embed=render.scorecard_embed(card))
+
+
+class AnswerModal(discord.ui.Modal, title="Your answer"):
+    answer: discord.ui.TextInput[AnswerModal] = discord.ui.TextInput(
+        label="Answer as you would in the interview", style=discord.TextStyle.paragraph, max_length=4000,
+        custom_id="answer",
+    )  # fmt: skip
+
+    def __init__(self, sid: str) -> None:
+        super().__init__(custom_id=f"sbiam:{sid}")
+        self.sid = sid
+
+    async def on_submit(self, interaction: Interaction) -> None:  # type: ignore[override]
+        await interaction.response.defer(thinking=True)
+        step = await interaction.client.services.interviews.answer(
+            self.sid, user_key(interaction.user), self.answer.value
+        )
+        await interaction.followup.send(f"Answer received from {interaction.user.display_name}.")
+        if interaction.channel is not None and isinstance(interaction.channel, discord.abc.Messageable):
+            await post_step(interaction.channel, step)
+
+    async def on_error(self, interaction: Interaction, error: Exception) -> None:  # type: ignore[override]
+        await report_error(interaction, error)
+
+
+class AnswerButton(
+    discord.ui.DynamicItem[discord.ui.Button["discord.ui.View"]], template=r"sbia:(?P<sid>[0-9a-f]{32})"
+):
+    def __init__(self, sid: str) -> None:
+        super().__init__(
+            discord.ui.Button(label="Answer in a form", style=discord.ButtonStyle.secondary, custom_id=f"sbia:{sid}")
+        )
+        self.sid = sid
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> AnswerButton:  # type: ignore[override]
+        return cls(match["sid"])
+
+    async def callback(self, interaction: Interaction) -> None:
+        await interaction.response.send_modal(AnswerModal(self.sid))
+
+
+class JoinButton(discord.ui.DynamicItem[discord.ui.Button["discord.ui.View"]], template=r"sbij:(?P<sid>[0-9a-f]{32})"):
+    def __init__(self, sid: str) -> None:
+        super().__init__(discord.ui.Button(label="Join", style=discord.ButtonStyle.success, custom_id=f"sbij:{sid}"))
+        self.sid = sid
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> JoinButton:  # type: ignore[override]
+        return cls(match["sid"])
+
+    async def callback(self, interaction: Interaction) -> None:
+        try:
+            session = await interaction.client.services.interviews.join(
+                self.sid, user_key(interaction.user), interaction.user.display_name
+            )
+            names = ", ".join(p.display for p in session.participants)
+            await interaction.response.send_message(f"{interaction.user.display_name} joined. Participants: {names}")
+        except Exception as exc:
+            await report_error(interaction, exc)
+
+
+class BeginButton(discord.ui.DynamicItem[discord.ui.Button["discord.ui.View"]], template=r"sbib:(?P<sid>[0-9a-f]{32})"):
+    def __init__(self, sid: str) -> None:
+        super().__init__(discord.ui.Button(label="Start", style=discord.ButtonStyle.primary, custom_id=f"sbib:{sid}"))
+        self.sid = sid
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> BeginButton:  # type: ignore[override]
+        return cls(match["sid"])
+
+    async def callback(self, interaction: Interaction) -> None:
+        try:
+            session = await interaction.client.services.interviews.begin(self.sid, user_key(interaction.user))
+            await interaction.response.edit_message(view=None)
+            prompt = session.current_prompt()
+            if prompt is not None and interaction.channel is not None:
+                await interaction.followup.send(embed=render.interview_prompt_embed(prompt), view=answer_view(self.sid))
+        except Exception as exc:
+            await report_error(interaction, exc)
+
+
+def answer_view(sid: str) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(AnswerButton(sid))
+    return view
+
+
+def lobby_view(sid: str) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(JoinButton(sid))
+    view.add_item(BeginButton(sid))
+    return view
+
+
+class Interview(commands.GroupCog, group_name="interview"):
+    """Mock interviews in a thread."""
+
+    def __init__(self, bot: StudyBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    async def cog_load(self) -> None:
+        self.expiry.start()
+
+    async def cog_unload(self) -> None:
+        self.expiry.cancel()
+
+    @app_commands.command(name="start")
+    @app_commands.describe(
+        topic="Topic (optional)", level="junior, mid or senior", questions="How many questions (3-7)",
+        group="Let others join with a button", mode="Group mode: take turns, or everyone answers each question",
+    )  # fmt: skip
+    @app_commands.choices(level=LEVELS, mode=MODES)
+    @app_commands.guild_only()
+    async def start(
+        self,
+        interaction: Interaction,
+        topic: str | None = None,
+        level: str | None = None,
+        questions: app_commands.Range[int, 3, 7] = 5,
+        group: bool = False,
+        mode: str = "turns",
+    ) -> None:
+        """Start a mock interview in a new thread: answer there, get feedback and a scorecard."""
+        channel = interaction.channel
+        if not isinstance(channel, discord.TextChannel):
+            raise app_commands.CheckFailure("interviews need a text channel")
+        await interaction.response.defer(thinking=True)
+        services = self.bot.services
+        area = topic if topic in {a.id for a in services.topics.areas} else None
+        name = interaction.user.display_name
+        thread = await channel.create_thread(
+            name=render.clip(f"Mock interview: {name}", 100), type=discord.ChannelType.public_thread,
+            auto_archive_duration=60,
+        )  # fmt: skip
+        session = await services.interviews.start(
+            user_key(interaction.user), name, topic=None if area else topic, area=area, level=level,
+            questions=questions, group=group, mode=mode, group_id=str(interaction.guild_id), channel_id=str(thread.id),
+        )  # fmt: skip
+        intro = f"Mock interview: {session.total} questions. Answer in this thread; `/interview end` stops early."
+        if session.notice:
+            intro += f"\n{session.notice}"
+        if group:
+            await thread.send(
+                intro + "\nClick **Join** to take part; the host clicks **Start**.", view=lobby_view(session.id)
+            )
+            await interaction.followup.send(f"Group interview lobby opened in {thread.mention}.")
+            return
+        await thread.send(intro)
+        prompt = session.current_prompt()
+        if prompt is not None:
+            await thread.send(embed=render.interview_prompt_embed(prompt), view=answer_view(session.id))
+        await interaction.followup.send(f"Your interview is ready in {thread.mention}.")
+
+    @app_commands.command(name="end")
+    async def end(self, interaction: Interaction) -> None:
+        """End the mock interview of this thread early and get the scorecard."""
+        sessions = await self.bot.services.interviews.active_for(channel_id=str(interaction.channel_id))
+        if not sessions:
+            sessions = await self.bot.services.interviews.active_for(user_id=user_key(interaction.user))
+        if not sessions:
+            await interaction.response.send_message("You have no interview in progress.", ephemeral=True)
+            return
+        await interaction.response.defer(thinking=True)
+        cards = await self.bot.services.interviews.end(sessions[0].id, user_key(interaction.user))
+        await interaction.followup.send("Interview ended.", embeds=[render.scorecard_embed(c) for c in cards[:10]])
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """An answer typed in an interview thread."""
+        if message.author.bot or not isinstance(message.channel, discord.Thread) or not message.content.strip():
+            return
+        sessions = await self.bot.services.interviews.active_for(channel_id=str(message.channel.id))
+        session = next((s for s in sessions if s.participant(user_key(message.author)) is not None), None)
+        if session is None:
+            return
+        try:
+            step = await self.bot.services.interviews.answer(session.id, user_key(message.author), message.content)
+        except StudybotError as exc:
+            await message.reply(str(exc), mention_author=False)
+            return
+        await post_step(message.channel, step)
+
+    @tasks.loop(seconds=10)
+    async def expiry(self) -> None:
+        """Close answer windows that ran out of time, in every active interview."""
+        for session in await self.bot.services.interviews.active_for():
+            await self._expire(session)
+
+    async def _expire(self, session: InterviewSession) -> None:
+        try:
+            step = await self.bot.services.interviews.expire(session.id)
+            if step is None or session.channel_id is None:
+                return
+            channel = self.bot.get_channel(int(session.channel_id)) or await self.bot.fetch_channel(
+                int(session.channel_id)
+            )
+            if isinstance(channel, discord.abc.Messageable):
+                await post_step(channel, step)
+        except Exception:
+            log.exception("could not expire interview %s", session.id)
+
+    @expiry.before_loop
+    async def _wait_ready(self) -> None:
+        await self.bot.wait_until_ready()
+
+
+async def setup(bot: StudyBot) -> None:
+    bot.add_dynamic_items(AnswerButton, JoinButton, BeginButton)
+    await bot.add_cog(Interview(bot))

@@ -1,0 +1,210 @@
+"""Discord's limits and the shapes of our messages, in one pure module.
+
+Limits: 2,000 characters per message, 4,096 per embed description, 256 per title, 1,024 per field
+value, 25 fields, 6,000 characters per embed in all.
+"""
+
+from __future__ import annotations
+
+import re
+
+import discord
+
+from bot.study.answering import Answer
+from bot.study.grading import Grade
+from bot.study.interview import AnswerFeedback, Prompt, Scorecard
+from bot.study.progress import Progress
+from bot.study.quiz import LETTERS, QuizResult, QuizSummary
+from bot.study.store import LeaderboardRow
+
+MESSAGE_LIMIT = 2000
+DESCRIPTION_LIMIT = 4096
+TITLE_LIMIT = 256
+FIELD_LIMIT = 1024
+COLOUR = discord.Colour.blurple()
+GOOD = discord.Colour.green()
+MEH = discord.Colour.gold()
+BAD = discord.Colour.red()
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def split_for_discord(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Split on paragraph boundaries, then sentences, then hard cuts, so that no part exceeds ``limit``."""
+    text = text.strip()
+    if len(text) <= limit:
+        return [text] if text else []
+    parts: list[str] = []
+    current = ""
+    for block in re.split(r"\n\s*\n", text):
+        pieces = [block] if len(block) <= limit else re.split(r"(?<=[.!?])\s+", block)
+        for piece in pieces:
+            while len(piece) > limit:
+                parts.append(piece[:limit])
+                piece = piece[limit:]
+            joiner = "\n\n" if current and piece is block else " "
+            if current and len(current) + len(joiner) + len(piece) > limit:
+                parts.append(current)
+                current = piece
+            else:
+                current = f"{current}{joiner}{piece}" if current else piece
+    if current:
+        parts.append(current)
+    return parts
+
+
+def answer_embeds(answer: Answer) -> list[discord.Embed]:
+    """The answer in as many embeds as it needs, the last one listing the numbered sources."""
+    colour = COLOUR if answer.grounded else MEH
+    bodies = split_for_discord(answer.text, DESCRIPTION_LIMIT) or ["(no answer)"]
+    embeds = [discord.Embed(description=body, colour=colour) for body in bodies]
+    embeds[0].title = clip(answer.question, TITLE_LIMIT)
+    sources = "\n".join(f"**[{c.n}]** {c.passage.label} · `{c.passage.source}`" for c in answer.citations)
+    if sources:
+        embeds[-1].add_field(name="Sources", value=clip(sources, FIELD_LIMIT), inline=False)
+    footer = answer.notice or ("Answered from the study notes." if answer.grounded else "Not in the study notes.")
+    embeds[-1].set_footer(text=clip(footer, 2048))
+    return embeds
+
+
+def question_title(answer_message: discord.Message) -> str | None:
+    """The question an earlier answer of ours was for (its first embed's title)."""
+    if answer_message.embeds and answer_message.embeds[0].title:
+        return answer_message.embeds[0].title
+    return None
+
+
+def quiz_question_embed(number: int, total: int, question: str, choices: list[str], meta: str) -> discord.Embed:
+    lines = [f"**{LETTERS[i]}.** {choice}" for i, choice in enumerate(choices)]
+    embed = discord.Embed(title=clip(f"Question {number}/{total}", TITLE_LIMIT), colour=COLOUR)
+    embed.description = clip(question + ("\n\n" + "\n".join(lines) if lines else ""), DESCRIPTION_LIMIT)
+    embed.set_footer(text=meta)
+    return embed
+
+
+def quiz_result_embed(result: QuizResult, who: str | None = None) -> discord.Embed:
+    colour = GOOD if result.correct else MEH if result.verdict == "partial" else BAD
+    head = {"correct": "Correct!", "partial": "Partly right."}.get(result.verdict, "Not quite.")
+    if who:
+        head = f"{who}: {head}"
+    lines = [f"**{head}** (score {result.score:.2f})"]
+    if not result.correct:
+        lines.append(f"**Answer:** {result.right_answer}")
+    if result.feedback:
+        lines.append(result.feedback)
+    lines.append(result.explanation)
+    embed = discord.Embed(description=clip("\n".join(lines), DESCRIPTION_LIMIT), colour=colour)
+    embed.set_footer(text=clip(f"Source: {result.source}", 2048))
+    return embed
+
+
+def quiz_summary_embed(summary: QuizSummary, names: dict[str, str] | None = None) -> discord.Embed:
+    embed = discord.Embed(title="Quiz finished", colour=COLOUR)
+    if summary.ranking and names is not None:
+        medals = ["🥇", "🥈", "🥉"]
+        lines = [
+            f"{medals[i] if i < 3 else f'{i + 1}.'} {names.get(user, user)}: {points:.1f} points ({correct} correct)"
+            for i, (user, points, correct) in enumerate(summary.ranking[:20])
+        ]
+        embed.description = clip("\n".join(lines), DESCRIPTION_LIMIT)
+    else:
+        embed.description = f"**{summary.correct}/{summary.answered}** correct."
+        topics = "\n".join(f"{t}: {ok}/{seen}" for t, (ok, seen) in sorted(summary.by_topic.items()))
+        if topics:
+            embed.add_field(name="By topic", value=clip(topics, FIELD_LIMIT), inline=False)
+        if summary.to_review:
+            embed.set_footer(text="Missed questions come back in /quiz review when they are due.")
+    return embed
+
+
+def grade_embed(grade: Grade, title: str) -> discord.Embed:
+    colour = GOOD if grade.verdict.value == "correct" else MEH if grade.verdict.value == "partial" else BAD
+    embed = discord.Embed(
+        title=clip(title, TITLE_LIMIT), description=clip(grade.feedback, DESCRIPTION_LIMIT), colour=colour
+    )
+    if grade.covered:
+        embed.add_field(
+            name="Covered", value=clip("\n".join(f"✓ {p}" for p in grade.covered), FIELD_LIMIT), inline=False
+        )
+    if grade.missed:
+        embed.add_field(name="Missed", value=clip("\n".join(f"✗ {p}" for p in grade.missed), FIELD_LIMIT), inline=False)
+    if grade.model_answer:
+        embed.add_field(name="A strong answer", value=clip(grade.model_answer, FIELD_LIMIT), inline=False)
+    if grade.sources:
+        embed.set_footer(text=clip("Read: " + ", ".join(grade.sources), 2048))
+    return embed
+
+
+def progress_embed(progress: Progress, name: str) -> discord.Embed:
+    embed = discord.Embed(title=clip(f"Progress of {name}", TITLE_LIMIT), colour=COLOUR)
+    embed.description = (
+        f"**{progress.answered}** answers, {progress.accuracy:.0%} correct\n"
+        f"Streak: **{progress.current_streak}** day(s) (longest {progress.longest_streak})\n"
+        f"Reviews due: **{progress.due_reviews}**"
+    )
+    areas = "\n".join(f"{a.title}: {a.mastery:.0%}" for a in progress.areas)
+    embed.add_field(name="Mastery by area", value=clip(areas, FIELD_LIMIT), inline=False)
+    if progress.weakest_topics:
+        weak = ", ".join(f"{t} ({m:.0%})" for t, m in progress.weakest_topics)
+        embed.add_field(name="Weakest topics", value=clip(weak, FIELD_LIMIT), inline=False)
+    embed.set_image(url="attachment://mastery.png")
+    return embed
+
+
+def leaderboard_embed(rows: list[LeaderboardRow], guild_name: str, days: int) -> discord.Embed:
+    embed = discord.Embed(title=clip(f"Leaderboard of {guild_name} (last {days} days)", TITLE_LIMIT), colour=COLOUR)
+    if not rows:
+        embed.description = "Nobody has answered anything yet: start with /quiz start."
+    else:
+        embed.description = clip(
+            "\n".join(
+                f"**{i}.** {r.name}: {r.points:.1f} points ({r.correct}/{r.answered} correct)"
+                for i, r in enumerate(rows, 1)
+            ),
+            DESCRIPTION_LIMIT,
+        )
+    return embed
+
+
+def interview_prompt_embed(prompt: Prompt) -> discord.Embed:
+    who = ", ".join(prompt.names) if prompt.names else "everyone"
+    kind = "Follow-up" if prompt.is_follow_up else f"Question {prompt.number}/{prompt.total}"
+    title = clip(f"{kind} for {who}", TITLE_LIMIT)
+    embed = discord.Embed(title=title, description=clip(prompt.text, DESCRIPTION_LIMIT), colour=COLOUR)
+    deadline = f" · answer by <t:{int(prompt.deadline.timestamp())}:t>" if prompt.deadline else ""
+    embed.set_footer(
+        text=f"{prompt.topic} · {prompt.level} · {prompt.kind}{deadline}. Type your answer in this thread."
+    )
+    return embed
+
+
+def interview_feedback_embed(fb: AnswerFeedback) -> discord.Embed:
+    colour = GOOD if fb.verdict.value == "correct" else MEH if fb.verdict.value == "partial" else BAD
+    title = f"Q{fb.number} · {fb.name}: {fb.verdict.value} ({fb.score:.0%})"
+    embed = discord.Embed(
+        title=clip(title, TITLE_LIMIT), description=clip(fb.feedback, DESCRIPTION_LIMIT), colour=colour
+    )
+    if fb.covered:
+        embed.add_field(name="Covered", value=clip("\n".join(f"✓ {p}" for p in fb.covered), FIELD_LIMIT), inline=False)
+    if fb.missed:
+        embed.add_field(name="Missed", value=clip("\n".join(f"✗ {p}" for p in fb.missed), FIELD_LIMIT), inline=False)
+    if fb.model_answer:
+        embed.add_field(name="A strong answer", value=clip(fb.model_answer, FIELD_LIMIT), inline=False)
+    if fb.sources:
+        embed.set_footer(text=clip("Read: " + ", ".join(fb.sources), 2048))
+    return embed
+
+
+def scorecard_embed(card: Scorecard) -> discord.Embed:
+    embed = discord.Embed(title=clip(f"Scorecard: {card.name} · {card.overall:.0%}", TITLE_LIMIT), colour=COLOUR)
+    rows = "\n".join(
+        f"Q{i.number} {i.topic}: {i.verdict.value} ({i.score:.0%})" + (" +follow-up" if i.follow_up_asked else "")
+        for i in card.items
+    )
+    embed.description = clip(rows or "No question was answered.", DESCRIPTION_LIMIT)
+    for name, values in (("Strengths", card.strengths), ("To improve", card.to_improve), ("Read next", card.read_next)):
+        if values:
+            embed.add_field(name=name, value=clip("\n".join(f"• {v}" for v in values[:6]), FIELD_LIMIT), inline=False)
+    return embed
