@@ -124,7 +124,8 @@ def test_study_commands_inside_chat(tmp_path: Path) -> None:
     exe = Path(sys.executable).with_name("studybot")
     env = {**os.environ, "STUDYBOT_DATA_DIR": str(tmp_path / "d"), "STUDYBOT_KNOWLEDGE_DIR": str(REPO / "knowledge"),
            "STUDYBOT_USER": "bo", "COLUMNS": "160"}  # fmt: skip
-    script = "/topics\n/quiz jax 1\ntrue\n/progress\n/quiz astrology\n/interview regularization 3\n/end\n/quit\n"
+    # "A" answers any kind of item except true/false, which asks again and takes "true".
+    script = "/topics\n/quiz jax 1\nA\ntrue\n/progress\n/quiz astrology\n/interview regularization 3\n/end\n/quit\n"
     out = subprocess.run([str(exe), "chat"], env=env, cwd=tmp_path, input=script, capture_output=True, text=True,
                          timeout=180)  # fmt: skip
     assert out.returncode == 0, out.stderr
