@@ -40,6 +40,8 @@ bench: install
 	$(BIN)/python bench/ingest_throughput.py
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/cold_start.py
+	$(BIN)/python bench/retrieval_eval.py
+	$(BIN)/python bench/grading_eval.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -5,13 +5,16 @@ not make. :class:`Grader` builds rubrics from the quiz and interview banks (or, 
 by a learner that matches no bank item, from the retrieved notes) and grades an answer against one:
 
 1. The answer is cut into units (sentences, long sentences into clauses). Units addressed to the
-   grader ("ignore previous instructions..."), units that only restate the question and units
-   that are not explanations (keyword lists) are set aside: they are never graded as content.
-2. Units and key points are embedded in one batched call; a key point is covered when its most
-   similar unit (or pair of adjacent units) reaches ``COVER_THRESHOLD``.
-3. A unit states a red flag when it is very similar to it and not negated relative to it
-   (embeddings barely see "not", so "accuracy is not always best" would otherwise match
-   "claims accuracy is always the best metric").
+   grader ("ignore previous instructions..."), units that restate the question and units that are
+   not explanations (keyword lists) are set aside: they are never graded as content.
+2. The question, units, pairs of adjacent units, key points and red flags are embedded in one
+   batched call. A unit covers a key point when their cosine similarity, less what the unit only
+   shares with the question's topic (:func:`match_scores`), reaches ``COVER_THRESHOLD``; each unit
+   earns credit for one key point at most.
+3. A unit states a red flag when it is very similar to the red flag's claim, closer to it than to
+   any key point, and not negated relative to it (embeddings barely see "not", so "accuracy is not
+   always best" would otherwise match "claims accuracy is always the best metric"). It then earns
+   no credit for key points.
 4. Score = share of key points covered, minus ``RED_FLAG_PENALTY`` per red flag, in [0, 1]; the
    verdict follows from the score.
 
@@ -44,10 +47,10 @@ from bot.study.text import passage_sentences, split_sentences, terms
 log = logging.getLogger(__name__)
 
 # Thresholds, tuned on tests/data/graded_answers.yaml with all-MiniLM-L6-v2 (bench/grading_eval.py).
-COVER_THRESHOLD = 0.48  # a unit vs key point score (see match_scores) for "covered"
+COVER_THRESHOLD = 0.5  # a unit vs key point score (see match_scores) for "covered"
 RED_FLAG_THRESHOLD = 0.7  # a unit vs a red flag's claim: stricter, a false accusation is worse than a miss
 RED_FLAG_MARGIN = 0.05  # ...and closer to the wrong claim than to any key point by this much
-SPECIFICITY = 1.0  # weight of the "only on topic" discount (see Grader._coverage)
+SPECIFICITY = 1.0  # weight of the "only on topic" discount (see match_scores)
 RED_FLAG_PENALTY = 0.25  # score lost per red flag stated
 CORRECT_AT = 0.66  # score for "correct": 2 of 3, 3 of 4, 4 of 5 key points
 PARTIAL_AT = 0.19  # score for "partial": at least one key point of five
@@ -112,6 +115,7 @@ class Grade:
 
 _BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,2}[.)])\s+")
 _CLAUSE = re.compile(r";\s+|,\s+(?=(?:and|but|while|whereas|so|which|because)\s)")
+_TAG = re.compile(r"</?\s*[A-Za-z][\w-]*\s*>")
 # Text addressed to whoever grades the answer, not about the subject.
 _TO_THE_GRADER = re.compile(
     r"\b(?:ignore|disregard|forget|override)\b.{0,30}\b(?:instructions?|prompts?|rubric|grading rules|system message)\b"
@@ -169,6 +173,7 @@ def answer_units(text: str) -> list[str]:
     """Sentences of an answer (list items are units of their own), long sentences cut into clauses."""
     paragraphs: list[str] = []
     current: list[str] = []
+    text = _TAG.sub(lambda m: f"\n\n{m.group(0)}\n\n", text)  # "<system>" is a unit of its own
     for line in text.splitlines():
         stripped = line.strip()
         if not stripped or _BULLET.match(stripped):
@@ -215,12 +220,15 @@ def red_flag_claim(flag: str) -> str:
     return (claim[:1].upper() + claim[1:]) if claim else flag
 
 
-def _shorten(text: str, limit: int = 90) -> str:
+def _shorten(text: str, limit: int = 70) -> str:
+    """A key point named briefly: its first clause when that is long enough, at most ``limit`` chars."""
     text = text.strip().rstrip(".")
+    head = re.split(r";\s+|,?\s+(?:so|which|because|while)\s+", text, maxsplit=1)[0]
+    if len(head) >= 30:
+        text = head
     if len(text) <= limit:
         return text
-    cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;:")
-    return cut + "…"
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
 def _lower_first(text: str) -> str:
@@ -228,7 +236,12 @@ def _lower_first(text: str) -> str:
 
 
 def match_scores(q: Vector, point_v: Vector, cand_v: Vector) -> Vector:
-    """Key points x candidates: how well each candidate states each key point."""
+    """Points x candidates: how well each candidate (an answer unit) states each point.
+
+    The cosine similarity, less what the candidate shares with the question alone: a candidate
+    that is closer to the question than the point is loses the difference. Otherwise any sentence
+    on the topic ("dropout is used in neural networks") comes close to every point of the topic.
+    """
     on_topic = np.maximum(0.0, (cand_v @ q)[None, :] - (point_v @ q)[:, None])
     scores: Vector = point_v @ cand_v.T - SPECIFICITY * on_topic
     return scores
@@ -472,31 +485,50 @@ class Grader:
     def _coverage(q: Vector, point_v: Vector, unit_v: Vector, window_v: Vector, usable: Sequence[bool]) -> list[bool]:
         """Which key points the answer covers.
 
-        Candidates are the usable units and the pairs of adjacent usable units (a point is often
-        made over two sentences). Each unit earns credit for one key point at most, so one vague
-        sentence ("dropout is used in neural networks") cannot cover several points of its topic;
-        key points and candidates are paired greedily, best match first.
+        Each unit earns credit for one key point at most, so one vague sentence ("dropout is used in
+        neural networks") cannot cover several points of its topic. Key points are first matched to
+        single units (a maximum matching, so one greedy choice cannot block a better pairing), then
+        a key point still open may take a pair of adjacent units that are both unused: a point is
+        sometimes made over two sentences.
         """
-        members: list[tuple[int, ...]] = [(i,) for i, ok in enumerate(usable) if ok]
-        vectors = [unit_v[i] for i, ok in enumerate(usable) if ok]
-        for i in range(len(window_v)):
-            if usable[i] and usable[i + 1]:
-                members.append((i, i + 1))
-                vectors.append(window_v[i])
+        units = [i for i, ok in enumerate(usable) if ok]
         covered = [False] * len(point_v)
-        if not members:
+        if not units:
             return covered
-        scores = match_scores(q, point_v, np.stack(vectors))
-        pairs = sorted(
-            ((float(scores[k, j]), k, j) for k, j in zip(*np.nonzero(scores >= COVER_THRESHOLD), strict=True)),
-            reverse=True,
-        )
-        used: set[int] = set()
-        for _, k, j in pairs:
-            if covered[k] or used.intersection(members[j]):
-                continue
-            covered[k] = True
-            used.update(members[j])
+        scores = match_scores(q, point_v, unit_v[units])  # key points x usable units
+        owner: dict[int, int] = {}  # unit column -> key point
+
+        def assign(k: int, seen: set[int]) -> bool:
+            # Kuhn's augmenting paths; best-matching units first, so among equally many covered
+            # key points the pairing follows the scores.
+            for j in map(int, np.argsort(-scores[k])):
+                if scores[k, j] < COVER_THRESHOLD:
+                    break
+                if j in seen:
+                    continue
+                seen.add(j)
+                if j not in owner or assign(owner[j], seen):
+                    owner[j] = k
+                    return True
+            return False
+
+        for k in map(int, np.argsort(-scores.max(axis=1))):
+            covered[k] = assign(k, set())
+        used = {units[j] for j in owner}
+        pairs = [i for i in range(len(window_v)) if usable[i] and usable[i + 1]]
+        open_points = [k for k in range(len(point_v)) if not covered[k]]
+        if pairs and open_points:
+            window_scores = match_scores(q, point_v[open_points], window_v[pairs])
+            for _score, k, j in sorted(
+                (
+                    (float(window_scores[a, b]), open_points[a], pairs[b])
+                    for a, b in zip(*np.nonzero(window_scores >= COVER_THRESHOLD), strict=True)
+                ),
+                reverse=True,
+            ):
+                if not covered[k] and j not in used and j + 1 not in used:
+                    covered[k] = True
+                    used.update((j, j + 1))
         return covered
 
     def _encode(self, texts: Sequence[str]) -> Vector:
@@ -562,9 +594,9 @@ def _read_hint(sources: Sequence[str]) -> str:
 
 
 def _why_nothing(reading: _Reading) -> str:
-    if reading.instructions and not (reading.restated or reading.keywords_only):
+    if reading.instructions:
         return "Nothing was answered: instructions to the grader are not an answer and were ignored."
-    if reading.restated and not reading.keywords_only:
+    if reading.restated:
         return "Nothing was answered: the answer only restates the question."
     if reading.keywords_only:
         return "Nothing was explained: a list of terms is not an answer; say how they relate."
@@ -588,11 +620,9 @@ def _feedback(
         head = f"Not yet: you covered {len(covered)} of {n} key points."
     parts = [head]
     if missed:
-        parts.append(
-            ("You could add: " if verdict is Verdict.correct else "Missing: ")
-            + "; ".join(_shorten(m) for m in missed)
-            + "."
-        )
+        named = "; ".join(_shorten(m) for m in missed)
+        lead = "You could add: " if verdict is Verdict.correct else "Missing: "
+        parts.append(lead + named + ("" if named.endswith("…") else "."))
     for flag in stated:
         parts.append(f"Careful: your answer {_lower_first(flag.rstrip('.'))}, which is wrong.")
     if reading.instructions:
