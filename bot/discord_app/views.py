@@ -62,23 +62,22 @@ async def _quiz_answer(interaction: Interaction, sid: str, idx: int, response: s
     if session.finished or session.index != idx:
         await interaction.response.send_message("That question is already closed.", ephemeral=True)
         return
-    if interaction.response.is_done() is False and quizzes.item(session.item_ids[idx]).type is QuizType.short:
-        await interaction.response.defer(ephemeral=session.channel, thinking=True)
+    if not session.channel and user_key(interaction.user) != session.owner_id:
+        await interaction.response.send_message("This quiz belongs to someone else: start your own.", ephemeral=True)
+        return
+    # Acknowledge at once (grading a short answer embeds it), then edit or follow up.
+    if session.channel:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+    else:
+        await interaction.response.defer()  # a deferred update of the question message
     result = await quizzes.answer(sid, user_key(interaction.user), response, interaction.user.display_name)
     if session.channel:
-        embed = render.quiz_result_embed(result)
-        await _send(interaction, embed=embed, ephemeral=True)
+        await interaction.followup.send(embed=render.quiz_result_embed(result), ephemeral=True)
         return
     question = interaction.message.embeds[0] if interaction.message and interaction.message.embeds else None
-    result_embed = render.quiz_result_embed(result)
-    embeds = [e for e in (question, result_embed) if e is not None]
-    if interaction.response.is_done():
-        if interaction.message is not None:
-            await interaction.followup.edit_message(interaction.message.id, embeds=embeds, view=None)
-    else:
-        await interaction.response.edit_message(embeds=embeds, view=None)
-    session = await quizzes.load(sid)
-    await _next_or_summary(interaction, session)
+    embeds = [e for e in (question, render.quiz_result_embed(result)) if e is not None]
+    await interaction.edit_original_response(embeds=embeds, view=None)
+    await _next_or_summary(interaction, await quizzes.load(sid))
 
 
 async def _next_or_summary(interaction: Interaction, session: QuizSession, names: dict[str, str] | None = None) -> None:

@@ -25,8 +25,15 @@ def _safe_name(filename: str) -> str:
     return stem[:120] or "material"
 
 
+async def require_manage_guild(interaction: discord.Interaction[StudyBot]) -> bool:
+    """Discord hides these commands from non-admins by default, but a server can change that: check again."""
+    permissions = interaction.permissions
+    if interaction.guild is None or not permissions.manage_guild:
+        raise app_commands.MissingPermissions(["manage_guild"])
+    return True
+
+
 @app_commands.default_permissions(manage_guild=True)
-@app_commands.checks.has_permissions(manage_guild=True)
 @app_commands.guild_only()
 class Material(commands.GroupCog, group_name="material"):
     """Study material for this server."""
@@ -34,6 +41,9 @@ class Material(commands.GroupCog, group_name="material"):
     def __init__(self, bot: StudyBot) -> None:
         self.bot = bot
         super().__init__()
+
+    async def interaction_check(self, interaction: discord.Interaction[StudyBot]) -> bool:  # type: ignore[override]
+        return await require_manage_guild(interaction)
 
     @app_commands.command(name="add")
     @app_commands.describe(file="A Markdown, text, PDF or HTML file")
@@ -105,7 +115,6 @@ def report_source(path: Path, knowledge_dir: Path) -> str:
 
 
 @app_commands.default_permissions(manage_guild=True)
-@app_commands.checks.has_permissions(manage_guild=True)
 @app_commands.guild_only()
 class Mentions(commands.GroupCog, group_name="mentions"):
     """Where studybot answers @mention questions."""
@@ -113,6 +122,9 @@ class Mentions(commands.GroupCog, group_name="mentions"):
     def __init__(self, bot: StudyBot) -> None:
         self.bot = bot
         super().__init__()
+
+    async def interaction_check(self, interaction: discord.Interaction[StudyBot]) -> bool:  # type: ignore[override]
+        return await require_manage_guild(interaction)
 
     @app_commands.command(name="enable")
     async def enable(self, interaction: discord.Interaction[StudyBot], channel: discord.TextChannel) -> None:

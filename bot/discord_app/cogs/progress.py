@@ -63,11 +63,16 @@ class Progress(commands.Cog):
         if interaction.guild_id:
             rows += await asyncio.to_thread(services.guild_store(interaction.guild_id).sources)
         lines = [f"`{source}` · {chunks} chunks" for source, _title, chunks in rows]
-        text = "\n".join(lines) or "Nothing ingested yet."
-        parts = render.split_for_discord(text, render.DESCRIPTION_LIMIT)
-        embeds = [discord.Embed(title=f"{len(rows)} documents" if i == 0 else None, description=p, colour=render.COLOUR)
-                  for i, p in enumerate(parts[:10])]  # fmt: skip
-        await interaction.followup.send(embeds=embeds, ephemeral=True)
+        # One embed: all embeds of a message share a 6,000-character budget.
+        shown: list[str] = []
+        for line in lines:
+            if sum(len(x) + 1 for x in shown) + len(line) > render.DESCRIPTION_LIMIT - 40:
+                shown.append(f"… and {len(lines) - len(shown)} more")
+                break
+            shown.append(line)
+        embed = discord.Embed(title=f"{len(rows)} documents", colour=render.COLOUR)
+        embed.description = "\n".join(shown) or "Nothing ingested yet."
+        await interaction.followup.send(embed=embed, ephemeral=True)
 
     @app_commands.command(name="forget-me")
     async def forget_me(self, interaction: discord.Interaction[StudyBot]) -> None:

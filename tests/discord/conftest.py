@@ -1,0 +1,182 @@
+"""Fixtures for end-to-end tests of the Discord layer against the loopback fake Discord.
+
+- `fake_discord`: a started FakeDiscord (default world: guild "Study Group" 1000 with #general 2000
+  and #study 2001, an owner-admin, two plain members, the bot; token "test-token"), with discord.py's
+  `Route.BASE` and `DiscordWebSocket.DEFAULT_GATEWAY` pointed at it and restored afterwards.
+- `discord_errors` (autouse): fails the test when discord.py, the bot, aiohttp or asyncio log at
+  ERROR (discord.py only logs exceptions raised in commands, views and events, so a crash would
+  otherwise look like a timeout; the fake's waits also fail at once). A test that provokes an error
+  on purpose is marked `@pytest.mark.discord_errors_expected` or calls `discord_errors.expect()`.
+- `start_bot`: `await start_bot(bot)` runs `bot.start("test-token")` in a task, returns once the
+  bot is ready and closes it at teardown. Give the bot a low `guild_ready_timeout`.
+- `fake_discord_env`: the environment for a subprocess (the real entry point) to use the fake.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import traceback
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+import discord
+import pytest
+import yarl
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from tests.discord.fake_discord import VALID_TOKEN, BotLoggedError, FakeDiscord
+
+REPO = Path(__file__).resolve().parents[2]
+SITECUSTOMIZE_DIR = Path(__file__).resolve().parent / "sitecustomize"
+WATCHED_LOGGERS = ("discord", "bot", "aiohttp", "asyncio")
+EXPECTED_MARKER = "discord_errors_expected"
+
+ClientT = TypeVar("ClientT", bound=discord.Client)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{EXPECTED_MARKER}: the test makes discord.py or the bot log an ERROR")
+
+
+class ErrorCollector(logging.Handler):
+    """Collects ERROR records from the watched loggers and tells the fake about unexpected ones."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+        self.expected = False
+        self.listeners: list[Callable[[str], None]] = []
+        self._reported = 0
+
+    def expect(self) -> None:
+        """This test makes the bot log an error on purpose: do not fail it for that."""
+        self.expected = True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+        if not self.expected:
+            for listener in self.listeners:
+                listener(self.describe(record))
+
+    @staticmethod
+    def describe(record: logging.LogRecord) -> str:
+        text = f"{record.name} [{record.levelname}] {record.getMessage()}"
+        if record.exc_info and record.exc_info[1] is not None:
+            text += "\n" + "".join(traceback.format_exception(record.exc_info[1]))
+        return text
+
+    def take_unreported(self) -> list[str]:
+        """Unexpected errors not reported yet (each is reported once: in the call or at teardown)."""
+        new, self._reported = self.records[self._reported :], len(self.records)
+        return [] if self.expected else [self.describe(r) for r in new]
+
+
+_ERRORS = pytest.StashKey[ErrorCollector]()
+
+
+def _failure_text(errors: list[str]) -> str:
+    return "discord.py or the bot logged at ERROR:\n\n" + "\n\n".join(errors)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    collector = item.stash.get(_ERRORS, None)
+    try:
+        result = yield
+    except BaseException as exc:
+        errors = collector.take_unreported() if collector is not None else []
+        if errors and not isinstance(exc, BotLoggedError):
+            exc.add_note(_failure_text(errors))
+        raise
+    errors = collector.take_unreported() if collector is not None else []
+    if errors:
+        pytest.fail(_failure_text(errors), pytrace=False)
+    return result
+
+
+@pytest.fixture(autouse=True)
+def discord_errors(request: pytest.FixtureRequest) -> Iterator[ErrorCollector]:
+    collector = ErrorCollector()
+    if request.node.get_closest_marker(EXPECTED_MARKER) is not None:
+        collector.expect()
+    loggers = [logging.getLogger(name) for name in WATCHED_LOGGERS]
+    for logger in loggers:
+        logger.addHandler(collector)
+    request.node.stash[_ERRORS] = collector
+    try:
+        yield collector
+    finally:
+        for logger in loggers:
+            logger.removeHandler(collector)
+    errors = collector.take_unreported()  # logged while tearing down (closing the bot, the fake)
+    if errors:
+        pytest.fail(_failure_text(errors), pytrace=False)
+
+
+@pytest.fixture
+async def fake_discord(discord_errors: ErrorCollector) -> AsyncIterator[FakeDiscord]:
+    fake = FakeDiscord(token=VALID_TOKEN)
+    await fake.start()
+    discord_errors.listeners.append(fake.report_error)
+    old_base, old_gateway = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
+    Route.BASE = fake.api_base
+    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(fake.gateway_url)
+    try:
+        yield fake
+    finally:
+        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = old_base, old_gateway
+        await fake.close()
+
+
+class BotStarter(Protocol):
+    async def __call__(self, bot: ClientT, *, token: str = ..., timeout: float = ...) -> ClientT: ...
+
+
+@pytest.fixture
+async def start_bot(fake_discord: FakeDiscord) -> AsyncIterator[BotStarter]:
+    running: list[tuple[discord.Client, asyncio.Task[None]]] = []
+
+    async def start(bot: ClientT, *, token: str = VALID_TOKEN, timeout: float = 10.0) -> ClientT:
+        task = asyncio.create_task(bot.start(token), name=f"{type(bot).__name__}.start")
+        running.append((bot, task))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not bot.is_ready():
+            if task.done():
+                await bot.close()
+                task.result()  # raises what start raised (LoginFailure, PrivilegedIntentsRequired...)
+                raise RuntimeError("bot.start() returned before the bot was ready")
+            if loop.time() > deadline:
+                raise TimeoutError(f"the bot was not ready after {timeout}s")
+            await asyncio.sleep(0.005)
+        return bot
+
+    yield start
+    for bot, task in reversed(running):
+        await bot.close()
+        if task.done():
+            if not task.cancelled():
+                task.exception()  # already raised by start(); retrieve it so asyncio does not log it
+            continue
+        try:
+            await asyncio.wait_for(task, timeout=5)
+        except TimeoutError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            raise
+
+
+@pytest.fixture
+def fake_discord_env(fake_discord: FakeDiscord) -> dict[str, str]:
+    """Environment for a subprocess whose discord.py should talk to the fake (see sitecustomize/)."""
+    env = dict(os.environ)
+    env["FAKE_DISCORD_PORT"] = str(fake_discord.port)
+    paths = [str(SITECUSTOMIZE_DIR), str(REPO), env.get("PYTHONPATH", "")]
+    env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+    return env

@@ -1,0 +1,61 @@
+"""Pure pieces of the Discord layer: message splitting, embeds within limits, rate limits, view timeouts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+
+from bot.discord_app import render
+from bot.discord_app.ratelimit import RateLimiter
+from bot.discord_app.views import ConfirmView
+from bot.study.answering import Answer, Citation
+from bot.study.retrieval import Passage
+
+
+def test_split_for_discord_respects_the_limit_and_keeps_paragraphs() -> None:
+    paragraphs = [f"Paragraph {i}. " + "word " * 150 for i in range(12)]
+    text = "\n\n".join(paragraphs)
+    parts = render.split_for_discord(text, 2000)
+    assert all(len(p) <= 2000 for p in parts) and len(parts) > 3
+    assert all(p.startswith("Paragraph") for p in parts)  # cuts fall between paragraphs
+    assert " ".join(" ".join(parts).split()) == " ".join(text.split())  # nothing lost
+    giant = "x" * 4500
+    assert [len(p) for p in render.split_for_discord(giant, 2000)] == [2000, 2000, 500]
+    assert render.split_for_discord("", 2000) == []
+
+
+def test_answer_embeds_stay_inside_discord_limits() -> None:
+    passage = Passage("1", "text", "knowledge/notes/x.md", "Title", "Section " * 40, 0.8)
+    answer = Answer("q" * 400, "Sentence. " * 900, [Citation(n, passage) for n in range(1, 30)])
+    embeds = render.answer_embeds(answer)
+    assert len(embeds) >= 3
+    for embed in embeds:
+        assert len(embed.description or "") <= 4096
+        assert all(len(f.value or "") <= 1024 for f in embed.fields)
+    assert len(embeds[0].title or "") <= 256
+    assert embeds[-1].fields[0].name == "Sources"
+
+
+def test_rate_limiter_sliding_window() -> None:
+    now = [0.0]
+    limiter = RateLimiter(2, clock=lambda: now[0])
+    assert limiter.hit(1) == 0 and limiter.hit(1) == 0
+    assert 59 < limiter.hit(1) <= 60  # the third action within a minute waits
+    assert limiter.hit(2) == 0  # other users are not affected
+    now[0] = 61
+    assert limiter.hit(1) == 0
+
+
+async def test_confirm_view_disables_its_buttons_on_timeout() -> None:
+    edits: list[Any] = []
+
+    class Message:
+        async def edit(self, **kwargs: Any) -> None:
+            edits.append(kwargs["view"])
+
+    view = ConfirmView(42, confirm_label="Delete my data", timeout=60)
+    view.message = Message()  # type: ignore[assignment]
+    await view.on_timeout()  # what discord.py calls when the minute is up
+    assert edits and all(isinstance(c, discord.ui.Button) and c.disabled for c in edits[0].children)
+    assert view.confirmed is None

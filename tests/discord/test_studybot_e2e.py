@@ -1,0 +1,368 @@
+"""studybot's Discord layer end to end: the real StudyBot and discord.py against the fake Discord."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from bot.app import Services, build_services
+from bot.discord_app.client import StudyBot
+from bot.study.banks import QuizType
+from bot.study.embedding import Embedder
+from bot.study.quiz import LETTERS
+from tests.discord.conftest import BotStarter
+from tests.discord.fake_discord import FakeDiscord
+
+JSON = dict[str, Any]
+NO_PINGS = {"parse": []}
+COMMANDS = {"ask", "quiz", "interview", "progress", "leaderboard", "topics", "sources", "forget-me", "material",
+            "mentions"}  # fmt: skip
+
+
+@pytest.fixture
+def make_bot(
+    knowledge_services: Services, embedder: Embedder, tmp_path: Path, fake_discord: FakeDiscord
+) -> Callable[..., StudyBot]:
+    """A StudyBot over the session's ingested knowledge and a database of this test's own."""
+    fake_discord.grant_intents("message_content")  # studybot asks for it; the portal setting is on
+
+    def make(**overrides: Any) -> StudyBot:
+        values: dict[str, Any] = {
+            "database_url": SecretStr(f"sqlite+aiosqlite:///{tmp_path}/bot.db"),
+            "discord_test_guild": 1000
+            if "discord_test_guild" not in overrides
+            else overrides.pop("discord_test_guild"),
+            "discord_guild_ready_timeout": 0.05,
+            "data_dir": tmp_path / "data",
+            "chroma_path": knowledge_services.settings.chroma_dir,
+        }
+        values.update(overrides)
+        services = build_services(knowledge_services.settings.model_copy(update=values))
+        services.embedder = services.retriever.embedder = embedder
+        return StudyBot(services, guild_ready_timeout=0.05)
+
+    return make
+
+
+@pytest.fixture
+async def bot(make_bot: Callable[..., StudyBot], start_bot: BotStarter) -> AsyncIterator[StudyBot]:
+    yield await start_bot(make_bot())
+
+
+async def cmd(fake: FakeDiscord, path: str, options: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    """A slash command by its full path: 'ask' or 'quiz start'."""
+    name, _, sub = path.partition(" ")
+    return await fake.slash(name, options, subcommand=sub or None, **kwargs)
+
+
+def _custom_ids(message: JSON) -> list[str]:
+    return [
+        c["custom_id"] for row in message.get("components", []) for c in row.get("components", []) if "custom_id" in c
+    ]
+
+
+async def _answer_quiz_question(fake: FakeDiscord, bot: StudyBot, message: JSON, user: Any, right: bool) -> Any:
+    """Answer whatever kind of question the message shows, rightly or wrongly; returns the interaction."""
+    ids = [i for i in _custom_ids(message) if re.match(r"sbq[ms]?:", i)]
+    sid, idx = ids[0].split(":")[1:3]
+    quizzes = bot.services.quizzes
+    item = quizzes.item((await quizzes.load(sid)).item_ids[int(idx)])
+    if item.type is QuizType.mcq:
+        assert isinstance(item.answer, int)
+        letter = LETTERS[item.answer if right else (item.answer + 1) % len(item.choices)]
+        return await fake.click(message, f"sbq:{sid}:{idx}:{letter}", user=user)
+    if item.type is QuizType.true_false:
+        value = "true" if item.answer == right else "false"
+        return await fake.click(message, f"sbq:{sid}:{idx}:{value}", user=user)
+    if item.type is QuizType.multi:
+        assert isinstance(item.answer, list)
+        values = (
+            [LETTERS[i] for i in item.answer] if right else [LETTERS[next(i for i in range(6) if i not in item.answer)]]
+        )
+        return await fake.select(message, f"sbqm:{sid}:{idx}", values, user=user)
+    opened = await fake.click(message, f"sbqs:{sid}:{idx}", user=user)
+    await fake.wait_for_callback(opened)
+    text = " ".join(item.key_points) if right else "No idea."
+    return await fake.submit_modal(f"sbqa:{sid}:{idx}", {"answer": text}, user=user, message=message)
+
+
+async def test_commands_are_synced(bot: StudyBot, fake_discord: FakeDiscord) -> None:
+    names = {c["name"] for c in fake_discord.synced_commands(1000)}
+    assert names == COMMANDS
+    quiz = next(c for c in fake_discord.synced_commands(1000) if c["name"] == "quiz")
+    assert {o["name"] for o in quiz["options"]} == {"start", "review"}
+    material = next(c for c in fake_discord.synced_commands(1000) if c["name"] == "material")
+    assert int(material["default_member_permissions"]) == 1 << 5  # Manage Server
+
+
+async def test_global_sync_without_a_test_guild(make_bot: Callable[..., StudyBot], start_bot: BotStarter,
+                                                fake_discord: FakeDiscord) -> None:  # fmt: skip
+    await start_bot(make_bot(discord_test_guild=None))
+    assert {c["name"] for c in fake_discord.synced_commands()} == COMMANDS
+
+
+async def test_ask_defers_then_answers_with_sources_and_feedback_buttons(
+    bot: StudyBot, fake_discord: FakeDiscord
+) -> None:
+    fake = fake_discord
+    interaction = await fake.slash("ask", {"question": "why does my loss go nan? @everyone"}, user=fake.member)
+    callback = await fake.wait_for_callback(interaction)
+    assert callback.type == 5 and not callback.ephemeral  # deferred within 3 s: "thinking..."
+    answer = await fake.wait_for_followup(interaction)
+    embed = answer["embeds"][0]
+    assert embed["title"] == "why does my loss go nan? @everyone"
+    sources = next(f for f in answer["embeds"][-1]["fields"] if f["name"] == "Sources")
+    assert "[1]" in sources["value"] and "debugging-training.md" in sources["value"]
+    assert re.search(r"\[1\]", embed["description"])
+    assert _custom_ids(answer) == ["sbfb:1", "sbfb:0"]
+    request = fake.find_requests("POST", rf"/webhooks/.*/{interaction.token}")[-1]
+    assert request.json["allowed_mentions"] == NO_PINGS
+
+    click = await fake.click(answer, "sbfb:1", user=fake.member)
+    thanks = await fake.wait_for_callback(click)
+    assert thanks.ephemeral and "Thanks" in thanks.data["content"]
+    exported = await bot.services.db.export_user(f"discord:{fake.member.id}")
+    assert exported["feedback"][0]["helpful"] is True and "nan" in exported["feedback"][0]["question"]
+
+
+async def test_ask_private_and_bad_questions(bot: StudyBot, fake_discord: FakeDiscord) -> None:
+    fake = fake_discord
+    private = await fake.slash("ask", {"question": "what is dropout", "private": True}, user=fake.member)
+    assert (await fake.wait_for_callback(private)).ephemeral
+    empty = await fake.slash("ask", {"question": "   "}, user=fake.member)
+    refused = await fake.wait_for_callback(empty)
+    assert refused.ephemeral and "empty" in refused.data["content"]
+
+
+async def test_solo_quiz_with_buttons_and_a_restart_in_the_middle(
+    make_bot: Callable[..., StudyBot], start_bot: BotStarter, fake_discord: FakeDiscord
+) -> None:
+    fake = fake_discord
+    bot = await start_bot(make_bot())
+    start = await cmd(fake, "quiz start", {"area": "math", "count": 2}, user=fake.member)
+    first = await fake.wait_for_followup(start)
+    assert first["embeds"][0]["title"] == "Question 1/2"
+    intruder = await _answer_quiz_question(fake, bot, first, fake.other_member, right=True)
+    assert "someone else" in (await fake.wait_for_callback(intruder)).data["content"]
+
+    clicked = await _answer_quiz_question(fake, bot, first, fake.member, right=True)
+    assert (await fake.wait_for_callback(clicked)).type == 6  # acknowledged at once, as a deferred update
+    edit = await fake.wait_for_request("PATCH", rf"/webhooks/\d+/{clicked.token}/messages/@original")
+    assert edit.json["components"] == [] and "Correct!" in edit.json["embeds"][1]["description"]
+    second = await fake.wait_for_message(
+        predicate=lambda m: m["embeds"] and m["embeds"][0].get("title") == "Question 2/2"
+    )
+
+    await bot.close()  # the bot restarts mid-quiz
+    bot = await start_bot(make_bot())
+    last = await _answer_quiz_question(fake, bot, second, fake.member, right=False)
+    await fake.wait_for_callback(last)
+    summary = await fake.wait_for_message(
+        predicate=lambda m: bool(m["embeds"]) and m["embeds"][0].get("title") == "Quiz finished"
+    )
+    assert "1/2" in summary["embeds"][0]["description"]
+    attempts = await bot.services.db.attempts(f"discord:{fake.member.id}")
+    assert [a.correct for a in attempts] == [True, False]
+
+
+async def test_channel_quiz_ranks_everyone(bot: StudyBot, fake_discord: FakeDiscord) -> None:
+    fake = fake_discord
+    start = await cmd(fake, "quiz start", {"topic": "sql", "count": 1, "channel": True}, user=fake.admin)
+    question = await fake.wait_for_followup(start)
+    for user, right in ((fake.member, True), (fake.other_member, False)):
+        answered = await _answer_quiz_question(fake, bot, question, user, right)
+        reply = await fake.wait_for_callback(answered)
+        assert reply.type == 5 and reply.ephemeral  # a private "thinking", then the result to that user only
+        assert "Correct!" in (await fake.wait_for_followup(answered))["embeds"][0]["description"] or not right
+    nxt = next(i for i in _custom_ids(question) if i.startswith("sbqn:"))
+    refused = await fake.click(question, nxt, user=fake.member)
+    assert "Only the quiz host" in (await fake.wait_for_callback(refused)).data["content"]
+    closed = await fake.click(question, nxt, user=fake.admin)
+    update = await fake.wait_for_callback(closed)
+    assert update.type == 7 and f"<@{fake.member.id}>" in update.data["embeds"][1]["description"]
+    assert update.body["data"].get("allowed_mentions", NO_PINGS) == NO_PINGS
+    ranking = await fake.wait_for_message(
+        predicate=lambda m: bool(m["embeds"]) and m["embeds"][0].get("title") == "Quiz finished"
+    )
+    lines = ranking["embeds"][0]["description"].splitlines()
+    assert "1.0 points" in lines[0] and "0.0 points" in lines[1]
+
+
+async def test_quiz_autocomplete(bot: StudyBot, fake_discord: FakeDiscord) -> None:
+    choices = await fake_discord.autocomplete("quiz", subcommand="start", options={"area": "mat"}, focused="area")
+    assert [c["value"] for c in choices] == ["math"]
+    topics = await fake_discord.autocomplete(
+        "quiz", subcommand="start", options={"area": "math", "topic": "prob"}, focused="topic"
+    )
+    assert [c["value"] for c in topics] == ["probability"]
+
+
+async def test_solo_interview_in_a_thread(bot: StudyBot, fake_discord: FakeDiscord) -> None:
+    fake = fake_discord
+    start = await cmd(fake, "interview start", {"topic": "regularization", "questions": 3}, user=fake.member,
+                             channel=fake.study)  # fmt: skip
+    done = await fake.wait_for_followup(start)
+    thread = fake.threads[-1]
+    assert thread.mention in done["content"]
+    question = await fake.wait_for_message(thread, predicate=lambda m: bool(m["embeds"]))
+    assert question["embeds"][0]["title"].startswith("Question 1/3")
+    session = (await bot.services.interviews.active_for(channel_id=str(thread.id)))[0]
+    item = session.questions[0]
+    mark = len(fake.messages_log)
+    await fake.message(" ".join(item.key_points), user=fake.member, channel=thread)
+    feedback = await fake.wait_for_message(thread, after=mark, predicate=lambda m: bool(m["embeds"]))
+    assert feedback["embeds"][0]["title"].startswith("Q1 · ") and "correct" in feedback["embeds"][0]["title"]
+    nxt = await fake.wait_for_message(
+        thread, after=mark, predicate=lambda m: bool(m["embeds"]) and "Question 2/3" in m["embeds"][0]["title"]
+    )
+    assert nxt
+    ended = await cmd(fake, "interview end", user=fake.member, channel=thread)
+    final = await fake.wait_for_followup(ended)
+    assert final["embeds"][0]["title"].startswith("Scorecard: ")
+
+
+async def test_group_interview_with_join_and_turns(bot: StudyBot, fake_discord: FakeDiscord) -> None:
+    fake = fake_discord
+    start = await cmd(fake, "interview start", {"questions": 3, "group": True}, user=fake.admin, channel=fake.study)
+    await fake.wait_for_followup(start)
+    thread = fake.threads[-1]
+    lobby = await fake.wait_for_message(thread, predicate=lambda m: bool(_custom_ids(m)))
+    join = next(i for i in _custom_ids(lobby) if i.startswith("sbij:"))
+    begin = next(i for i in _custom_ids(lobby) if i.startswith("sbib:"))
+    joined = await fake.click(lobby, join, user=fake.member)
+    assert "joined" in (await fake.wait_for_callback(joined)).data["content"]
+    not_host = await fake.click(lobby, begin, user=fake.member)
+    assert (await fake.wait_for_callback(not_host)).ephemeral
+    started = await fake.click(lobby, begin, user=fake.admin)
+    await fake.wait_for_callback(started)
+    session = (await bot.services.interviews.active_for(channel_id=str(thread.id)))[0]
+    for turn in range(3):
+        prompt = session.current_prompt()
+        assert prompt is not None
+        user = fake.admin if prompt.user_ids[0] == f"discord:{fake.admin.id}" else fake.member
+        mark = len(fake.messages_log)
+        await fake.message("I would skip this one, sorry.", user=user, channel=thread)
+        await fake.wait_for_message(thread, after=mark)
+        session = await bot.services.interviews.load(session.id)
+        if session.current_prompt() is not None and session.current_prompt().is_follow_up:  # type: ignore[union-attr]
+            mark = len(fake.messages_log)
+            await fake.message("Still not sure.", user=user, channel=thread)
+            await fake.wait_for_message(thread, after=mark)
+            session = await bot.services.interviews.load(session.id)
+        del turn
+    cards = await fake.wait_for_message(
+        thread, predicate=lambda m: bool(m["embeds"]) and m["embeds"][0]["title"].startswith("Scorecard")
+    )
+    titles = [
+        m["embeds"][0]["title"]
+        for m in fake.channel_messages(thread)
+        if m["embeds"] and m["embeds"][0]["title"].startswith("Scorecard")
+    ]
+    assert cards and len(titles) == 2  # one scorecard per member
+
+
+async def test_mentions_only_where_enabled_and_reply_follow_ups(bot: StudyBot, fake_discord: FakeDiscord) -> None:
+    fake = fake_discord
+    mark = len(fake.messages_log)
+    await fake.message(f"{fake.bot_user.mention} what is dropout?", user=fake.member, channel=fake.general,
+                       mentions=[fake.bot_user])  # fmt: skip
+    enable = await cmd(fake, "mentions enable", {"channel": fake.general.id}, user=fake.admin)
+    assert "now answer" in (await fake.wait_for_callback(enable)).data["content"]
+    assert not [m for m in fake.messages_log[mark:] if m["author"]["id"] == str(fake.bot_user.id) and m["embeds"]]
+    await fake.message(f"{fake.bot_user.mention} what is dropout?", user=fake.member, channel=fake.general,
+                       mentions=[fake.bot_user])  # fmt: skip
+    answer = await fake.wait_for_message(fake.general, predicate=lambda m: bool(m["embeds"]))
+    assert answer["embeds"][0]["title"] == "what is dropout?"
+    assert (
+        fake.find_requests("POST", rf"/channels/{fake.general.id}/messages")[-1].json["allowed_mentions"]["parse"] == []
+    )
+    mark = len(fake.messages_log)
+    await fake.message("and at inference time?", user=fake.member, channel=fake.general, reference=answer)
+    follow = await fake.wait_for_message(fake.general, after=mark, predicate=lambda m: bool(m["embeds"]))
+    assert follow["embeds"][0]["title"] == "and at inference time?"
+    assert "dropout" in follow["embeds"][0]["description"].lower()  # the earlier question kept the context
+
+
+async def test_admin_commands_need_manage_server(bot: StudyBot, fake_discord: FakeDiscord) -> None:
+    fake = fake_discord
+    denied = await cmd(fake, "material list", user=fake.member, force=True)
+    reply = await fake.wait_for_callback(denied)
+    assert reply.ephemeral and "Manage Server" in reply.data["content"]
+
+
+async def test_material_upload_is_checked_ingested_and_removable(bot: StudyBot, fake_discord: FakeDiscord) -> None:
+    fake = fake_discord
+    exe = fake.attachment("tool.exe", b"MZ\x00\x00")
+    refused = await cmd(fake, "material add", {"file": exe}, user=fake.admin)
+    assert "only read" in (await fake.wait_for_callback(refused)).data["content"]
+    note = fake.attachment("club-notes.md", b"# Zebra sampling\n\nZebra sampling picks every third striped row.\n",
+                           content_type="text/markdown")  # fmt: skip
+    added = await cmd(fake, "material add", {"file": note}, user=fake.admin)
+    assert "Added `club-notes.md`" in (await fake.wait_for_followup(added))["content"]
+    listed = await cmd(fake, "material list", user=fake.admin)
+    assert "club-notes.md" in (await fake.wait_for_callback(listed)).data["content"]
+    asked = await fake.slash("ask", {"question": "what is zebra sampling?"}, user=fake.member)
+    assert "striped row" in (await fake.wait_for_followup(asked))["embeds"][0]["description"]
+    removed = await cmd(fake, "material remove", {"name": "club-notes.md"}, user=fake.admin)
+    assert "Removed" in (await fake.wait_for_followup(removed))["content"]
+
+
+async def test_progress_leaderboard_topics_sources(bot: StudyBot, fake_discord: FakeDiscord) -> None:
+    fake = fake_discord
+    progress = await fake.slash("progress", user=fake.member)
+    await fake.wait_for_callback(progress)
+    shown = await fake.wait_for_followup(progress)
+    assert shown["embeds"][0]["image"]["url"] == "attachment://mastery.png"
+    upload = fake.find_requests("POST", rf"/webhooks/.*/{progress.token}")[-1]
+    assert [f.filename for f in upload.files] == ["mastery.png"]
+    board = await fake.slash("leaderboard", user=fake.member)
+    assert "Leaderboard of Study Group" in (await fake.wait_for_followup(board))["embeds"][0]["title"]
+    topics = await fake.slash("topics", user=fake.member)
+    assert len((await fake.wait_for_callback(topics)).data["embeds"][0]["fields"]) == 12
+    sources = await fake.slash("sources", user=fake.member)
+    assert "documents" in (await fake.wait_for_followup(sources))["embeds"][0]["title"]
+
+
+async def test_forget_me_after_confirmation(bot: StudyBot, fake_discord: FakeDiscord) -> None:
+    fake = fake_discord
+    await bot.services.db.ensure_user(f"discord:{fake.member.id}", "Member")
+    asked = await fake.slash("forget-me", user=fake.member)
+    prompt = await fake.wait_for_callback(asked)
+    message = prompt.message or fake.get_message(asked.original_message_id)  # type: ignore[arg-type]
+    confirm = next(i for i in _custom_ids(message) if i)
+    clicked = await fake.click(message, label="Delete my data", user=fake.member)
+    await fake.wait_for_callback(clicked)
+    await fake.wait_for_request("PATCH", r"/webhooks/.*/messages/@original")
+    assert (await bot.services.db.export_user(f"discord:{fake.member.id}"))["user"]["name"] == ""
+    del confirm
+
+
+async def test_discord_429_and_500_are_retried(bot: StudyBot, fake_discord: FakeDiscord) -> None:
+    fake = fake_discord
+    fake.fail_next("POST", r"/webhooks/.*", status=429, retry_after=0.2)
+    asked = await fake.slash("ask", {"question": "what is precision?"}, user=fake.member)
+    assert (await fake.wait_for_followup(asked, timeout=15))["embeds"]
+    fake.fail_next("POST", r"/webhooks/.*", status=500)
+    again = await fake.slash("ask", {"question": "what is recall?"}, user=fake.member)
+    assert (await fake.wait_for_followup(again, timeout=15))["embeds"]
+    assert len(fake.find_requests("POST", r"/webhooks/.*")) >= 4  # each failure was retried once
+
+
+async def test_rate_limit_is_a_friendly_cooldown(
+    make_bot: Callable[..., StudyBot], start_bot: BotStarter, fake_discord: FakeDiscord
+) -> None:
+    fake = fake_discord
+    await start_bot(make_bot(rate_limit_per_minute=2))
+    for _ in range(2):
+        ok = await fake.slash("topics", user=fake.member)
+        assert (await fake.wait_for_callback(ok)).data["embeds"]
+    third = await fake.slash("topics", user=fake.member)
+    cooldown = await fake.wait_for_callback(third)
+    assert cooldown.ephemeral and "Slow down" in cooldown.data["content"]
+    other = await fake.slash("topics", user=fake.other_member)
+    assert (await fake.wait_for_callback(other)).data["embeds"]  # limits are per user

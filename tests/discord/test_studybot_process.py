@@ -1,0 +1,75 @@
+"""The real `studybot run` entry point, as a subprocess, against the fake Discord."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+from tests.discord.fake_discord import FakeDiscord
+
+REPO = Path(__file__).resolve().parents[2]
+STUDYBOT = str(Path(sys.executable).with_name("studybot"))
+
+
+def _env(base: dict[str, str], tmp_path: Path, token: str) -> dict[str, str]:
+    return {
+        **base,
+        "STUDYBOT_DISCORD_TOKEN": token,
+        "STUDYBOT_DATA_DIR": str(tmp_path / "data"),
+        "STUDYBOT_KNOWLEDGE_DIR": str(REPO / "knowledge"),
+        "STUDYBOT_DISCORD_TEST_GUILD": "1000",
+        "STUDYBOT_DISCORD_GUILD_READY_TIMEOUT": "0.05",
+    }
+
+
+async def test_studybot_run_logs_in_syncs_and_answers(
+    fake_discord: FakeDiscord, fake_discord_env: dict[str, str], tmp_path: Path
+) -> None:
+    fake_discord.grant_intents("message_content")
+    proc = await asyncio.create_subprocess_exec(
+        STUDYBOT, "run", env=_env(fake_discord_env, tmp_path, "test-token"), cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        sync = await fake_discord.wait_for_request("PUT", r"/applications/\d+/guilds/1000/commands", timeout=90)
+        assert {c["name"] for c in sync.json} >= {"ask", "quiz", "interview"}
+        await fake_discord.wait_until_connected(timeout=60)  # sync runs in setup_hook, before the gateway
+        topics = await fake_discord.slash("topics", user=fake_discord.member)
+        reply = await fake_discord.wait_for_callback(topics, timeout=30)
+        assert reply.ephemeral and reply.data["embeds"][0]["title"] == "Study areas and topics"
+        assert "test-token" not in str(reply.body)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=30)
+    assert b"Traceback" not in stderr
+    assert b"test-token" not in stdout + stderr  # the token is never logged
+
+
+async def test_studybot_run_with_a_rejected_token_is_one_line(
+    fake_discord: FakeDiscord, fake_discord_env: dict[str, str], tmp_path: Path
+) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        STUDYBOT, "run", env=_env(fake_discord_env, tmp_path, "not-the-token"), cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, stderr = await asyncio.wait_for(proc.communicate(), timeout=90)
+    assert proc.returncode == 1
+    text = stderr.decode()
+    assert "Discord rejected the token" in text and "Traceback" not in text
+    assert "not-the-token" not in text
+
+
+async def test_studybot_run_without_a_token(tmp_path: Path) -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STUDYBOT_DISCORD_TOKEN")}
+    proc = await asyncio.create_subprocess_exec(
+        STUDYBOT, "run", env=env, cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    _, stderr = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode == 1
+    assert stderr.decode().strip().splitlines() == [
+        "error: no Discord token: set STUDYBOT_DISCORD_TOKEN or STUDYBOT_DISCORD_TOKEN_FILE"
+    ]
