@@ -366,3 +366,62 @@ async def test_rate_limit_is_a_friendly_cooldown(
     assert cooldown.ephemeral and "Slow down" in cooldown.data["content"]
     other = await fake.slash("topics", user=fake.other_member)
     assert (await fake.wait_for_callback(other)).data["embeds"]  # limits are per user
+
+
+async def test_quiz_review_serves_what_was_missed(bot: StudyBot, fake_discord: FakeDiscord) -> None:
+    fake = fake_discord
+    start = await cmd(fake, "quiz start", {"topic": "calibration", "count": 1}, user=fake.member)
+    question = await fake.wait_for_followup(start)
+    missed = await _answer_quiz_question(fake, bot, question, fake.member, right=False)
+    await fake.wait_for_callback(missed)
+    await fake.wait_for_message(
+        predicate=lambda m: bool(m["embeds"]) and m["embeds"][0].get("title") == "Quiz finished"
+    )
+    review = await cmd(fake, "quiz review", user=fake.member)
+    first = await fake.wait_for_followup(review)
+    assert first["embeds"][0]["title"].startswith("Question 1/")
+    assert "calibration" in first["embeds"][0]["footer"]["text"]  # the weakest topic comes first
+
+
+async def test_interview_answer_through_a_modal_and_a_timeout(bot: StudyBot, fake_discord: FakeDiscord) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from bot.study.interview import InterviewService
+
+    fake = fake_discord
+    services = bot.services
+    skew = [timedelta(0)]  # how far this test has moved the interview clock forward
+    services.__dict__["interviews"] = InterviewService(
+        services.db, services.grader, services.interview_questions, time_limit_s=120,
+        clock=lambda: datetime.now(UTC) + skew[0],
+    )  # fmt: skip
+    start = await cmd(
+        fake, "interview start", {"topic": "docker", "questions": 3}, user=fake.member, channel=fake.study
+    )
+    await fake.wait_for_followup(start)
+    thread = fake.threads[-1]
+    question = await fake.wait_for_message(thread, predicate=lambda m: bool(m["embeds"]))
+    session = (await services.interviews.active_for(channel_id=str(thread.id)))[0]
+    opened = await fake.click(question, f"sbia:{session.id}", user=fake.member)
+    assert (await fake.wait_for_callback(opened)).type == 9  # a modal
+    mark = len(fake.messages_log)
+    submitted = await fake.submit_modal(
+        f"sbiam:{session.id}", {"answer": " ".join(session.questions[0].key_points)}, user=fake.member, message=question
+    )
+    await fake.wait_for_callback(submitted)
+    feedback = await fake.wait_for_message(
+        thread, after=mark, predicate=lambda m: bool(m["embeds"]) and m["embeds"][0]["title"].startswith("Q1")
+    )
+    assert "correct" in feedback["embeds"][0]["title"]
+
+    # Nobody answers the second question in time: the expiry loop records it and moves on.
+    mark = len(fake.messages_log)
+    skew[0] = timedelta(minutes=10)
+    cog = bot.get_cog("Interview")
+    assert cog is not None
+    cog.expiry.change_interval(seconds=0.1)  # type: ignore[attr-defined]
+    late = await fake.wait_for_message(
+        thread, after=mark, timeout=15,
+        predicate=lambda m: bool(m["embeds"]) and m["embeds"][0]["title"].startswith("Q2"),
+    )  # fmt: skip
+    assert "incorrect" in late["embeds"][0]["title"] and "in time" in late["embeds"][0]["description"]
