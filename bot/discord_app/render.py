@@ -119,7 +119,8 @@ def quiz_summary_embed(summary: QuizSummary, names: dict[str, str] | None = None
     return embed
 
 
-def grade_embed(grade: Grade, title: str) -> discord.Embed:
+def grade_embed(grade: Grade | AnswerFeedback, title: str) -> discord.Embed:
+    """A graded free-text answer: feedback, key points covered and missed, a strong answer, where to read."""
     colour = GOOD if grade.verdict.value == "correct" else MEH if grade.verdict.value == "partial" else BAD
     embed = discord.Embed(
         title=clip(title, TITLE_LIMIT), description=clip(grade.feedback, DESCRIPTION_LIMIT), colour=colour
@@ -181,20 +182,7 @@ def interview_prompt_embed(prompt: Prompt) -> discord.Embed:
 
 
 def interview_feedback_embed(fb: AnswerFeedback) -> discord.Embed:
-    colour = GOOD if fb.verdict.value == "correct" else MEH if fb.verdict.value == "partial" else BAD
-    title = f"Q{fb.number} · {fb.name}: {fb.verdict.value} ({fb.score:.0%})"
-    embed = discord.Embed(
-        title=clip(title, TITLE_LIMIT), description=clip(fb.feedback, DESCRIPTION_LIMIT), colour=colour
-    )
-    if fb.covered:
-        embed.add_field(name="Covered", value=clip("\n".join(f"✓ {p}" for p in fb.covered), FIELD_LIMIT), inline=False)
-    if fb.missed:
-        embed.add_field(name="Missed", value=clip("\n".join(f"✗ {p}" for p in fb.missed), FIELD_LIMIT), inline=False)
-    if fb.model_answer:
-        embed.add_field(name="A strong answer", value=clip(fb.model_answer, FIELD_LIMIT), inline=False)
-    if fb.sources:
-        embed.set_footer(text=clip("Read: " + ", ".join(fb.sources), 2048))
-    return embed
+    return grade_embed(fb, f"Q{fb.number} · {fb.name}: {fb.verdict.value} ({fb.score:.0%})")
 
 
 def scorecard_embed(card: Scorecard) -> discord.Embed:

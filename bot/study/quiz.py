@@ -70,6 +70,10 @@ class QuizSession:
     def current_id(self) -> str | None:
         return None if self.finished or self.index >= self.total else self.item_ids[self.index]
 
+    def move_on(self) -> None:
+        self.index += 1
+        self.finished = self.index >= self.total
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -285,8 +289,7 @@ class QuizService:
         session = await self.load(session_id)
         session.results[session.index][user_id] = asdict(result)
         if not session.channel:
-            session.index += 1
-            session.finished = session.index >= session.total
+            session.move_on()
         await self._save(session)
         return result
 
@@ -294,8 +297,7 @@ class QuizService:
         """Channel mode: close the current question and move on."""
         session = await self.load(session_id)
         if not session.finished:
-            session.index += 1
-            session.finished = session.index >= session.total
+            session.move_on()
             await self._save(session)
         return session
 

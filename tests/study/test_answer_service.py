@@ -8,33 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.language_models.fake_chat_models import FakeListChatModel, GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatResult
 
 from bot.app import Services
 from bot.study.answering import AnswerService
 from bot.study.errors import EmptyKnowledgeBase
 from ingest.pipeline import ingest
-
-
-class BrokenChatModel(BaseChatModel):
-    """A chat model whose server is down."""
-
-    @property
-    def _llm_type(self) -> str:
-        return "broken"
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        raise ConnectionError("connection refused")
+from tests.fakes import BrokenChatModel
 
 
 @pytest.fixture

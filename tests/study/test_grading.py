@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.messages import AIMessage, BaseMessage
@@ -23,6 +23,7 @@ from bot.study.banks import QuizType, load_interview_questions, load_quiz_items
 from bot.study.embedding import Embedder
 from bot.study.errors import CannotGrade, StudybotError
 from bot.study.grading import Grade, Grader, Rubric, Verdict
+from tests.fakes import BrokenChatModel
 
 REPO = Path(__file__).resolve().parents[2]
 KNOWLEDGE = REPO / "knowledge"
@@ -393,23 +394,6 @@ async def test_arubric_for_question(retrieval_grader: Grader) -> None:
 
 
 # --- async grading and LLM feedback -------------------------------------------------------------
-
-
-class BrokenChatModel(BaseChatModel):
-    """A chat model whose server is down."""
-
-    @property
-    def _llm_type(self) -> str:
-        return "broken"
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        raise ConnectionError("connection refused")
 
 
 class SlowChatModel(BaseChatModel):

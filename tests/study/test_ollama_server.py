@@ -16,7 +16,7 @@ from bot.settings import LLMProvider
 from bot.study.answering import AnswerService
 from bot.study.llm import make_chat_model
 from ingest.pipeline import ingest
-from tests.conftest import free_port
+from tests.fakes import loopback_server
 
 WORDS = ["Recall", "is", "TP", "/", "(TP", "+", "FN)", "[1]."]
 
@@ -56,12 +56,8 @@ async def ollama() -> AsyncIterator[tuple[FakeOllama, str]]:
     fake = FakeOllama()
     app = web.Application()
     app.router.add_post("/api/chat", fake.chat)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield fake, f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+    async with loopback_server(app) as url:
+        yield fake, url
 
 
 @pytest.fixture

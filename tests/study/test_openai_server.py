@@ -17,7 +17,7 @@ from bot.settings import LLMProvider
 from bot.study.answering import AnswerService
 from bot.study.llm import make_chat_model
 from ingest.pipeline import ingest
-from tests.conftest import free_port
+from tests.fakes import loopback_server
 
 REPLY = "Recall is TP / (TP + FN) [1]."
 
@@ -69,12 +69,8 @@ async def server() -> AsyncIterator[tuple[FakeOpenAI, str]]:
     fake = FakeOpenAI()
     app = web.Application()
     app.router.add_post("/v1/chat/completions", fake.completions)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield fake, f"http://127.0.0.1:{port}/v1"
-    await runner.cleanup()
+    async with loopback_server(app) as url:
+        yield fake, f"{url}/v1"
 
 
 @pytest.fixture
