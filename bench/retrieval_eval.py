@@ -1,31 +1,74 @@
-"""Retrieval quality on the labelled learner questions (tests/data/retrieval): hit@1, hit@5, MRR, nDCG@5.
+"""Retrieval quality on the labelled learner questions (tests/data/retrieval), every variant in one run.
 
-Usage: python bench/retrieval_eval.py [--misses]
+Reports hit@1, hit@5, MRR and nDCG@5 for BM25 only, dense only, hybrid (reciprocal rank fusion)
+and the further variants tried, each on the same ingested store and the same questions.
+
+Usage: python bench/retrieval_eval.py [--misses VARIANT] [--data DIR]
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
+import time
+from dataclasses import replace
+from pathlib import Path
 
 from common import REPO, machine, temp_settings
 
 from bot.app import build_services
 from bot.study.banks import load_retrieval_questions
 from bot.study.evaluation import evaluate_retrieval
+from bot.study.retrieval import RetrievalConfig, Retriever
 from ingest.pipeline import ingest
+
+DEFAULT = RetrievalConfig()
+VARIANTS: dict[str, RetrievalConfig] = {
+    "keyword (BM25 only)": replace(DEFAULT, mode="keyword", per_source=0),
+    "dense only": replace(DEFAULT, mode="dense", per_source=0),
+    "dense, 2 per note": replace(DEFAULT, mode="dense", per_source=2),
+    "hybrid, chunk-level RRF only": replace(DEFAULT, fuse_notes=False),
+    "hybrid, chunk RRF, no per-note limit": replace(DEFAULT, fuse_notes=False, per_source=0),
+    "hybrid, no per-note limit": replace(DEFAULT, per_source=0),
+    "hybrid, 1 per note": replace(DEFAULT, per_source=1),
+    "hybrid, 2 per note": replace(DEFAULT, per_source=2),
+    "hybrid, MMR 0.7 (no per-note limit)": replace(DEFAULT, mmr_lambda=0.7),
+    "hybrid, MMR 0.5 (no per-note limit)": replace(DEFAULT, mmr_lambda=0.5),
+    "hybrid, BM25 weight 0.5": replace(DEFAULT, keyword_weight=0.5),
+    "hybrid, BM25 weight 1.5": replace(DEFAULT, keyword_weight=1.5),
+    "hybrid, rrf_k 20": replace(DEFAULT, rrf_k=20),
+    "hybrid, 20 candidates per list": replace(DEFAULT, candidates=20),
+    "hybrid, 30 candidates per list": replace(DEFAULT, candidates=30),
+    "hybrid, 50 candidates per list": replace(DEFAULT, candidates=50),
+}
 
 
 def main() -> None:
-    settings = temp_settings()
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--misses", default="", help="print the misses of the variant whose name starts with this")
+    parser.add_argument("--data", type=Path, help="reuse this data directory (ingested once, unchanged after)")
+    args = parser.parse_args()
+    settings = temp_settings(**({"data_dir": args.data} if args.data else {}))
     services = build_services(settings)
     ingest([settings.knowledge_dir], settings, services.store, services.embedder)
     questions = load_retrieval_questions((REPO / "tests" / "data" / "retrieval").glob("*.yaml"))
-    metrics = evaluate_retrieval(services.retriever.retrieve, questions, k=5)
+    started = time.perf_counter()
+    services.store.keywords.ensure_fresh()
+    built = time.perf_counter() - started
+    for q in questions:  # warm the query-embedding cache: every variant then pays the same
+        services.embedder.embed_query(q.question)
     print(f"machine: {machine()}")
-    print(f"dense (all-MiniLM-L6-v2, Chroma cosine, k=5): {metrics.row()}")
-    if "--misses" in sys.argv:
-        for question, label, got in metrics.misses:
-            print(f"  miss: {question!r} -> {label}; got {got[:3]}")
+    chunks = services.store.count()
+    print(f"{len(questions)} labelled questions, {chunks} chunks, k=5; BM25 index built in {built:.2f} s")
+    print(f"default: {DEFAULT}")
+    print("ms/question: retrieval with the question's embedding already cached")
+    for name, config in VARIANTS.items():
+        retriever = Retriever(services.store, services.embedder, k=5, config=config)
+        metrics = evaluate_retrieval(retriever.retrieve, questions, k=5)
+        mark = " (default)" if config == DEFAULT else ""
+        print(f"{name + mark:<40} {metrics.row()} {1000 * metrics.seconds / metrics.n:.1f} ms/question")
+        if args.misses and name.startswith(args.misses):
+            for question, label, got in metrics.misses:
+                print(f"    miss: {question!r} -> {label}; got {got[:3]}")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from bot.settings import Settings
 from bot.study.answering import AnswerService
 from bot.study.embedding import Embedder
 from bot.study.llm import make_chat_model
-from bot.study.retrieval import MergedRetriever, Retriever
+from bot.study.retrieval import RetrievalConfig, Retriever
 from bot.study.vectorstore import VectorStore
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ class Services:
         self.settings = settings
         self.embedder = Embedder(settings.resolved_embedding_model(), batch_size=settings.embedding_batch_size)
         self.store = VectorStore(settings)
-        self.retriever = Retriever(self.store, self.embedder, k=settings.retrieval_k)
+        self.retriever = self._retriever()
         self.llm: BaseChatModel | None = make_chat_model(settings)
         self.answers = AnswerService(
             self.retriever,
@@ -100,6 +100,11 @@ class Services:
 
         return ProgressService(self.db, self.topics)
 
+    def _retriever(self, extra: list[VectorStore] | None = None) -> Retriever:
+        s = self.settings
+        config = RetrievalConfig(mode=s.retrieval_mode, per_source=s.retrieval_per_source)
+        return Retriever(self.store, self.embedder, k=s.retrieval_k, config=config, extra=extra or [])
+
     def guild_store(self, guild_id: int | str) -> VectorStore:
         """The collection that holds one server's uploaded material."""
         stores: dict[str, VectorStore] = self.__dict__.setdefault("_guild_stores", {})
@@ -116,7 +121,7 @@ class Services:
         cache: dict[str, AnswerService] = self.__dict__.setdefault("_guild_answers", {})
         key = str(guild_id)
         if key not in cache:
-            retriever = MergedRetriever(self.store, [self.guild_store(key)], self.embedder, k=self.settings.retrieval_k)
+            retriever = self._retriever(extra=[self.guild_store(key)])
             cache[key] = AnswerService(
                 retriever, min_relevance=self.settings.min_relevance, max_chars=self.settings.answer_max_chars,
                 llm=self.llm, llm_timeout=self.settings.llm_timeout,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -56,8 +56,15 @@ class Settings(BaseSettings):
     embedding_model: str = BUNDLED_MODEL
     embedding_batch_size: Annotated[int, Field(ge=1, le=1024)] = 32
     retrieval_k: Annotated[int, Field(ge=1, le=50)] = 5
-    # Below this cosine similarity a passage is not relevant enough to answer from.
-    min_relevance: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.35
+    # hybrid (BM25 + dense, fused by reciprocal rank), dense, or keyword (BM25 only).
+    retrieval_mode: Literal["hybrid", "dense", "keyword"] = "hybrid"
+    # At most this many of the top k passages from one note (0: no limit).
+    retrieval_per_source: Annotated[int, Field(ge=0, le=50)] = 1
+    # How often (seconds) the keyword index checks for chunks another process added or removed.
+    keyword_refresh_s: Annotated[float, Field(ge=0)] = 30.0
+    # Below this relevance (cosine, lowered when the question's words are unknown to the notes)
+    # a passage is not relevant enough to answer from.
+    min_relevance: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.32
 
     # Ingestion and input limits
     max_file_mb: Annotated[float, Field(gt=0)] = 20.0

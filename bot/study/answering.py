@@ -149,7 +149,7 @@ class ExtractiveComposer:
             return []
         df = Counter(t for ts in sentence_terms for t in ts)
         n = len(cands)
-        top = passages[0].score
+        top = max(p.score for p in passages)
         definition = bool(_DEFINITION_Q.match(question))
         wants_mistakes = bool(_MISTAKE_Q.search(question))
         for cand, ts in zip(cands, sentence_terms, strict=True):

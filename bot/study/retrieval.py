@@ -1,22 +1,31 @@
-"""Dense retrieval over the ingested chunks, with a LangChain retriever adapter for the chain."""
+"""Retrieval over the ingested chunks (hybrid BM25 + dense), with a LangChain retriever adapter for the chain."""
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
+import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from bot.study.embedding import Embedder
+from bot.study.keyword import keyword_tokens
 from bot.study.vectorstore import StoredChunk, VectorStore
 
 
 @dataclass(frozen=True)
 class Passage:
-    """A retrieved chunk: its text, where it comes from, and how similar it is to the question."""
+    """A retrieved chunk: its text, where it comes from, and how relevant it is to the question.
+
+    ``score`` is the cosine similarity of chunk and question, lowered in hybrid and keyword modes
+    when most of the question's words never occur in the notes (see ``Retriever``).
+    """
 
     id: str
     text: str
@@ -52,38 +61,173 @@ class Passage:
         }
 
 
-class Retriever:
-    """Finds the passages most similar in meaning to a question."""
+RetrievalMode = Literal["hybrid", "dense", "keyword"]
 
-    def __init__(self, store: VectorStore, embedder: Embedder, k: int = 5) -> None:
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    """How passages are found and ranked. The defaults are the best measured (docs/benchmarks.md)."""
+
+    mode: RetrievalMode = "hybrid"
+    candidates: int = 10  # depth of each ranked list before fusion
+    rrf_k: int = 60  # reciprocal rank fusion: score = sum of 1 / (rrf_k + rank)
+    keyword_weight: float = 1.0  # weight of the BM25 list in the fusion (dense is 1.0)
+    per_source: int = 1  # at most this many passages of one note in the top k (0: no limit)
+    mmr_lambda: float = 0.0  # > 0: maximal marginal relevance instead of the per-note limit
+    fuse_notes: bool = True  # add each note's fused rank score to its chunks' (see _fuse)
+    unknown_word_penalty: float = 0.25  # score lowered by this times the share of unknown words
+
+
+@dataclass
+class _Candidate:
+    chunk: StoredChunk
+    cosine: float | None
+    fused: float = 0.0
+
+
+class Retriever:
+    """Finds the passages that answer a question: BM25 and dense search fused by reciprocal rank.
+
+    Dense search (Chroma, cosine) finds paraphrases; BM25 finds the exact terms a learner types
+    (``OOM``, ``SMOTE``, ``p99``). Reciprocal rank fusion combines the two rankings without having
+    to calibrate their scores against each other, and a per-note limit keeps the top results from
+    being five chunks of one note. Every passage keeps its cosine similarity as ``score``: the
+    composer's "is anything relevant at all" test reads it.
+
+    ``extra`` stores (a server's own material) are searched too and merged: dense results by
+    cosine, keyword results by BM25 score.
+    """
+
+    def __init__(
+        self,
+        store: VectorStore,
+        embedder: Embedder,
+        k: int = 5,
+        *,
+        config: RetrievalConfig | None = None,
+        extra: Sequence[VectorStore] = (),
+    ) -> None:
         self.store = store
         self.embedder = embedder
         self.k = k
-
-    def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
-        vector = self.embedder.embed_query(question)
-        return [Passage.from_chunk(c) for c in self.store.query(vector, k or self.k)]
-
-    async def aretrieve(self, question: str, k: int | None = None) -> list[Passage]:
-        """The same, off the event loop (the model and Chroma both block)."""
-        return await asyncio.to_thread(self.retrieve, question, k)
-
-
-class MergedRetriever(Retriever):
-    """The shared knowledge base plus extra stores (a server's own material), best scores first."""
-
-    def __init__(self, store: VectorStore, extra: list[VectorStore], embedder: Embedder, k: int = 5) -> None:
-        super().__init__(store, embedder, k)
-        self.extra = extra
+        self.config = config or RetrievalConfig()
+        self.extra = list(extra)
 
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
         k = k or self.k
+        cfg = self.config
+        depth = max(cfg.candidates, k)
         vector = self.embedder.embed_query(question)
-        chunks = self.store.query(vector, k)
-        for store in self.extra:
-            if store.count():
-                chunks += store.query(vector, k)
-        return [Passage.from_chunk(c) for c in sorted(chunks, key=lambda c: -c.score)[:k]]
+        stores = [self.store, *(s for s in self.extra if s.count())]
+        dense: list[_Candidate] = []
+        keyword: list[_Candidate] = []
+        if cfg.mode != "keyword":
+            for store in stores:
+                dense += [_Candidate(c, c.score) for c in store.query(vector, depth)]
+            dense.sort(key=lambda c: -(c.cosine or 0.0))
+        if cfg.mode != "dense":
+            hits = [h for store in stores for h in store.keywords.search(question, depth, vector)]
+            hits.sort(key=lambda h: -h.bm25)
+            keyword = [_Candidate(h.chunk, h.cosine) for h in hits]
+        ranked = _fuse([(dense[:depth], 1.0), (keyword[:depth], cfg.keyword_weight)], cfg.rrf_k, cfg.fuse_notes)
+        chosen = self._mmr(ranked, vector, k) if cfg.mmr_lambda > 0 else _limit_per_source(ranked, k, cfg.per_source)
+        penalty = self._unknown_words_penalty(question, stores) if cfg.mode != "dense" else 0.0
+        return [Passage.from_chunk(c.chunk, (c.cosine or 0.0) - penalty) for c in chosen]
+
+    def _unknown_words_penalty(self, question: str, stores: Sequence[VectorStore]) -> float:
+        """How far to lower every score when the question's words are mostly unknown to the notes.
+
+        A question about marathons or sourdough can land near some note by meaning alone (a
+        cosine of 0.3 to 0.4 is common), but the words that carry its subject never occur in the
+        notes. Scaling by the share of unknown content words keeps such questions under the
+        "relevant enough to answer" bar, while a learner's question that uses the notes'
+        vocabulary, typos and slang aside, loses little or nothing.
+        """
+        # Numbers ("80gb", "p99", "2018") say nothing about the subject: they are left out.
+        tokens = {t for t in keyword_tokens(question) if not any(ch.isdigit() for ch in t)}
+        if not tokens or self.config.unknown_word_penalty <= 0:
+            return 0.0
+        known: set[str] = set()
+        for store in stores:
+            known |= store.keywords.known(list(tokens))
+        return self.config.unknown_word_penalty * (1 - len(known) / len(tokens))
+
+    async def aretrieve(self, question: str, k: int | None = None) -> list[Passage]:
+        """The same, off the event loop (the model, Chroma and BM25 all block)."""
+        return await asyncio.to_thread(self.retrieve, question, k)
+
+    def _mmr(self, ranked: list[_Candidate], vector: Sequence[float], k: int) -> list[_Candidate]:
+        """Maximal marginal relevance over the fused list: relevance is the fused rank score."""
+        if len(ranked) <= 1:
+            return ranked[:k]
+        ids = [c.chunk.id for c in ranked]
+        vectors = self.store.keywords.vectors_for(ids)
+        for store in self.extra:  # each id is in one store; the others give rows of zeros
+            more = store.keywords.vectors_for(ids)
+            if vectors.shape[1] == 0:
+                vectors = more
+            elif more.shape == vectors.shape:
+                vectors = vectors + more
+        top = ranked[0].fused or 1.0
+        relevance = np.array([c.fused / top for c in ranked])
+        lam = self.config.mmr_lambda
+        chosen: list[int] = []
+        left = list(range(len(ranked)))
+        while left and len(chosen) < k:
+            similarity = (vectors[left] @ vectors[chosen].T).max(axis=1) if chosen else np.zeros(len(left))
+            best = int(np.argmax(lam * relevance[left] - (1 - lam) * similarity))
+            chosen.append(left.pop(best))
+        return [ranked[i] for i in chosen]
+
+
+def _fuse(lists: Sequence[tuple[Sequence[_Candidate], float]], rrf_k: int, by_note: bool) -> list[_Candidate]:
+    """Reciprocal rank fusion of ranked lists (each with a weight), best first.
+
+    With ``by_note`` each chunk also gets its note's fused score, where a note's rank in a list
+    is the rank of its first chunk there. Two methods that agree on the note but not on which of
+    its chunks is best then still lift that note, instead of splitting their votes between chunks.
+    """
+    merged: dict[str, _Candidate] = {}
+    note_score: Counter[str] = Counter()
+    for ranked, weight in lists:
+        notes_seen: list[str] = []
+        for rank, cand in enumerate(ranked, 1):
+            entry = merged.setdefault(cand.chunk.id, _Candidate(cand.chunk, cand.cosine))
+            if entry.cosine is None:
+                entry.cosine = cand.cosine
+            entry.fused += weight / (rrf_k + rank)
+            note = _source(cand)
+            if note not in notes_seen:
+                notes_seen.append(note)
+                note_score[note] += weight / (rrf_k + len(notes_seen))
+    if by_note:
+        for entry in merged.values():
+            entry.fused += note_score[_source(entry)]
+    return sorted(merged.values(), key=lambda c: -c.fused)
+
+
+def _source(cand: _Candidate) -> str:
+    return str(cand.chunk.metadata.get("source", ""))
+
+
+def _limit_per_source(ranked: Sequence[_Candidate], k: int, per_source: int) -> list[_Candidate]:
+    """The top k, at most ``per_source`` from one note; others fill in if fewer than k notes match."""
+    if per_source <= 0:
+        return list(ranked[:k])
+    taken: Counter[str] = Counter()
+    chosen: list[_Candidate] = []
+    spare: list[_Candidate] = []
+    for cand in ranked:
+        source = _source(cand)
+        if taken[source] < per_source:
+            taken[source] += 1
+            chosen.append(cand)
+            if len(chosen) == k:
+                return chosen
+        else:
+            spare.append(cand)
+    order = {id(c): i for i, c in enumerate(ranked)}
+    return sorted(chosen + spare[: k - len(chosen)], key=lambda c: order[id(c)])
 
 
 class LangChainRetriever(BaseRetriever):

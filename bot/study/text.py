@@ -33,6 +33,11 @@ def stem(word: str) -> str:
     return word
 
 
+def words(text: str) -> list[str]:
+    """Lower-cased words of two or more characters, as written (no stemming, stop words kept)."""
+    return [w for w in _WORD.findall(text.lower()) if len(w) > 1]
+
+
 def terms(text: str) -> list[str]:
     """Lower-cased, stemmed content words (stop words dropped)."""
     return [stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1]

@@ -11,10 +11,14 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from bot.settings import Settings
 from bot.study.errors import StudybotError, VectorStoreUnavailable
+
+if TYPE_CHECKING:
+    from bot.study.keyword import KeywordIndex
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +31,7 @@ class StoredChunk:
     text: str
     metadata: Metadata
     score: float  # cosine similarity, 1.0 is identical
+    embedding: Sequence[float] | None = None  # only when asked for (get_all(with_embeddings=True))
 
 
 @contextmanager
@@ -47,10 +52,20 @@ class VectorStore:
         self._settings = settings
         self._client: Any = None
         self._collection: Any = None
+        # Bumped by every change made through this object: in-process caches (the keyword index)
+        # compare it to know they are stale without asking the store.
+        self.version = 0
 
     @property
     def settings(self) -> Settings:
         return self._settings
+
+    @cached_property
+    def keywords(self) -> KeywordIndex:
+        """BM25 over this store's chunks, built on first use and kept in step with the store."""
+        from bot.study.keyword import KeywordIndex
+
+        return KeywordIndex(self, refresh_s=self._settings.keyword_refresh_s)
 
     @property
     def location(self) -> str:
@@ -94,6 +109,7 @@ class VectorStore:
             if any(c.name == self._settings.collection for c in client.list_collections()):
                 client.delete_collection(self._settings.collection)
         self._collection = None
+        self.version += 1
 
     def count(self) -> int:
         with _unavailable("counting"):
@@ -125,6 +141,7 @@ class VectorStore:
         documents: Sequence[str],
         metadatas: Sequence[Metadata],
     ) -> None:
+        self.version += 1
         col = self.collection()
         with _unavailable("adding chunks"):
             for part in self._batches(len(ids)):
@@ -136,12 +153,14 @@ class VectorStore:
                 )
 
     def update_metadata(self, ids: Sequence[str], metadatas: Sequence[Metadata]) -> None:
+        self.version += 1
         col = self.collection()
         with _unavailable("updating chunk metadata"):
             for part in self._batches(len(ids)):
                 col.update(ids=list(ids[part]), metadatas=list(metadatas[part]))
 
     def delete(self, ids: Sequence[str]) -> None:
+        self.version += 1
         col = self.collection()
         with _unavailable("deleting chunks"):
             for part in self._batches(len(ids)):
@@ -149,6 +168,7 @@ class VectorStore:
 
     def delete_source(self, source: str) -> int:
         """Delete every chunk of one source; returns how many went."""
+        self.version += 1
         col = self.collection()
         with _unavailable("deleting a source"):
             ids = col.get(where={"source": source}, include=[])["ids"]
@@ -176,19 +196,30 @@ class VectorStore:
             for cid, doc, meta, dist in zip(ids, docs, metas, dists, strict=False)
         ]
 
-    def get_all(self, page: int = 5000) -> list[StoredChunk]:
-        """Every chunk with its text (for keyword search and evaluation)."""
+    def get_all(self, page: int = 5000, *, with_embeddings: bool = False) -> list[StoredChunk]:
+        """Every chunk with its text, and its embedding when asked (for keyword search and evaluation)."""
         col = self.collection()
         out: list[StoredChunk] = []
         offset = 0
+        include = ["documents", "metadatas", *(["embeddings"] if with_embeddings else [])]
         with _unavailable("reading chunks"):
             while True:
-                got = col.get(include=["documents", "metadatas"], limit=page, offset=offset)
-                for cid, doc, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=False):
-                    out.append(StoredChunk(cid, doc or "", dict(meta or {}), 0.0))
-                if len(got["ids"]) < page:
+                got = col.get(include=include, limit=page, offset=offset)
+                ids = got["ids"]
+                docs = got["documents"] or [""] * len(ids)
+                metas = got["metadatas"] or [{}] * len(ids)
+                vectors = got["embeddings"] if with_embeddings and got["embeddings"] is not None else [None] * len(ids)
+                for cid, doc, meta, vector in zip(ids, docs, metas, vectors, strict=True):
+                    out.append(StoredChunk(cid, doc or "", dict(meta or {}), 0.0, vector))
+                if len(ids) < page:
                     return out
                 offset += page
+
+    def all_ids(self) -> list[str]:
+        """Every chunk id (cheap: no text, no vectors)."""
+        col = self.collection()
+        with _unavailable("listing chunk ids"):
+            return list(col.get(include=[])["ids"])
 
     def sources(self) -> list[tuple[str, str, int]]:
         """(source, title, chunk count) for every ingested document, sorted by source."""

@@ -1,0 +1,200 @@
+"""BM25 keyword search (bm25s) over the chunks of one vector store, kept in step with it.
+
+The index lives in memory and is rebuilt from the store itself, so it can never disagree with
+what is stored: at once when this process changed the store (ingest, a server's material), and
+otherwise when a cheap check of the stored chunk ids, made at most every ``refresh_s`` seconds,
+finds that another process did. Each chunk's embedding is kept next to it, so a passage found
+only by keywords still gets its cosine similarity to the question (the "is this relevant at all"
+test the answer composer applies).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from bot.study.text import STOPWORDS, words
+
+if TYPE_CHECKING:
+    import bm25s
+
+    from bot.study.vectorstore import StoredChunk, VectorStore
+
+log = logging.getLogger(__name__)
+
+
+class _Stemmer:
+    """Snowball English stemming (PyStemmer), with a memo: the same words recur constantly."""
+
+    def __init__(self) -> None:
+        import Stemmer
+
+        self._stemmer = Stemmer.Stemmer("english")
+        self._memo: dict[str, str] = {}
+
+    def __call__(self, word: str) -> str:
+        stem = self._memo.get(word)
+        if stem is None:
+            stem = self._stemmer.stemWord(word)
+            if len(self._memo) < 200_000:
+                self._memo[word] = stem
+        return stem
+
+
+_stemmer: _Stemmer | None = None
+
+
+# Chat spelling of stop words (no apostrophe) and filler that says nothing about the subject.
+_CHAT_STOPWORD_TEXT = """
+    whats thats theres heres hows whos dont doesnt didnt isnt arent wasnt werent cant couldnt
+    wont wouldnt shouldnt havent hasnt im ive id youre youve ill lol pls plz ppl tho gonna wanna
+    kinda basically just
+"""
+_CHAT_STOPWORDS = frozenset(_CHAT_STOPWORD_TEXT.split())
+
+
+def _split_compounds(tokens: list[str]) -> list[str]:
+    """Hyphenated words also count as their parts and as one word: fine-tune ~ finetune ~ fine tune."""
+    out: list[str] = []
+    for token in tokens:
+        out.append(token)
+        if "-" in token:
+            parts = [p for p in token.split("-") if len(p) > 1]
+            out.extend(parts)
+            out.append("".join(token.split("-")))
+    return out
+
+
+def keyword_tokens(text: str) -> list[str]:
+    """Lower-cased, stemmed words without stop words: what BM25 matches on."""
+    global _stemmer
+    if _stemmer is None:
+        _stemmer = _Stemmer()
+    tokens = _split_compounds([w for w in words(text) if w not in STOPWORDS and w not in _CHAT_STOPWORDS])
+    return [_stemmer(w) for w in tokens if w not in STOPWORDS]
+
+
+@dataclass(frozen=True)
+class KeywordHit:
+    chunk: StoredChunk
+    bm25: float
+    cosine: float | None  # None when the question vector was not given
+
+
+class KeywordIndex:
+    """BM25 over one store's chunks (title, section path and text)."""
+
+    def __init__(self, store: VectorStore, *, refresh_s: float = 30.0, k1: float = 1.2, b: float = 0.75) -> None:
+        self.store = store
+        self.refresh_s = refresh_s
+        self.k1 = k1
+        self.b = b
+        self._lock = threading.Lock()
+        self._bm25: bm25s.BM25 | None = None
+        self._chunks: list[StoredChunk] = []
+        self._row: dict[str, int] = {}
+        self._vectors = np.zeros((0, 0), dtype=np.float32)
+        self._vocab: frozenset[str] = frozenset()
+        self._built_version = -1
+        self._fingerprint = ""
+        self._checked_at = 0.0
+        self.builds = 0  # how many times the index was (re)built; tests and benchmarks read it
+
+    # --- keeping in step with the store ------------------------------------------------------------
+
+    def _stale(self) -> bool:
+        if self._built_version != self.store.version:
+            return True
+        now = time.monotonic()
+        if now - self._checked_at < self.refresh_s:
+            return False
+        self._checked_at = now
+        return _fingerprint(self.store.all_ids()) != self._fingerprint
+
+    def ensure_fresh(self) -> None:
+        with self._lock:
+            if self._stale():
+                self._build()
+
+    def _build(self) -> None:
+        import bm25s
+
+        started = time.perf_counter()
+        version = self.store.version
+        chunks = self.store.get_all(with_embeddings=True)
+        self._chunks = chunks
+        self._row = {c.id: i for i, c in enumerate(chunks)}
+        self._fingerprint = _fingerprint(c.id for c in chunks)
+        self._built_version = version
+        self._checked_at = time.monotonic()
+        self.builds += 1
+        if not chunks:
+            self._bm25 = None
+            self._vectors = np.zeros((0, 0), dtype=np.float32)
+            self._vocab = frozenset()
+            return
+        self._vectors = np.asarray([c.embedding for c in chunks], dtype=np.float32)
+        corpus = [keyword_tokens(_indexed_text(c)) for c in chunks]
+        self._vocab = frozenset(t for doc in corpus for t in doc)
+        bm25 = bm25s.BM25(k1=self.k1, b=self.b)
+        bm25.index(corpus, show_progress=False)
+        self._bm25 = bm25
+        log.debug("keyword index: %d chunks in %.0f ms", len(chunks), 1000 * (time.perf_counter() - started))
+
+    # --- searching ---------------------------------------------------------------------------------
+
+    def search(self, question: str, k: int, vector: Sequence[float] | None = None) -> list[KeywordHit]:
+        """The ``k`` best chunks by BM25, best first; chunks sharing no word with the question are left out."""
+        self.ensure_fresh()
+        with self._lock:
+            bm25, chunks, vectors = self._bm25, self._chunks, self._vectors
+            tokens = [t for t in keyword_tokens(question) if t in self._vocab]
+        if bm25 is None or not tokens or k <= 0:
+            return []
+        docs, scores = bm25.retrieve([tokens], k=min(k, len(chunks)), show_progress=False, n_threads=1)
+        query = np.asarray(vector, dtype=np.float32) if vector is not None else None
+        hits: list[KeywordHit] = []
+        for row, score in zip(docs[0], scores[0], strict=True):
+            if score <= 0:
+                break
+            cosine = float(vectors[row] @ query) if query is not None else None
+            hits.append(KeywordHit(chunks[row], float(score), cosine))
+        return hits
+
+    def known(self, tokens: Sequence[str]) -> set[str]:
+        """The tokens (from ``keyword_tokens``) that occur somewhere in this store's chunks."""
+        self.ensure_fresh()
+        with self._lock:
+            return {t for t in tokens if t in self._vocab}
+
+    def vectors_for(self, ids: Sequence[str]) -> np.ndarray:
+        """The stored embeddings of chunks by id (rows of zeros for ids not in the index)."""
+        self.ensure_fresh()
+        with self._lock:
+            dim = self._vectors.shape[1] if self._vectors.size else 0
+            out = np.zeros((len(ids), dim), dtype=np.float32)
+            for i, cid in enumerate(ids):
+                row = self._row.get(cid)
+                if row is not None:
+                    out[i] = self._vectors[row]
+        return out
+
+
+def _indexed_text(chunk: StoredChunk) -> str:
+    m = chunk.metadata
+    return f"{m.get('title', '')}\n{m.get('section', '')}\n{chunk.text}"
+
+
+def _fingerprint(ids: object) -> str:
+    digest = hashlib.sha256()
+    for cid in sorted(ids):  # type: ignore[call-overload]
+        digest.update(cid.encode())
+        digest.update(b"\x00")
+    return digest.hexdigest()

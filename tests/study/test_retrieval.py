@@ -1,0 +1,113 @@
+"""Hybrid retrieval: BM25 kept in step with the store, rank fusion, per-note limits, cosine scores."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bot.app import Services
+from bot.study.keyword import keyword_tokens
+from bot.study.retrieval import RetrievalConfig, Retriever
+from ingest.pipeline import ingest
+
+
+@pytest.fixture
+def services(make_services: Callable[..., Services], corpus: Path) -> Services:
+    services = make_services()
+    ingest([corpus], services.settings, services.store, services.embedder)
+    return services
+
+
+def _sources(passages: list) -> list[str]:  # type: ignore[type-arg]
+    return [Path(p.source).name for p in passages]
+
+
+def test_keyword_tokens_stem_and_drop_stop_words() -> None:
+    assert keyword_tokens("What are the Gradients of regularized models?") == ["gradient", "regular", "model"]
+    assert keyword_tokens("") == []
+
+
+def test_keyword_search_finds_exact_terms_and_scores_cosine(services: Services) -> None:
+    vector = services.embedder.embed_query("TP / (TP + FN)")
+    hits = services.store.keywords.search("recall TP FN", 5, vector)
+    assert hits and Path(str(hits[0].chunk.metadata["source"])).name == "precision.md"
+    assert all(a.bm25 >= b.bm25 for a, b in itertools.pairwise(hits))
+    assert hits[0].cosine is not None and 0.0 < hits[0].cosine <= 1.0
+    # Words the notes never use find nothing, instead of arbitrary chunks.
+    assert services.store.keywords.search("sourdough croissant", 5, vector) == []
+
+
+def test_keyword_index_follows_changes_made_in_this_process(services: Services, corpus: Path) -> None:
+    index = services.store.keywords
+    assert str(index.search("silhouette elbow centroid", 3)[0].chunk.metadata["source"]).endswith("kmeans.txt")
+    builds = index.builds
+    (corpus / "kmeans.txt").unlink()
+    ingest([corpus], services.settings, services.store, services.embedder)
+    hits = index.search("silhouette elbow centroid", 3)
+    assert index.builds == builds + 1
+    assert all(not str(h.chunk.metadata["source"]).endswith("kmeans.txt") for h in hits)
+    index.search("dropout", 3)
+    assert index.builds == builds + 1, "no change, no rebuild"
+
+
+def test_keyword_index_notices_another_process(make_services: Callable[..., Services], corpus: Path) -> None:
+    bot = make_services(keyword_refresh_s=0)  # the bot's view of the store
+    other = make_services()  # `studybot ingest` in another process, same store on disk
+    ingest([corpus], other.settings, other.store, other.embedder)
+    assert bot.store.keywords.search("centroid", 3)
+    (corpus / "kmeans.txt").unlink()
+    ingest([corpus], other.settings, other.store, other.embedder)
+    assert bot.store.keywords.search("centroid", 3) == []
+
+
+def test_hybrid_keeps_cosine_scores_and_one_passage_per_note(services: Services) -> None:
+    passages = services.retriever.retrieve("how is recall computed", 3)  # three notes in the store
+    assert _sources(passages)[0] == "precision.md"
+    assert len(set(_sources(passages))) == 3, "one passage per note by default"
+    vector = services.embedder.embed_query("how is recall computed")
+    for p in passages:  # the score is the passage's cosine similarity, whichever list found it
+        stored = services.store.keywords.vectors_for([p.id])[0]
+        assert p.score == pytest.approx(float(stored @ vector), abs=1e-4)
+
+
+def test_per_note_limit_fills_up_when_few_notes_match(services: Services) -> None:
+    config = replace(RetrievalConfig(), per_source=1)
+    retriever = Retriever(services.store, services.embedder, k=5, config=config)
+    passages = retriever.retrieve("dropout during training and inference", 5)
+    assert len(passages) == 5  # three notes in the store: the rest are more chunks of them
+    assert _sources(passages)[0] == "dropout.md"
+    no_limit = Retriever(services.store, services.embedder, k=5, config=replace(config, per_source=0))
+    assert len(no_limit.retrieve("dropout during training and inference", 5)) == 5
+
+
+@pytest.mark.parametrize("mode", ["dense", "keyword", "hybrid"])
+def test_every_mode_answers_from_the_right_note(services: Services, mode: str) -> None:
+    config = replace(RetrievalConfig(), mode=mode)  # type: ignore[arg-type]
+    retriever = Retriever(services.store, services.embedder, k=3, config=config)
+    assert _sources(retriever.retrieve("elbow method for choosing k in k-means"))[0] == "kmeans.txt"
+
+
+def test_mmr_variant_returns_k_diverse_passages(services: Services) -> None:
+    config = replace(RetrievalConfig(), mmr_lambda=0.5)
+    retriever = Retriever(services.store, services.embedder, k=3, config=config)
+    passages = retriever.retrieve("dropout")
+    assert len(passages) == 3 and len({p.id for p in passages}) == 3
+    assert _sources(passages)[0] == "dropout.md"
+
+
+def test_server_material_is_searched_by_keywords_too(services: Services, tmp_path: Path) -> None:
+    material = tmp_path / "material"
+    material.mkdir()
+    (material / "club.md").write_text(
+        "# Study club rules\n\nThe Zorblax protocol means every member explains one paper each week.\n",
+        encoding="utf-8",
+    )
+    guild = services.guild_store(42)
+    ingest([material], guild.settings, guild, services.embedder)
+    passages = services.answers_for(42).retriever.retrieve("what is the zorblax protocol", 3)
+    assert _sources(passages)[0] == "club.md"
+    assert _sources(services.retriever.retrieve("what is the zorblax protocol", 3))[0] != "club.md"
