@@ -126,6 +126,8 @@ class KeywordIndex:
     def _build(self) -> None:
         import bm25s
 
+        # bm25s sets its own logger to DEBUG on import, which would print through our handlers.
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
         started = time.perf_counter()
         version = self.store.version
         chunks = self.store.get_all(with_embeddings=True)

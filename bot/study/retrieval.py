@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -188,7 +188,7 @@ def _fuse(lists: Sequence[tuple[Sequence[_Candidate], float]], rrf_k: int, by_no
     its chunks is best then still lift that note, instead of splitting their votes between chunks.
     """
     merged: dict[str, _Candidate] = {}
-    note_score: Counter[str] = Counter()
+    note_score: defaultdict[str, float] = defaultdict(float)
     for ranked, weight in lists:
         notes_seen: list[str] = []
         for rank, cand in enumerate(ranked, 1):
