@@ -8,7 +8,11 @@ pay for it.
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -28,6 +32,8 @@ if TYPE_CHECKING:
     from bot.study.progress import ProgressService
     from bot.study.quiz import QuizService
     from bot.study.store import Store
+
+log = logging.getLogger(__name__)
 
 
 class Services:
@@ -128,9 +134,40 @@ class Services:
             )  # fmt: skip
         return cache[key]
 
+    def warm_up(self) -> None:
+        """Load now what the first question would (the model, the keyword index), then settle the GC.
+
+        For long-running processes (the bot). Freezing the objects alive after start-up keeps the
+        garbage collector from walking them again: otherwise its full passes, run from whichever
+        thread allocates, stall every thread and the event loop for ~300 ms under load.
+        """
+        from bot.study.errors import StudybotError
+
+        self.embedder.load()
+        try:
+            if self.settings.retrieval_mode != "dense":
+                self.store.keywords.ensure_fresh()
+        except StudybotError as exc:  # the store may come up later; the first question retries
+            log.warning("warm-up could not read the vector store: %s", exc)
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(20_000, 50, 100)
+
     async def aclose(self) -> None:
         if "db" in self.__dict__:
             await self.db.close()
+
+
+def install_worker_pool(settings: Settings) -> None:
+    """Give the running event loop a worker pool sized by ``worker_threads`` for ``to_thread`` calls."""
+    n = settings.worker_threads
+    pool = ThreadPoolExecutor(n, thread_name_prefix="studybot-worker")
+    # Start every thread now: a pool that grows under load starts threads from the event loop,
+    # and starting one while the others hold the GIL stalls the loop for a few hundred ms.
+    started = threading.Barrier(n)
+    for _ in range(n):
+        pool.submit(started.wait)
+    asyncio.get_running_loop().set_default_executor(pool)
 
 
 def build_services(settings: Settings) -> Services:

@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     # a passage is not relevant enough to answer from.
     min_relevance: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.32
 
+    # Worker threads for blocking work (the model, Chroma, BM25, composing answers). Many threads
+    # let questions that arrive together share one model call (a micro-batch); the model itself
+    # runs one call at a time.
+    worker_threads: Annotated[int, Field(ge=1, le=512)] = 32
+
     # Ingestion and input limits
     max_file_mb: Annotated[float, Field(gt=0)] = 20.0
     # Chunks embedded and written per step: a killed run loses at most one step of work.

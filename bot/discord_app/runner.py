@@ -7,7 +7,7 @@ import logging
 
 import discord
 
-from bot.app import build_services
+from bot.app import build_services, install_worker_pool
 from bot.discord_app.client import StudyBot
 from bot.settings import Settings
 from bot.study.errors import ConfigError
@@ -17,7 +17,9 @@ log = logging.getLogger(__name__)
 
 async def run_bot(settings: Settings) -> None:
     token = settings.discord_token_value()
+    install_worker_pool(settings)
     services = build_services(settings)
+    await asyncio.to_thread(services.warm_up)
     bot = StudyBot(services, guild_ready_timeout=settings.discord_guild_ready_timeout)
     try:
         await bot.start(token)

@@ -283,11 +283,13 @@ class AnswerService:
         return self.llm.finish(question, useful, text)
 
     async def _compose(self, inputs: dict[str, Any]) -> Answer:
-        passages = await asyncio.to_thread(self._passages, inputs)
         question = inputs["question"]
+        if self.llm is None:  # all of it in a worker thread: composing is CPU work
+            return await asyncio.to_thread(self._compose_sync, inputs)
+        passages = await asyncio.to_thread(self._passages, inputs)
         useful = relevant(passages, self.extractive.min_relevance)
-        if self.llm is None or not useful:
-            return self.extractive.compose(question, passages)
+        if not useful:
+            return await asyncio.to_thread(self.extractive.compose, question, passages)
         try:
             text = await asyncio.wait_for(self._llm_text(question, useful, inputs["on_token"]), self.llm_timeout)
         except Exception as exc:  # timeout, connection refused, HTTP 5xx, bad payload...

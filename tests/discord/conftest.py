@@ -131,6 +131,7 @@ async def fake_discord(discord_errors: ErrorCollector) -> AsyncIterator[FakeDisc
     finally:
         Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = old_base, old_gateway
         await fake.close()
+        await _no_tasks_left_behind()
 
 
 class BotStarter(Protocol):
@@ -170,6 +171,22 @@ async def start_bot(fake_discord: FakeDiscord) -> AsyncIterator[BotStarter]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
             raise
+
+
+async def _no_tasks_left_behind(timeout: float = 5.0) -> None:
+    """Cancel what the closed bot left running; fail, naming them, if any ignore cancellation.
+
+    Without this, a task that never finishes hangs pytest-asyncio's loop teardown forever.
+    """
+    left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()]
+    for task in left:
+        task.cancel()
+    if not left:
+        return
+    _, pending = await asyncio.wait(left, timeout=timeout)
+    if pending:
+        stacks = "\n".join(f"{t!r}: {t.get_stack()}" for t in pending)
+        raise RuntimeError(f"{len(pending)} task(s) ignored cancellation after the bot closed:\n{stacks}")
 
 
 @pytest.fixture
