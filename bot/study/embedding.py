@@ -43,7 +43,7 @@ class Embedder(Embeddings):
         self._cache_size = cache_size
         self.texts_embedded = 0  # how many texts went through the model (benchmarks read it)
         self.cache_hits = 0
-        self._batcher = QueryBatcher(self.encode)
+        self._batcher = QueryBatcher(lambda texts: self.encode(texts))
 
     @property
     def loaded(self) -> bool:
