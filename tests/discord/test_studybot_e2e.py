@@ -283,7 +283,11 @@ async def test_mentions_only_where_enabled_and_reply_follow_ups(bot: StudyBot, f
     )
     mark = len(fake.messages_log)
     await fake.message("and at inference time?", user=fake.member, channel=fake.general, reference=answer)
-    follow = await fake.wait_for_message(fake.general, after=mark, predicate=lambda m: bool(m["embeds"]))
+    # Wait for the follow-up's own answer: an edit of the first answer may land after `mark` too.
+    follow = await fake.wait_for_message(
+        fake.general, after=mark,
+        predicate=lambda m: bool(m["embeds"]) and m["embeds"][0].get("title") == "and at inference time?",
+    )  # fmt: skip
     assert follow["embeds"][0]["title"] == "and at inference time?"
     assert "dropout" in follow["embeds"][0]["description"].lower()  # the earlier question kept the context
 
