@@ -12,6 +12,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
 
 
+# hybrid: BM25 and dense search fused by reciprocal rank; dense: Chroma only; keyword: BM25 only.
+RetrievalMode = Literal["hybrid", "dense", "keyword"]
+
+
 class LLMProvider(StrEnum):
     none = "none"
     openai = "openai"
@@ -57,7 +61,7 @@ class Settings(BaseSettings):
     embedding_batch_size: Annotated[int, Field(ge=1, le=1024)] = 32
     retrieval_k: Annotated[int, Field(ge=1, le=50)] = 5
     # hybrid (BM25 + dense, fused by reciprocal rank), dense, or keyword (BM25 only).
-    retrieval_mode: Literal["hybrid", "dense", "keyword"] = "hybrid"
+    retrieval_mode: RetrievalMode = "hybrid"
     # At most this many of the top k passages from one note (0: no limit).
     retrieval_per_source: Annotated[int, Field(ge=0, le=50)] = 1
     # How often (seconds) the keyword index checks for chunks another process added or removed.

@@ -14,7 +14,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -152,12 +152,15 @@ class KeywordIndex:
 
     # --- searching ---------------------------------------------------------------------------------
 
-    def search(self, question: str, k: int, vector: Sequence[float] | None = None) -> list[KeywordHit]:
-        """The ``k`` best chunks by BM25, best first; chunks sharing no word with the question are left out."""
+    def search(self, tokens: Sequence[str], k: int, vector: Sequence[float] | None = None) -> list[KeywordHit]:
+        """The ``k`` best chunks by BM25 for a question's ``keyword_tokens``, best first.
+
+        Chunks sharing no word with the question are left out.
+        """
         self.ensure_fresh()
         with self._lock:
             bm25, chunks, vectors = self._bm25, self._chunks, self._vectors
-            tokens = [t for t in keyword_tokens(question) if t in self._vocab]
+            tokens = [t for t in tokens if t in self._vocab]
         if bm25 is None or not tokens or k <= 0:
             return []
         docs, scores = bm25.retrieve([tokens], k=min(k, len(chunks)), show_progress=False, n_threads=1)
@@ -194,9 +197,9 @@ def _indexed_text(chunk: StoredChunk) -> str:
     return f"{m.get('title', '')}\n{m.get('section', '')}\n{chunk.text}"
 
 
-def _fingerprint(ids: object) -> str:
+def _fingerprint(ids: Iterable[str]) -> str:
     digest = hashlib.sha256()
-    for cid in sorted(ids):  # type: ignore[call-overload]
+    for cid in sorted(ids):
         digest.update(cid.encode())
         digest.update(b"\x00")
     return digest.hexdigest()

@@ -6,7 +6,6 @@ import asyncio
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -14,6 +13,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from bot.settings import RetrievalMode
 from bot.study.embedding import Embedder
 from bot.study.keyword import keyword_tokens
 from bot.study.vectorstore import StoredChunk, VectorStore
@@ -59,9 +59,6 @@ class Passage:
             "text": self.text,
             "score": round(self.score, 4),
         }
-
-
-RetrievalMode = Literal["hybrid", "dense", "keyword"]
 
 
 @dataclass(frozen=True)
@@ -118,6 +115,7 @@ class Retriever:
         cfg = self.config
         depth = max(cfg.candidates, k)
         vector = self.embedder.embed_query(question)
+        tokens = keyword_tokens(question) if cfg.mode != "dense" else []
         stores = [self.store, *(s for s in self.extra if s.count())]
         dense: list[_Candidate] = []
         keyword: list[_Candidate] = []
@@ -126,15 +124,15 @@ class Retriever:
                 dense += [_Candidate(c, c.score) for c in store.query(vector, depth)]
             dense.sort(key=lambda c: -(c.cosine or 0.0))
         if cfg.mode != "dense":
-            hits = [h for store in stores for h in store.keywords.search(question, depth, vector)]
+            hits = [h for store in stores for h in store.keywords.search(tokens, depth, vector)]
             hits.sort(key=lambda h: -h.bm25)
             keyword = [_Candidate(h.chunk, h.cosine) for h in hits]
         ranked = _fuse([(dense[:depth], 1.0), (keyword[:depth], cfg.keyword_weight)], cfg.rrf_k, cfg.fuse_notes)
         chosen = self._mmr(ranked, vector, k) if cfg.mmr_lambda > 0 else _limit_per_source(ranked, k, cfg.per_source)
-        penalty = self._unknown_words_penalty(question, stores) if cfg.mode != "dense" else 0.0
+        penalty = self._unknown_words_penalty(tokens, stores) if cfg.mode != "dense" else 0.0
         return [Passage.from_chunk(c.chunk, (c.cosine or 0.0) - penalty) for c in chosen]
 
-    def _unknown_words_penalty(self, question: str, stores: Sequence[VectorStore]) -> float:
+    def _unknown_words_penalty(self, question_tokens: Sequence[str], stores: Sequence[VectorStore]) -> float:
         """How far to lower every score when the question's words are mostly unknown to the notes.
 
         A question about marathons or sourdough can land near some note by meaning alone (a
@@ -144,7 +142,7 @@ class Retriever:
         vocabulary, typos and slang aside, loses little or nothing.
         """
         # Numbers ("80gb", "p99", "2018") say nothing about the subject: they are left out.
-        tokens = {t for t in keyword_tokens(question) if not any(ch.isdigit() for ch in t)}
+        tokens = {t for t in question_tokens if not any(ch.isdigit() for ch in t)}
         if not tokens or self.config.unknown_word_penalty <= 0:
             return 0.0
         known: set[str] = set()

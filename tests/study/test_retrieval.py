@@ -33,24 +33,24 @@ def test_keyword_tokens_stem_and_drop_stop_words() -> None:
 
 def test_keyword_search_finds_exact_terms_and_scores_cosine(services: Services) -> None:
     vector = services.embedder.embed_query("TP / (TP + FN)")
-    hits = services.store.keywords.search("recall TP FN", 5, vector)
+    hits = services.store.keywords.search(keyword_tokens("recall TP FN"), 5, vector)
     assert hits and Path(str(hits[0].chunk.metadata["source"])).name == "precision.md"
     assert all(a.bm25 >= b.bm25 for a, b in itertools.pairwise(hits))
     assert hits[0].cosine is not None and 0.0 < hits[0].cosine <= 1.0
     # Words the notes never use find nothing, instead of arbitrary chunks.
-    assert services.store.keywords.search("sourdough croissant", 5, vector) == []
+    assert services.store.keywords.search(keyword_tokens("sourdough croissant"), 5, vector) == []
 
 
 def test_keyword_index_follows_changes_made_in_this_process(services: Services, corpus: Path) -> None:
     index = services.store.keywords
-    assert str(index.search("silhouette elbow centroid", 3)[0].chunk.metadata["source"]).endswith("kmeans.txt")
+    assert str(index.search(keyword_tokens("silhouette elbow centroid"), 3)[0].chunk.metadata["source"]).endswith("kmeans.txt")
     builds = index.builds
     (corpus / "kmeans.txt").unlink()
     ingest([corpus], services.settings, services.store, services.embedder)
-    hits = index.search("silhouette elbow centroid", 3)
+    hits = index.search(keyword_tokens("silhouette elbow centroid"), 3)
     assert index.builds == builds + 1
     assert all(not str(h.chunk.metadata["source"]).endswith("kmeans.txt") for h in hits)
-    index.search("dropout", 3)
+    index.search(keyword_tokens("dropout"), 3)
     assert index.builds == builds + 1, "no change, no rebuild"
 
 
@@ -58,10 +58,10 @@ def test_keyword_index_notices_another_process(make_services: Callable[..., Serv
     bot = make_services(keyword_refresh_s=0)  # the bot's view of the store
     other = make_services()  # `studybot ingest` in another process, same store on disk
     ingest([corpus], other.settings, other.store, other.embedder)
-    assert bot.store.keywords.search("centroid", 3)
+    assert bot.store.keywords.search(keyword_tokens("centroid"), 3)
     (corpus / "kmeans.txt").unlink()
     ingest([corpus], other.settings, other.store, other.embedder)
-    assert bot.store.keywords.search("centroid", 3) == []
+    assert bot.store.keywords.search(keyword_tokens("centroid"), 3) == []
 
 
 def test_hybrid_keeps_cosine_scores_and_one_passage_per_note(services: Services) -> None:
