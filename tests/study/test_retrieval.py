@@ -43,7 +43,8 @@ def test_keyword_search_finds_exact_terms_and_scores_cosine(services: Services) 
 
 def test_keyword_index_follows_changes_made_in_this_process(services: Services, corpus: Path) -> None:
     index = services.store.keywords
-    assert str(index.search(keyword_tokens("silhouette elbow centroid"), 3)[0].chunk.metadata["source"]).endswith("kmeans.txt")
+    top = index.search(keyword_tokens("silhouette elbow centroid"), 3)[0]
+    assert str(top.chunk.metadata["source"]).endswith("kmeans.txt")
     builds = index.builds
     (corpus / "kmeans.txt").unlink()
     ingest([corpus], services.settings, services.store, services.embedder)
