@@ -39,12 +39,6 @@ VARIANTS: dict[str, RetrievalConfig] = {
     "hybrid, 20 candidates per list": replace(DEFAULT, candidates=20),
     "hybrid, 30 candidates per list": replace(DEFAULT, candidates=30),
     "hybrid, 50 candidates per list": replace(DEFAULT, candidates=50),
-    "hybrid + alias list (weight 0.5)": replace(DEFAULT, alias_weight=0.5),
-    "hybrid + alias list (weight 1)": replace(DEFAULT, alias_weight=1.0),
-    "hybrid + alias query expansion": replace(DEFAULT, expand_query=True),
-    "BM25 + alias query expansion": replace(DEFAULT, mode="keyword", per_source=0, expand_query=True),
-    "hybrid + sentence reranker (top 10)": replace(DEFAULT, rerank_depth=10),
-    "hybrid + sentence reranker (top 5)": replace(DEFAULT, rerank_depth=5),
 }
 
 

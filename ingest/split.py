@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.study.keyword import ALIAS_SEPARATOR
 from bot.study.text import split_sentences
 from ingest.load import LoadedDocument
 
@@ -149,9 +148,6 @@ def split_document(
             for key in ("area", "topic"):
                 if isinstance(doc.meta.get(key), str):
                     meta[key] = doc.meta[key]
-            aliases = doc.meta.get("aliases")
-            if isinstance(aliases, list) and aliases:  # a learner's words for the note's subject
-                meta["aliases"] = ALIAS_SEPARATOR.join(str(a) for a in aliases)
             chunks.append(Chunk(chunk_id, text, embed_text, meta))
     return chunks
 

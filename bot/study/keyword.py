@@ -29,9 +29,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Between a note's aliases in a chunk's metadata (Chroma keeps scalars only, not lists).
-ALIAS_SEPARATOR = " | "
-
 
 class _Stemmer:
     """Snowball English stemming (PyStemmer), with a memo: the same words recur constantly."""
@@ -105,8 +102,6 @@ class KeywordIndex:
         self._row: dict[str, int] = {}
         self._vectors = np.zeros((0, 0), dtype=np.float32)
         self._vocab: frozenset[str] = frozenset()
-        self._aliases: list[tuple[frozenset[str], str]] = []  # (alias tokens, source)
-        self._rows_of_source: dict[str, list[int]] = {}
         self._built_version = -1
         self._fingerprint = ""
         self._checked_at = 0.0
@@ -146,7 +141,6 @@ class KeywordIndex:
             self._bm25 = None
             self._vectors = np.zeros((0, 0), dtype=np.float32)
             self._vocab = frozenset()
-            self._aliases, self._rows_of_source = [], {}
             return
         self._vectors = np.asarray([c.embedding for c in chunks], dtype=np.float32)
         corpus = [keyword_tokens(_indexed_text(c)) for c in chunks]
@@ -154,10 +148,6 @@ class KeywordIndex:
         bm25 = bm25s.BM25(k1=self.k1, b=self.b)
         bm25.index(corpus, show_progress=False)
         self._bm25 = bm25
-        self._rows_of_source = {}
-        for row, chunk in enumerate(chunks):
-            self._rows_of_source.setdefault(str(chunk.metadata.get("source", "")), []).append(row)
-        self._aliases = _alias_table(chunks)
         log.debug("keyword index: %d chunks in %.0f ms", len(chunks), 1000 * (time.perf_counter() - started))
 
     # --- searching ---------------------------------------------------------------------------------
@@ -189,28 +179,6 @@ class KeywordIndex:
         with self._lock:
             return {t for t in tokens if t in self._vocab}
 
-    def alias_matches(self, tokens: Sequence[str]) -> dict[str, int]:
-        """Notes named by the question: source -> words of its longest alias (or title) all in ``tokens``."""
-        self.ensure_fresh()
-        asked = set(tokens)
-        found: dict[str, int] = {}
-        with self._lock:
-            for alias, source in self._aliases:
-                if alias <= asked and len(alias) > found.get(source, 0):
-                    found[source] = len(alias)
-        return found
-
-    def closest_chunk(self, source: str, vector: Sequence[float]) -> KeywordHit | None:
-        """The chunk of one note whose embedding is closest to ``vector`` (``bm25`` is 0)."""
-        self.ensure_fresh()
-        with self._lock:
-            rows = self._rows_of_source.get(source, [])
-            if not rows:
-                return None
-            cosines = self._vectors[rows] @ np.asarray(vector, dtype=np.float32)
-            best = int(np.argmax(cosines))
-            return KeywordHit(self._chunks[rows[best]], 0.0, float(cosines[best]))
-
     def vectors_for(self, ids: Sequence[str]) -> np.ndarray:
         """The stored embeddings of chunks by id (rows of zeros for ids not in the index)."""
         self.ensure_fresh()
@@ -227,20 +195,6 @@ class KeywordIndex:
 def _indexed_text(chunk: StoredChunk) -> str:
     m = chunk.metadata
     return f"{m.get('title', '')}\n{m.get('section', '')}\n{chunk.text}"
-
-
-def _alias_table(chunks: Sequence[StoredChunk]) -> list[tuple[frozenset[str], str]]:
-    """Each note's title and aliases as sets of keyword tokens, once per note."""
-    table: dict[tuple[frozenset[str], str], None] = {}
-    for chunk in chunks:
-        m = chunk.metadata
-        source = str(m.get("source", ""))
-        names = [str(m.get("title", "")), *str(m.get("aliases", "")).split(ALIAS_SEPARATOR)]
-        for name in names:
-            alias = frozenset(keyword_tokens(name))
-            if alias:
-                table[(alias, source)] = None
-    return list(table)
 
 
 def _fingerprint(ids: Iterable[str]) -> str:

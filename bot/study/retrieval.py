@@ -15,8 +15,7 @@ from pydantic import ConfigDict
 
 from bot.settings import RetrievalMode
 from bot.study.embedding import Embedder
-from bot.study.keyword import ALIAS_SEPARATOR, keyword_tokens
-from bot.study.text import split_sentences
+from bot.study.keyword import keyword_tokens
 from bot.study.vectorstore import StoredChunk, VectorStore
 
 
@@ -74,9 +73,6 @@ class RetrievalConfig:
     mmr_lambda: float = 0.0  # > 0: maximal marginal relevance instead of the per-note limit
     fuse_notes: bool = True  # add each note's fused rank score to its chunks' (see _fuse)
     unknown_word_penalty: float = 0.25  # score lowered by this times the share of unknown words
-    alias_weight: float = 0.0  # > 0: fuse a third list, the notes whose aliases the question uses
-    expand_query: bool = False  # add the aliases of the notes the question names to the BM25 query
-    rerank_depth: int = 0  # > 0: re-order this many fused results by their best sentence's cosine
 
 
 @dataclass
@@ -113,7 +109,6 @@ class Retriever:
         self.k = k
         self.config = config or RetrievalConfig()
         self.extra = list(extra)
-        self._sentences: dict[str, np.ndarray] = {}  # chunk id -> its sentences' vectors (reranker)
 
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
         k = k or self.k
@@ -128,61 +123,14 @@ class Retriever:
             for store in stores:
                 dense += [_Candidate(c, c.score) for c in store.query(vector, depth)]
             dense.sort(key=lambda c: -(c.cosine or 0.0))
-        named: list[_Candidate] = []
         if cfg.mode != "dense":
-            query_tokens = tokens
-            if cfg.alias_weight > 0 or cfg.expand_query:
-                named, expansion = self._named_notes(tokens, vector, stores)
-                if cfg.expand_query:
-                    query_tokens = [*tokens, *expansion]
-            hits = [h for store in stores for h in store.keywords.search(query_tokens, depth, vector)]
+            hits = [h for store in stores for h in store.keywords.search(tokens, depth, vector)]
             hits.sort(key=lambda h: -h.bm25)
             keyword = [_Candidate(h.chunk, h.cosine) for h in hits]
-        lists = [(dense[:depth], 1.0), (keyword[:depth], cfg.keyword_weight), (named[:depth], cfg.alias_weight)]
-        ranked = _fuse([(ranked, w) for ranked, w in lists if w > 0], cfg.rrf_k, cfg.fuse_notes)
-        if cfg.rerank_depth > 0:
-            ranked = self._rerank(ranked, vector, cfg.rerank_depth)
+        ranked = _fuse([(dense[:depth], 1.0), (keyword[:depth], cfg.keyword_weight)], cfg.rrf_k, cfg.fuse_notes)
         chosen = self._mmr(ranked, vector, k) if cfg.mmr_lambda > 0 else _limit_per_source(ranked, k, cfg.per_source)
         penalty = self._unknown_words_penalty(tokens, stores) if cfg.mode != "dense" else 0.0
         return [Passage.from_chunk(c.chunk, (c.cosine or 0.0) - penalty) for c in chosen]
-
-    def _named_notes(
-        self, tokens: Sequence[str], vector: Sequence[float], stores: Sequence[VectorStore]
-    ) -> tuple[list[_Candidate], list[str]]:
-        """Notes the question names by a title or alias (longest match first), each by its chunk
-        closest to the question; and the words of those notes' aliases, to expand a BM25 query."""
-        found: list[tuple[int, _Candidate]] = []
-        expansion: list[str] = []
-        for store in stores:
-            for source, length in store.keywords.alias_matches(tokens).items():
-                hit = store.keywords.closest_chunk(source, vector)
-                if hit is not None:
-                    found.append((length, _Candidate(hit.chunk, hit.cosine)))
-                    aliases = str(hit.chunk.metadata.get("aliases", "")).replace(ALIAS_SEPARATOR, " ")
-                    expansion += keyword_tokens(aliases)
-        found.sort(key=lambda pair: (-pair[0], -(pair[1].cosine or 0.0)))
-        return [cand for _, cand in found], expansion
-
-    def _rerank(self, ranked: list[_Candidate], vector: Sequence[float], depth: int) -> list[_Candidate]:
-        """Re-order the top ``depth`` by the cosine of the question and each chunk's best sentence.
-
-        A chunk's mean embedding blurs a sentence that answers the question with the sentences
-        around it; scoring sentences one by one is a reranker built from the same small model.
-        """
-        head, tail = ranked[:depth], ranked[depth:]
-        query = np.asarray(vector, dtype=np.float32)
-        best = {c.chunk.id: float((self._sentence_vectors(c.chunk) @ query).max()) for c in head}
-        head.sort(key=lambda c: -best[c.chunk.id])
-        return head + tail
-
-    def _sentence_vectors(self, chunk: StoredChunk) -> np.ndarray:
-        cached = self._sentences.get(chunk.id)
-        if cached is None:
-            sentences = split_sentences(chunk.text) or [chunk.text]
-            title = str(chunk.metadata.get("title", ""))
-            cached = np.asarray(self.embedder.encode([f"{title}: {s}" for s in sentences]), dtype=np.float32)
-            self._sentences[chunk.id] = cached
-        return cached
 
     def _unknown_words_penalty(self, question_tokens: Sequence[str], stores: Sequence[VectorStore]) -> float:
         """How far to lower every score when the question's words are mostly unknown to the notes.
