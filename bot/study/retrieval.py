@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,18 +104,24 @@ class Retriever:
         *,
         config: RetrievalConfig | None = None,
         extra: Sequence[VectorStore] = (),
+        cpu: AbstractContextManager[object] | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.k = k
         self.config = config or RetrievalConfig()
         self.extra = list(extra)
+        self.cpu = cpu or nullcontext()
 
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
         k = k or self.k
+        vector = self.embedder.embed_query(question)  # outside the CPU gate: it batches with others
+        with self.cpu:
+            return self._search(question, vector, k)
+
+    def _search(self, question: str, vector: list[float], k: int) -> list[Passage]:
         cfg = self.config
         depth = max(cfg.candidates, k)
-        vector = self.embedder.embed_query(question)
         tokens = keyword_tokens(question) if cfg.mode != "dense" else []
         stores = [self.store, *(s for s in self.extra if s.count())]
         dense: list[_Candidate] = []

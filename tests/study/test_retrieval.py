@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -10,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import Services
+from bot.study.answering import AnswerService
 from bot.study.keyword import keyword_tokens
 from bot.study.retrieval import RetrievalConfig, Retriever
 from ingest.pipeline import ingest
@@ -112,3 +116,40 @@ def test_server_material_is_searched_by_keywords_too(services: Services, tmp_pat
     passages = services.answers_for(42).retriever.retrieve("what is the zorblax protocol", 3)
     assert _sources(passages)[0] == "club.md"
     assert _sources(services.retriever.retrieve("what is the zorblax protocol", 3))[0] != "club.md"
+
+
+class _CountingGate:
+    """A CPU gate that records how many threads were inside it at once."""
+
+    def __init__(self, slots: int) -> None:
+        self._slots = threading.BoundedSemaphore(slots)
+        self._lock = threading.Lock()
+        self.inside = 0
+        self.most = 0
+        self.entries = 0
+
+    def __enter__(self) -> None:
+        self._slots.acquire()
+        with self._lock:
+            self.inside += 1
+            self.entries += 1
+            self.most = max(self.most, self.inside)
+        time.sleep(0.002)  # long enough for the other threads to pile up at the gate
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self.inside -= 1
+        self._slots.release()
+
+
+@pytest.mark.asyncio
+async def test_python_heavy_work_runs_a_few_threads_at_a_time(services: Services) -> None:
+    """Search and composing pass a gate of ``cpu_slots``; embedding waits outside it, in batches."""
+    gate = _CountingGate(2)
+    retriever = Retriever(services.store, services.embedder, k=3, cpu=gate)
+    answers = AnswerService(retriever, min_relevance=0.2)
+    questions = [f"what does dropout do, case {i}?" for i in range(12)]
+    results = await asyncio.gather(*(answers.ask(q) for q in questions))
+    assert all(r.citations and _sources([r.citations[0].passage]) == ["dropout.md"] for r in results)
+    assert gate.entries == 2 * len(questions), "each answer: one search and one composing"
+    assert gate.most == 2
