@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.study.answering import AnswerService
 from bot.study.embedding import Embedder
@@ -41,6 +42,7 @@ class Services:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.metrics = Metrics()
         self.embedder = Embedder(settings.resolved_embedding_model(), batch_size=settings.embedding_batch_size)
         self.store = VectorStore(settings)
         self.cpu = threading.BoundedSemaphore(settings.cpu_slots)  # see Settings.cpu_slots
@@ -52,6 +54,7 @@ class Services:
             max_chars=settings.answer_max_chars,
             llm=self.llm,
             llm_timeout=settings.llm_timeout,
+            metrics=self.metrics,
         )
 
     @cached_property
@@ -131,7 +134,7 @@ class Services:
             retriever = self._retriever(extra=[self.guild_store(key)])
             cache[key] = AnswerService(
                 retriever, min_relevance=self.settings.min_relevance, max_chars=self.settings.answer_max_chars,
-                llm=self.llm, llm_timeout=self.settings.llm_timeout,
+                llm=self.llm, llm_timeout=self.settings.llm_timeout, metrics=self.metrics,
             )  # fmt: skip
         return cache[key]
 

@@ -33,11 +33,11 @@ class BrokenChatModel(BaseChatModel):
 
 
 @asynccontextmanager
-async def loopback_server(app: web.Application) -> AsyncIterator[str]:
-    """Serve an aiohttp app on 127.0.0.1 and yield its base URL."""
+async def loopback_server(app: web.Application, port: int | None = None) -> AsyncIterator[str]:
+    """Serve an aiohttp app on 127.0.0.1 (on ``port``, or a free one) and yield its base URL."""
     runner = web.AppRunner(app)
     await runner.setup()
-    port = free_port()
+    port = port or free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
         yield f"http://127.0.0.1:{port}"

@@ -13,6 +13,8 @@ CORE = [
     *(REPO / "ingest").rglob("*.py"),
     REPO / "bot" / "settings.py",
     REPO / "bot" / "app.py",
+    REPO / "bot" / "metrics.py",
+    REPO / "bot" / "http.py",
     REPO / "bot" / "cli.py",
 ]
 

@@ -12,38 +12,56 @@ from pathlib import Path
 import pytest
 
 from bot.app import Services
+from bot.study.errors import VectorStoreUnavailable
 from ingest.pipeline import ingest
 from tests.conftest import free_port
 
 
+class ChromaServer:
+    """A real `chroma run` process on 127.0.0.1 that a test can stop and start again."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        exe = Path(sys.executable).with_name("chroma")
+        self.proc = subprocess.Popen(
+            [str(exe), "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v2/heartbeat", timeout=1)
+                return
+            except OSError:
+                assert self.proc.poll() is None, "chroma run exited"
+                assert time.monotonic() < deadline, "chroma server did not start"
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+
 @pytest.fixture
-def chroma_server(tmp_path: Path) -> Iterator[int]:
-    port = free_port()
-    exe = Path(sys.executable).with_name("chroma")
-    proc = subprocess.Popen(
-        [str(exe), "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
-            break
-        except OSError:
-            assert proc.poll() is None, "chroma run exited"
-            assert time.monotonic() < deadline, "chroma server did not start"
-            time.sleep(0.2)
-    yield port
-    proc.terminate()
-    proc.wait(timeout=10)
+def chroma_server(tmp_path: Path) -> Iterator[ChromaServer]:
+    server = ChromaServer(tmp_path / "server")
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.mark.slow
 def test_ingest_and_retrieve_through_a_chroma_server(
-    chroma_server: int, make_services: Callable[..., Services], corpus: Path, tmp_path: Path
+    chroma_server: ChromaServer, make_services: Callable[..., Services], corpus: Path, tmp_path: Path
 ) -> None:
-    services = make_services(chroma_host="127.0.0.1", chroma_port=chroma_server)
+    services = make_services(chroma_host="127.0.0.1", chroma_port=chroma_server.port)
     report = ingest([corpus], services.settings, services.store, services.embedder)
     assert report.added > 0
     assert not (tmp_path / "data" / "chroma").exists()  # nothing went to the embedded store
@@ -53,3 +71,23 @@ def test_ingest_and_retrieve_through_a_chroma_server(
     assert again.added == 0 and again.unchanged == report.added
     answer = services.answers.ask_sync("How is recall computed?")
     assert "TP / (TP + FN)" in answer.text
+
+
+@pytest.mark.slow
+def test_chroma_server_down_then_back(
+    chroma_server: ChromaServer, make_services: Callable[..., Services], corpus: Path
+) -> None:
+    """While the server is down a question gets a clear error; once it is back, answers resume."""
+    services = make_services(chroma_host="127.0.0.1", chroma_port=chroma_server.port, keyword_refresh_s=0)
+    ingest([corpus], services.settings, services.store, services.embedder)
+    assert "TP / (TP + FN)" in services.answers.ask_sync("How is recall computed?").text
+
+    chroma_server.stop()
+    with pytest.raises(VectorStoreUnavailable) as failure:
+        services.answers.ask_sync("How is precision computed?")
+    message = str(failure.value)
+    assert message.startswith("the vector store is unavailable") and "Traceback" not in message
+
+    chroma_server.start()  # same port, same data on disk
+    answer = services.answers.ask_sync("How is recall computed?")
+    assert "TP / (TP + FN)" in answer.text and answer.citations

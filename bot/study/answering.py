@@ -16,10 +16,11 @@ import asyncio
 import logging
 import math
 import re
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
@@ -29,6 +30,9 @@ from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from bot.study.errors import EmptyKnowledgeBase
 from bot.study.retrieval import LangChainRetriever, Passage, Retriever, passage_from_document
 from bot.study.text import passage_sentences, terms
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -243,8 +247,10 @@ class AnswerService:
         max_chars: int = 900,
         llm: BaseChatModel | None = None,
         llm_timeout: float = 30.0,
+        metrics: Metrics | None = None,
     ) -> None:
         self.retriever = retriever
+        self.metrics = metrics
         self.cpu = retriever.cpu  # extractive composing is Python work too: the same gate
         self.extractive = ExtractiveComposer(min_relevance, max_chars)
         self.llm = LLMComposer(llm, min_relevance) if llm is not None else None
@@ -261,9 +267,14 @@ class AnswerService:
         on one future per answer, and stays responsive when many learners ask at once.
         """
         inputs = {"question": question, "on_token": on_token}
+        started = time.perf_counter()
         if self.llm is None:
-            return await asyncio.to_thread(self.chain.invoke, inputs)
-        return await self.chain.ainvoke(inputs)
+            answer = await asyncio.to_thread(self.chain.invoke, inputs)
+        else:
+            answer = await self.chain.ainvoke(inputs)
+        if self.metrics is not None:
+            self.metrics.answer_seconds.labels(answer.composer).observe(time.perf_counter() - started)
+        return answer
 
     def ask_sync(self, question: str) -> Answer:
         """The same from synchronous code (no streaming)."""
@@ -314,6 +325,8 @@ class AnswerService:
     def _fallback(self, question: str, passages: Sequence[Passage], exc: BaseException) -> Answer:
         reason = "timed out" if isinstance(exc, TimeoutError) else f"failed ({type(exc).__name__})"
         log.warning("LLM %s; falling back to the extractive answer", reason)
+        if self.metrics is not None:
+            self.metrics.llm_fallbacks.inc()
         answer = self._extract(question, passages)
         answer.notice = f"The language model {reason}, so this answer is extracted from the notes."
         return answer

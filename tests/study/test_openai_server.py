@@ -13,10 +13,12 @@ import pytest
 from aiohttp import web
 
 from bot.app import Services
+from bot.metrics import Metrics
 from bot.settings import LLMProvider
 from bot.study.answering import AnswerService
 from bot.study.llm import make_chat_model
 from ingest.pipeline import ingest
+from tests.conftest import free_port
 from tests.fakes import loopback_server
 
 REPLY = "Recall is TP / (TP + FN) [1]."
@@ -80,7 +82,9 @@ def services(make_services: Callable[..., Services], corpus: Path) -> Services:
     return s
 
 
-def _answers(services: Services, base_url: str, model: str, timeout: float = 3.0) -> AnswerService:
+def _answers(
+    services: Services, base_url: str, model: str, timeout: float = 3.0, metrics: Metrics | None = None
+) -> AnswerService:
     settings = services.settings.model_copy(
         update={
             "llm_provider": LLMProvider.openai,
@@ -89,7 +93,8 @@ def _answers(services: Services, base_url: str, model: str, timeout: float = 3.0
             "llm_timeout": timeout,
         }
     )
-    return AnswerService(services.retriever, min_relevance=0.35, llm=make_chat_model(settings), llm_timeout=timeout)
+    llm = make_chat_model(settings)
+    return AnswerService(services.retriever, min_relevance=0.35, llm=llm, llm_timeout=timeout, metrics=metrics)
 
 
 async def test_normal_reply(server: tuple[FakeOpenAI, str], services: Services) -> None:
@@ -122,6 +127,25 @@ async def test_timeout_falls_back(server: tuple[FakeOpenAI, str], services: Serv
     answer = await _answers(services, url, "slow", timeout=0.5).ask("How is recall computed?")
     assert time.perf_counter() - started < 3
     assert answer.composer == "extractive" and answer.notice and "timed out" in answer.notice
+
+
+async def test_server_down_falls_back_then_recovers(services: Services) -> None:
+    """Nothing listening (the LLM server is down): extractive answers, counted; then it comes back."""
+    port = free_port()
+    metrics = Metrics()
+    answers = _answers(services, f"http://127.0.0.1:{port}/v1", "tiny", metrics=metrics)
+    down = await answers.ask("How is recall computed?")
+    assert down.composer == "extractive" and "TP / (TP + FN)" in down.text
+    assert down.notice and "failed" in down.notice
+    assert metrics.registry.get_sample_value("studybot_llm_fallbacks_total") == 1
+
+    fake = FakeOpenAI()
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", fake.completions)
+    async with loopback_server(app, port):
+        back = await answers.ask("How is recall computed?")
+    assert back.composer == "llm" and back.text == REPLY and not back.notice
+    assert metrics.registry.get_sample_value("studybot_llm_fallbacks_total") == 1
 
 
 async def test_api_key_is_sent_but_never_logged(
