@@ -29,7 +29,7 @@ lint: install
 	$(BIN)/ruff format --check bot ingest tests bench tools
 
 typecheck: install
-	$(BIN)/mypy bot/study bot/settings.py bot/app.py bot/metrics.py bot/http.py
+	$(BIN)/mypy bot/study bot/settings.py bot/app.py bot/metrics.py bot/http.py bot/healthcheck.py
 
 pytest: install
 	$(BIN)/pytest -q

@@ -519,6 +519,20 @@ def run() -> None:
     _run(body)
 
 
+@app.command()
+def health() -> None:
+    """Ask the running bot's /healthz (STUDYBOT_HTTP_HOST/PORT); exit 0 when healthy, 1 when not."""
+    from bot.healthcheck import check, health_url
+
+    settings = _settings()
+    if settings.http_port == 0:
+        _fail("the health endpoint is off (STUDYBOT_HTTP_PORT=0)", EXIT_ERROR)
+    healthy, said = check(health_url(settings))
+    (console if healthy else err_console).print(said, markup=False, highlight=False, soft_wrap=True)
+    if not healthy:
+        raise typer.Exit(EXIT_ERROR)
+
+
 def _print_json(obj: object) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
     sys.stdout.flush()

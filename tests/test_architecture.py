@@ -15,6 +15,7 @@ CORE = [
     REPO / "bot" / "app.py",
     REPO / "bot" / "metrics.py",
     REPO / "bot" / "http.py",
+    REPO / "bot" / "healthcheck.py",
     REPO / "bot" / "cli.py",
 ]
 
