@@ -79,7 +79,7 @@ class Services:
     def db(self) -> Store:
         from bot.study.store import Store
 
-        return Store(self.settings.resolved_database_url())
+        return Store(self.settings.resolved_database_url(), retry_s=self.settings.db_retry_s)
 
     @cached_property
     def grader(self) -> Grader:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from datetime import UTC, datetime, timedelta
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from alembic.script import ScriptDirectory
+from sqlalchemy.exc import IntegrityError
 
-from bot.study.store import AttemptRecord, Store
+from bot.study.store import AttemptRecord, Store, alembic_config
 
 
 def _attempt(user: str, item: str, score: float = 1.0, group: str | None = "g1", **kw: object) -> AttemptRecord:
@@ -22,21 +27,55 @@ def _attempt(user: str, item: str, score: float = 1.0, group: str | None = "g1",
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> Store:
-    s = Store(f"sqlite+aiosqlite:///{tmp_path}/studybot.db")
+async def store(store_url: str) -> AsyncIterator[Store]:
+    """A migrated store over SQLite, then over PostgreSQL (the ``store_url`` params)."""
+    s = Store(store_url)
     await s.migrate()
-    yield s  # type: ignore[misc]
+    yield s
     await s.close()
 
 
-async def test_migrations_create_the_schema_once(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path}/m.db"
+def _schema(conn: sa.Connection) -> tuple[set[str], dict[str, Any], list[str]]:
+    inspector = sa.inspect(conn)
+    types = {
+        f"{table}.{column['name']}": column["type"]
+        for table in ("attempts", "review_cards", "sessions", "answer_feedback")
+        for column in inspector.get_columns(table)
+    }
+    versions = [row[0] for row in conn.execute(sa.text("select version_num from alembic_version"))]
+    return set(inspector.get_table_names()), types, versions
+
+
+async def test_migrations_create_the_schema_once(store_url: str) -> None:
     for _ in range(2):  # a second run is a no-op
-        s = Store(url)
+        s = Store(store_url)
         await s.migrate()
         await s.close()
-    tables = {r[0] for r in sqlite3.connect(tmp_path / "m.db").execute("select name from sqlite_master")}
-    assert {"users", "attempts", "review_cards", "sessions", "answer_feedback", "alembic_version"} <= tables
+    s = Store(store_url)
+    async with s.engine.connect() as conn:
+        tables, types, versions = await conn.run_sync(_schema)
+    await s.close()
+    expected = {"users", "group_members", "attempts", "review_cards", "sessions", "answer_feedback"}
+    assert expected | {"mention_channels", "materials", "alembic_version"} <= tables
+    assert versions == [ScriptDirectory.from_config(alembic_config(store_url)).get_current_head()]
+    assert isinstance(types["attempts.correct"], sa.Boolean) and isinstance(
+        types["answer_feedback.helpful"], sa.Boolean
+    )
+    assert isinstance(types["review_cards.card"], sa.JSON) and isinstance(types["sessions.state"], sa.JSON)
+    for column in ("attempts.answered_at", "review_cards.due", "sessions.updated_at"):
+        assert isinstance(types[column], sa.DateTime)
+        if store_url.startswith("postgresql"):  # SQLite has no time zone type; the store adds UTC on reading
+            assert types[column].timezone, column
+
+
+async def test_first_use_by_many_tasks_at_once_migrates_once(store_url: str) -> None:
+    s = Store(store_url)  # not migrated yet: every call below wants the schema first
+    try:
+        await asyncio.gather(*(s.ensure_user(f"u{i}", f"User {i}", "g1") for i in range(6)))
+        assert [len(await s.attempts(f"u{i}")) for i in range(6)] == [0] * 6
+        assert len(await s.leaderboard("g1")) == 0
+    finally:
+        await s.close()
 
 
 async def test_sessions_round_trip_and_filter(store: Store) -> None:
@@ -106,6 +145,30 @@ async def test_export_then_delete_everything_about_a_user(store: Store) -> None:
     empty = await store.export_user("u1")
     assert empty["attempts"] == [] and empty["sessions"] == [] and empty["user"]["name"] == ""
     assert len(await store.attempts("u2")) == 1  # nobody else's data is touched
+
+
+async def test_times_round_trip_in_utc_and_json_keeps_its_types(store: Store) -> None:
+    await store.ensure_user("u1")
+    answered = datetime(2026, 3, 1, 23, 30, 15, 123456, tzinfo=timezone(timedelta(hours=-5)))
+    card = {"state": 2, "stability": 3.25, "last_review": "2026-03-02T04:30:15+00:00", "tags": ["a", None]}
+    await store.record_attempt(_attempt("u1", "i1", 0.5, answered_at=answered), card=card, due=answered)
+    [stored] = await store.attempts("u1")
+    assert stored.answered_at == answered and stored.answered_at.utcoffset() == timedelta(0)
+    assert stored.correct is False and stored.score == 0.5
+    assert await store.card("u1", "i1") == card
+    assert await store.due_items("u1", at=answered - timedelta(microseconds=1)) == []
+    assert await store.due_items("u1", at=answered) == ["i1"]
+    assert [a.item_id for a in await store.attempts("u1", since=answered + timedelta(microseconds=1))] == []
+
+
+async def test_a_constraint_violation_is_not_retried(store: Store) -> None:
+    """An attempt by an unknown user breaks a foreign key: retrying cannot help, so it fails at once."""
+    assert store.retry_s >= 10
+    started = time.monotonic()
+    with pytest.raises(IntegrityError):
+        await store.record_attempt(_attempt("nobody", "i1"))
+    assert time.monotonic() - started < 2
+    assert await store.attempts("nobody") == []
 
 
 async def test_unreachable_database_is_a_typed_error(tmp_path: Path) -> None:
