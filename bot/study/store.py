@@ -116,12 +116,13 @@ class LeaderboardRow:
     correct: int
 
 
-def alembic_config(url: str) -> Any:
+def alembic_config(url: str, connect_args: dict[str, Any] | None = None) -> Any:
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["url"] = url
+    cfg.attributes["connect_args"] = connect_args or {}
     return cfg
 
 
@@ -164,7 +165,8 @@ class Store:
                 if path and path != ":memory:":
                     Path(path).parent.mkdir(parents=True, exist_ok=True)
             try:
-                await asyncio.to_thread(command.upgrade, alembic_config(self.url), "head")
+                connect_args = self._engine_options()["connect_args"]
+                await asyncio.to_thread(command.upgrade, alembic_config(self.url, connect_args), "head")
             except SQLAlchemyError as exc:
                 if _non_transient(exc) is not exc or self._transient_reason(exc):
                     raise  # retried, or reported like the same failure of any other operation

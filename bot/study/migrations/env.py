@@ -21,7 +21,11 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_async() -> None:
-    engine = create_async_engine(config.attributes["url"])
+    url = config.attributes["url"]
+    # The same connect timeout as the store's own engine: a host that stops answering fails the
+    # try (the store retries it) instead of hanging for the driver's default minute.
+    connect_args = config.attributes.get("connect_args", {})
+    engine = create_async_engine(url, connect_args=connect_args)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run)
