@@ -504,9 +504,17 @@ def forget_me(yes: Annotated[bool, typer.Option("--yes", help="Do not ask for co
 
 
 @app.command()
-def run() -> None:
+def run(
+    shard_count: Annotated[
+        int | None,
+        typer.Option("--shard-count", min=1, max=10_000, help="Shards across every process (STUDYBOT_SHARD_COUNT)."),
+    ] = None,
+    shards: Annotated[
+        str | None, typer.Option("--shards", help="The shard ids this process runs: 0-3 or 0,2 (STUDYBOT_SHARD_IDS).")
+    ] = None,
+) -> None:
     """Run the Discord bot (token from STUDYBOT_DISCORD_TOKEN or STUDYBOT_DISCORD_TOKEN_FILE)."""
-    settings = _settings()
+    settings = _with_shards(_settings(), shard_count, shards)
     _apply_log_level(settings)
     if not _State.verbose:
         logging.getLogger().setLevel(min(logging.INFO, logging.getLevelName(settings.log_level)))
@@ -517,6 +525,30 @@ def run() -> None:
         run_bot(settings)
 
     _run(body)
+
+
+def _with_shards(settings: Settings, shard_count: int | None, shards: str | None) -> Settings:
+    """The settings with --shard-count and --shards, which override the environment, checked."""
+    from bot.settings import parse_shard_ids
+    from bot.study.errors import ConfigError
+
+    if shard_count is None and shards is None:
+        return settings
+    update: dict[str, object] = {}
+    if shard_count is not None:
+        update["shard_count"] = shard_count
+    if shards is not None:
+        try:
+            parse_shard_ids(shards)
+        except ValueError as exc:
+            _fail(f"--shards: {exc}", EXIT_BAD_INPUT)
+        update["shard_ids"] = shards.strip()
+    settings = settings.model_copy(update=update)
+    try:
+        settings.shard_id_list()
+    except ConfigError as exc:
+        _fail(f"{exc} (--shard-count and --shards set them too)", EXIT_BAD_INPUT)
+    return settings
 
 
 @app.command()

@@ -8,8 +8,14 @@
   otherwise look like a timeout; the fake's waits also fail at once). A test that provokes an error
   on purpose is marked `@pytest.mark.discord_errors_expected` or calls `discord_errors.expect()`.
 - `start_bot`: `await start_bot(bot)` runs `bot.start("test-token")` in a task, returns once the
-  bot is ready and closes it at teardown. Give the bot a low `guild_ready_timeout`.
+  bot is ready and closes it at teardown. Give the bot a low `guild_ready_timeout`. Closing a
+  StudyBot is its whole graceful shutdown (as on SIGTERM): it waits for the handlers in flight,
+  then disconnects and closes its services (the database).
 - `fake_discord_env`: the environment for a subprocess (the real entry point) to use the fake.
+- `notes_data_dir`: a data dir of the test's own with the sample notes ingested, for a bot in
+  process (`bot_settings`) or a subprocess (STUDYBOT_DATA_DIR, see processes.py).
+- `bot_services`: `bot_services(**settings)` builds Services for an in-process bot over
+  `notes_data_dir`, sharing the session's loaded model.
 """
 
 from __future__ import annotations
@@ -29,6 +35,9 @@ import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
+from bot.app import Services, build_services
+from bot.settings import Settings
+from bot.study.embedding import Embedder
 from tests.discord.fake_discord import VALID_TOKEN, BotLoggedError, FakeDiscord
 
 REPO = Path(__file__).resolve().parents[2]
@@ -197,3 +206,34 @@ def fake_discord_env(fake_discord: FakeDiscord) -> dict[str, str]:
     paths = [str(SITECUSTOMIZE_DIR), str(REPO), env.get("PYTHONPATH", "")]
     env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     return env
+
+
+@pytest.fixture
+def notes_data_dir(corpus: Path, tmp_path: Path, embedder: Embedder) -> Path:
+    """The sample notes (tests/conftest.py) ingested under a data dir of this test's own."""
+    from ingest.pipeline import ingest
+
+    data = tmp_path / "data"
+    settings = Settings(_env_file=None, data_dir=data)  # type: ignore[call-arg]
+    services = build_services(settings)
+    report = ingest([corpus], settings, services.store, embedder)
+    assert report.chunks > 0
+    return data
+
+
+@pytest.fixture
+def bot_services(notes_data_dir: Path, embedder: Embedder) -> Callable[..., Services]:
+    """Services for an in-process bot: the sample notes, a database of the test's own, the session's model."""
+
+    def make(**overrides: object) -> Services:
+        values: dict[str, object] = {
+            "data_dir": notes_data_dir,
+            "knowledge_dir": REPO / "knowledge",
+            "discord_guild_ready_timeout": 0.05,
+        }
+        values.update(overrides)
+        services = build_services(Settings(_env_file=None, **values))  # type: ignore[call-arg]
+        services.embedder = services.retriever.embedder = embedder
+        return services
+
+    return make

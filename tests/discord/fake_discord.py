@@ -8,10 +8,16 @@ tests assert on exactly what Discord would have received, and it refuses what Di
 (unknown commands, messages over the limits, a second response to one interaction, follow-ups
 before the first response, privileged intents that were not granted) so a bug fails loudly.
 
+Sharding works as on Discord: `GET /gateway/bot` recommends `recommended_shards`; a connection that
+identified with `[shard_id, shard_count]` gets the guilds, and every event of a guild, of its own
+shard only (`(guild_id >> 22) % shard_count == shard_id`, see `shard_of`), events outside guilds
+(DMs) go to shard 0, and an IDENTIFY with an invalid shard is closed with 4010.
+
 Deliberately left out: RESUME (answered with INVALID_SESSION, so discord.py identifies again),
 zlib compression (frames are plain JSON text), voice, presences, reactions beyond a 204, channel
 permission overwrites, enforcement of the bot's own permissions on REST routes, interactions from
-DMs, the 3-second and 15-minute interaction deadlines, and sharding beyond filtering guilds by id.
+DMs, the 3-second and 15-minute interaction deadlines, and, for sharding, "sharding required" (4011),
+the identify rate limit (`max_concurrency`) and the session start limit.
 """
 
 from __future__ import annotations
@@ -353,24 +359,48 @@ class World:
         admin = FakeUser(ADMIN_ID, "ada", "Ada Admin")
         member = FakeUser(MEMBER_ID, "ben", "Ben Student")
         other = FakeUser(OTHER_MEMBER_ID, "cleo", "Cleo Student")
-        guild = FakeGuild(GUILD_ID, "Study Group", owner_id=ADMIN_ID)
+        users = {u.id: u for u in (bot, admin, member, other)}
+        world = cls(bot_user=bot, application_id=APPLICATION_ID, guilds={}, users=users)
+        world.add_guild(GUILD_ID, "Study Group")
+        return world
+
+    def add_guild(self, guild_id: int, name: str) -> FakeGuild:
+        """A guild laid out like the default one, with the same people in it.
+
+        Its ids derive from `guild_id` (for the default guild they are the module's constants):
+        #general is guild_id + 1000 and #study guild_id + 1001; the Moderators role (the admin has
+        it) is guild_id + 1 and the bot's role guild_id + 2. Use `guild_id_on_shard` for a guild
+        that a given shard receives.
+        """
+        if guild_id in self.guilds:
+            raise ValueError(f"there is already a guild {guild_id}")
+        moderators, bot_role, general, study = guild_id + 1, guild_id + 2, guild_id + 1000, guild_id + 1001
+        guild = FakeGuild(guild_id, name, owner_id=ADMIN_ID)
         guild.roles = {
-            GUILD_ID: FakeRole(GUILD_ID, "@everyone", EVERYONE_PERMISSIONS, position=0),
-            MODERATOR_ROLE_ID: FakeRole(MODERATOR_ROLE_ID, "Moderators", EVERYONE_PERMISSIONS | MANAGE_GUILD, 2),
-            BOT_ROLE_ID: FakeRole(BOT_ROLE_ID, "StudyBot", BOT_PERMISSIONS, position=1, bot_id=BOT_ID),
+            guild_id: FakeRole(guild_id, "@everyone", EVERYONE_PERMISSIONS, position=0),
+            moderators: FakeRole(moderators, "Moderators", EVERYONE_PERMISSIONS | MANAGE_GUILD, 2),
+            bot_role: FakeRole(bot_role, self.bot_user.username, BOT_PERMISSIONS, position=1, bot_id=self.bot_user.id),
         }
         guild.channels = {
-            GENERAL_ID: FakeChannel(GENERAL_ID, "general", guild_id=GUILD_ID, position=0, topic="Chat"),
-            STUDY_ID: FakeChannel(STUDY_ID, "study", guild_id=GUILD_ID, position=1, topic="Questions and quizzes"),
+            general: FakeChannel(general, "general", guild_id=guild_id, position=0, topic="Chat"),
+            study: FakeChannel(study, "study", guild_id=guild_id, position=1, topic="Questions and quizzes"),
         }
-        guild.members = {
-            BOT_ID: FakeMember(bot, [BOT_ROLE_ID]),
-            ADMIN_ID: FakeMember(admin, [MODERATOR_ROLE_ID]),
-            MEMBER_ID: FakeMember(member),
-            OTHER_MEMBER_ID: FakeMember(other),
-        }
-        users = {u.id: u for u in (bot, admin, member, other)}
-        return cls(bot_user=bot, application_id=APPLICATION_ID, guilds={GUILD_ID: guild}, users=users)
+        people = [(self.bot_user.id, [bot_role]), (ADMIN_ID, [moderators]), (MEMBER_ID, []), (OTHER_MEMBER_ID, [])]
+        guild.members = {uid: FakeMember(self.users[uid], roles) for uid, roles in people if uid in self.users}
+        self.guilds[guild_id] = guild
+        return guild
+
+
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """The shard that receives a guild's events (Discord's formula)."""
+    return (guild_id >> 22) % shard_count
+
+
+def guild_id_on_shard(shard_id: int, shard_count: int, *, low_bits: int = GUILD_ID) -> int:
+    """A guild id (a snowflake: the shard comes from the bits above 22) that `shard_id` receives."""
+    if not 0 <= shard_id < shard_count or not 0 <= low_bits < 1 << 22:
+        raise ValueError(f"no shard {shard_id} of {shard_count}, or low bits {low_bits} out of range")
+    return shard_id << 22 | low_bits
 
 
 # --------------------------------------------------------------------------------------------
@@ -477,6 +507,7 @@ class FakeInteraction:
     followups: list[JSON] = field(default_factory=list)
     original_message_id: int | None = None
     placeholder_pending: bool = False  # a "thinking" defer whose placeholder no follow-up replaced yet
+    received_by: list[GatewaySession] = field(default_factory=list)  # the connections it was sent to
 
     @property
     def data(self) -> JSON:
@@ -502,6 +533,14 @@ class _ApiRoute:
     pattern: re.Pattern[str]
     handler: Callable[..., Awaitable[web.StreamResponse]]
     bot_auth: bool
+
+
+@dataclass(frozen=True)
+class GatewaySession:
+    """One bot connection to the gateway, as identified: its session id and [shard_id, shard_count]."""
+
+    session_id: str
+    shard: tuple[int, int]
 
 
 class _GatewayConnection:
@@ -533,6 +572,15 @@ class _GatewayConnection:
     async def close(self, code: int, reason: str) -> None:
         self.ready = False
         await self.ws.close(code=code, message=reason.encode())
+
+    @property
+    def session(self) -> GatewaySession:
+        return GatewaySession(self.session_id, self.shard)
+
+    def receives(self, guild_id: int | None) -> bool:
+        """Whether events of this guild (None: outside any guild, e.g. DMs) come to this connection."""
+        shard_id, shard_count = self.shard
+        return shard_id == 0 if guild_id is None else shard_of(guild_id, shard_count) == shard_id
 
 
 def _json_response(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
@@ -573,6 +621,14 @@ def _walk_components(components: Iterable[JSON]) -> Iterable[JSON]:
                 yield from _walk_components([component[key]])
 
 
+def _valid_shard(shard: Any) -> bool:
+    """[shard_id, shard_count] with 0 <= shard_id < shard_count, as IDENTIFY must send it."""
+    if not isinstance(shard, list) or len(shard) != 2 or not all(type(n) is int for n in shard):
+        return False
+    shard_id, shard_count = shard
+    return 0 <= shard_id < shard_count
+
+
 def _snapshot(message: JSON) -> JSON:
     """A referenced message as Discord nests it: a copy, one level deep."""
     return {k: v for k, v in message.items() if k != "referenced_message"}
@@ -604,8 +660,10 @@ class FakeDiscord:
         privileged_intents: Iterable[str] = (),
         world: World | None = None,
         heartbeat_interval_ms: int = 45_000,
+        recommended_shards: int = 1,
     ) -> None:
         self.valid_token = token
+        self.recommended_shards = recommended_shards  # what GET /gateway/bot recommends
         self.privileged_intents: set[str] = set()
         self.grant_intents(*privileged_intents)
         self.world = world or World.default()
@@ -835,8 +893,19 @@ class FakeDiscord:
 
         return await self._wait(find, timeout, f"a message in channel {cid}")
 
-    async def wait_until_connected(self, *, timeout: float = 10.0) -> None:
-        await self._wait(lambda: True if self._ready_sockets() else None, timeout, "a bot to connect to the gateway")
+    async def wait_until_connected(self, *, shard: int | None = None, timeout: float = 10.0) -> None:
+        """Wait for a bot connection to be ready (with `shard`: one that identified as that shard)."""
+
+        def connected() -> bool | None:
+            return any(shard is None or c.shard[0] == shard for c in self._ready_sockets()) or None
+
+        what = "a bot to connect to the gateway" + ("" if shard is None else f" as shard {shard}")
+        await self._wait(connected, timeout, what)
+
+    @property
+    def sessions(self) -> list[GatewaySession]:
+        """The bot connections ready now, in the order they connected."""
+        return [c.session for c in self._ready_sockets()]
 
     def report_error(self, text: str) -> None:
         """Called by the test's log handler: waits fail at once instead of timing out."""
@@ -1025,11 +1094,24 @@ class FakeDiscord:
         return msg
 
     async def dispatch(self, event: str, data: JSON, *, intent: int | None = None) -> int:
-        """Send a raw DISPATCH event to every ready bot connection; returns how many got it."""
-        sockets = [c for c in self._ready_sockets() if intent is None or c.intents & intent]
+        """Send a raw DISPATCH event to the ready connections that receive it; returns how many got it.
+
+        Those are the connections of the shard that owns the event's guild (`guild_id` in `data`, or
+        `id` for GUILD_CREATE/UPDATE/DELETE), or of shard 0 for an event outside guilds, that have
+        `intent`.
+        """
+        return len(await self._deliver(event, data, intent=intent))
+
+    async def _deliver(self, event: str, data: JSON, *, intent: int | None = None) -> list[_GatewayConnection]:
+        guild_id = data.get("id") if event in ("GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE") else data.get("guild_id")
+        sockets = [
+            c
+            for c in self._ready_sockets()
+            if (intent is None or c.intents & intent) and c.receives(None if guild_id is None else int(guild_id))
+        ]
         for conn in sockets:
             await conn.send(0, data, event)
-        return len(sockets)
+        return sockets
 
     # ---- building interactions ---------------------------------------------------------------
 
@@ -1096,6 +1178,9 @@ class FakeDiscord:
             raise FakeDiscordError("interaction in an unknown channel")
         if not self._ready_sockets():
             raise FakeDiscordError("no bot is connected to the fake gateway")
+        if not any(c.receives(channel.guild_id) for c in self._ready_sockets()):
+            shards = sorted(c.shard for c in self._ready_sockets())
+            raise FakeDiscordError(f"no bot connection receives guild {channel.guild_id} (connected: {shards})")
         iid = self._snowflake()
         token = "itok_" + secrets.token_urlsafe(24)
         payload: JSON = {
@@ -1139,7 +1224,8 @@ class FakeDiscord:
             message_id=int(message["id"]) if message is not None else None,
         )
         self.interactions[iid] = interaction
-        await self.dispatch("INTERACTION_CREATE", payload)
+        sent_to = await self._deliver("INTERACTION_CREATE", payload)
+        interaction.received_by = [c.session for c in sent_to]
         return interaction
 
     def _find_command(self, name: str, guild_id: int) -> tuple[JSON, int | None]:
@@ -1402,12 +1488,15 @@ class FakeDiscord:
         if denied:
             await conn.close(4014, "Disallowed intent(s).")
             return
-        shard = d.get("shard") or [0, 1]
+        shard = d.get("shard", [0, 1])
+        if not _valid_shard(shard):
+            await conn.close(4010, "Invalid shard.")
+            return
         conn.shard = (int(shard[0]), int(shard[1]))
         conn.intents = intents
         conn.identified = True
         conn.session_id = secrets.token_hex(16)
-        guilds = [g for g in self.world.guilds.values() if (g.id >> 22) % conn.shard[1] == conn.shard[0]]
+        guilds = [g for g in self.world.guilds.values() if conn.receives(g.id)]
         me = self.bot_user.payload() | {"verified": True, "mfa_enabled": False, "flags": 0, "locale": "en-US"}
         ready: JSON = {
             "v": 10,
@@ -1572,7 +1661,7 @@ class FakeDiscord:
         intent = INTENT_DIRECT_MESSAGES if channel.guild_id is None else INTENT_GUILD_MESSAGES
         bot_id = str(self.bot_user.id)
         for conn in self._ready_sockets():
-            if not conn.intents & intent:
+            if not conn.intents & intent or not conn.receives(channel.guild_id):
                 continue
             data = dict(msg)
             sees_content = (
@@ -1915,7 +2004,8 @@ class FakeDiscord:
 
     async def _get_gateway_bot(self, request: web.Request, record: RecordedRequest) -> web.StreamResponse:
         limit = {"total": 1000, "remaining": 999, "reset_after": 86_400_000, "max_concurrency": 1}
-        return _json_response({"url": self.gateway_url, "shards": 1, "session_start_limit": limit})
+        shards = self.recommended_shards
+        return _json_response({"url": self.gateway_url, "shards": shards, "session_start_limit": limit})
 
     def _check_app(self, app_id: str) -> None:
         if int(app_id) != self.application_id:

@@ -24,6 +24,7 @@ from tests.discord.fake_discord import (
     BotLoggedError,
     FakeDiscord,
     FakeDiscordError,
+    guild_id_on_shard,
 )
 
 TOPICS = ["dropout", "decision trees", "gradient descent", "precision and recall"]
@@ -446,3 +447,92 @@ async def test_subprocess_uses_the_fake_through_sitecustomize(
     assert process.returncode == 0, err.decode()
     assert out.decode().split() == ["StudyBot", str(APPLICATION_ID)]
     assert [r.path for r in fake_discord.requests] == ["/users/@me", "/oauth2/applications/@me"]
+
+
+# ---- sharding -------------------------------------------------------------------------------
+
+
+class ShardedTinyBot(commands.AutoShardedBot):
+    def __init__(self, **shards: Any) -> None:
+        super().__init__(command_prefix="!", intents=discord.Intents.default(), help_command=None,
+                         guild_ready_timeout=0.05, **shards)  # fmt: skip
+
+    async def setup_hook(self) -> None:
+        self.tree.add_command(ping)
+        await self.tree.sync()
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Discord allows one IDENTIFY per 5 s (discord.py waits that long between shards); the fake does not."""
+
+
+async def test_an_auto_sharded_client_follows_the_recommended_shard_count(
+    fake_discord: FakeDiscord, start_bot: BotStarter
+) -> None:
+    fake = fake_discord
+    fake.recommended_shards = 3
+    guilds = [fake.guild] + [fake.world.add_guild(guild_id_on_shard(i, 3), f"Group {i}") for i in (1, 2)]
+    bot = await start_bot(ShardedTinyBot())
+    assert sorted(i["shard"] for i in fake.identifies) == [[0, 3], [1, 3], [2, 3]]
+    assert sorted(s.shard for s in fake.sessions) == [(0, 3), (1, 3), (2, 3)]
+    assert {g.id: g.shard_id for g in bot.guilds} == {g.id: i for i, g in enumerate(guilds)}
+    for shard_id, guild in enumerate(guilds):
+        interaction = await fake.slash("ping", channel=guild.text_channels[0])
+        assert (await fake.wait_for_callback(interaction)).content == f"pong, {fake.member.mention}"
+        assert [s.shard for s in interaction.received_by] == [(shard_id, 3)]  # that shard's connection only
+
+
+async def _connect_raw(session: aiohttp.ClientSession, fake: FakeDiscord, shard: Any) -> Any:
+    ws = await session.ws_connect(fake.gateway_url)
+    await ws.receive_json()  # HELLO
+    intents = 1 | 1 << 9 | 1 << 12  # guilds, guild messages, direct messages
+    await ws.send_json({"op": 2, "d": {"token": "test-token", "intents": intents, "properties": {}, "shard": shard}})
+    return ws
+
+
+async def _events(ws: Any, quiet: float = 0.1) -> list[tuple[str, Any]]:
+    """The dispatches received until the socket stays quiet for `quiet` seconds."""
+    events = []
+    while True:
+        try:
+            msg = await ws.receive_json(timeout=quiet)
+        except TimeoutError:
+            return events
+        events.append((msg["t"], msg["d"]))
+
+
+async def test_guild_events_go_to_the_shard_of_the_guild_and_dms_to_shard_0(fake_discord: FakeDiscord) -> None:
+    fake = fake_discord
+    other = fake.world.add_guild(guild_id_on_shard(1, 2), "Other Group")
+    async with aiohttp.ClientSession() as session:
+        ws0, ws1 = await _connect_raw(session, fake, [0, 2]), await _connect_raw(session, fake, [1, 2])
+        ready0, ready1 = await _events(ws0), await _events(ws1)
+        assert [(t, d["id"]) for t, d in ready0[1:]] == [("GUILD_CREATE", str(GUILD_ID))]
+        assert [(t, d["id"]) for t, d in ready1[1:]] == [("GUILD_CREATE", str(other.id))]
+        assert ready1[0][1]["shard"] == [1, 2] and ready1[0][1]["guilds"] == [
+            {"id": str(other.id), "unavailable": True}
+        ]
+
+        await fake.message("in the other group", channel=other.text_channels[0])
+        assert [t for t, _ in await _events(ws0)] == []
+        assert [(t, d["guild_id"]) for t, d in await _events(ws1)] == [("MESSAGE_CREATE", str(other.id))]
+        await fake.message("in the study group")
+        assert [(t, d["guild_id"]) for t, d in await _events(ws0)] == [("MESSAGE_CREATE", str(GUILD_ID))]
+        assert await _events(ws1) == []
+
+        thread = {"id": "77", "type": 11, "guild_id": str(other.id), "parent_id": str(other.id + 1000), "name": "t"}
+        assert await fake.dispatch("THREAD_CREATE", thread) == 1
+        assert [t for t, _ in await _events(ws1)] == ["THREAD_CREATE"] and await _events(ws0) == []
+        dm = {"id": "78", "channel_id": "79", "author": fake.member.payload(), "content": "hi", "type": 0}
+        assert await fake.dispatch("MESSAGE_CREATE", dm) == 1
+        assert [t for t, _ in await _events(ws0)] == ["MESSAGE_CREATE"] and await _events(ws1) == []
+        await ws0.close()
+        await ws1.close()
+
+
+@pytest.mark.parametrize("shard", [[2, 2], [0, 0], [-1, 2], [0]])
+async def test_identify_with_an_invalid_shard_is_closed_with_4010(fake_discord: FakeDiscord, shard: Any) -> None:
+    async with aiohttp.ClientSession() as session:
+        ws = await _connect_raw(session, fake_discord, shard)
+        closed = await ws.receive()
+        assert closed.type is aiohttp.WSMsgType.CLOSE and ws.close_code == 4010
+    assert fake_discord.sessions == []

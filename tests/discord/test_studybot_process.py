@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sys
 from pathlib import Path
 
 from tests.discord.fake_discord import FakeDiscord
-
-REPO = Path(__file__).resolve().parents[2]
-STUDYBOT = str(Path(sys.executable).with_name("studybot"))
+from tests.discord.processes import REPO, STUDYBOT
 
 
 def _env(base: dict[str, str], tmp_path: Path, token: str) -> dict[str, str]:

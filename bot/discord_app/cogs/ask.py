@@ -11,6 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app import render
+from bot.discord_app.client import RESTARTING
 from bot.discord_app.views import feedback_view
 from bot.study.errors import StudybotError
 from bot.study.questions import clean_question
@@ -44,8 +45,13 @@ class Ask(commands.Cog):
         previous = _replied_answer(message, me.id)
         if me not in message.mentions and previous is None:
             return
+        if not self.bot.track_handler():
+            return
         channels = await self.bot.services.db.mention_channels(str(message.guild.id))
         if str(message.channel.id) not in channels:
+            return
+        if self.bot.shutting_down:
+            await message.reply(RESTARTING, mention_author=False)
             return
         wait = self.bot.limiter.hit(message.author.id)
         if wait:

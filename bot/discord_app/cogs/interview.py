@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import TYPE_CHECKING, Any
@@ -148,6 +149,7 @@ class Interview(commands.GroupCog, group_name="interview"):
 
     def __init__(self, bot: StudyBot) -> None:
         self.bot = bot
+        self._round: asyncio.Task[None] | None = None  # the expiry loop's current round
         super().__init__()
 
     async def cog_load(self) -> None:
@@ -155,6 +157,10 @@ class Interview(commands.GroupCog, group_name="interview"):
 
     async def cog_unload(self) -> None:
         self.expiry.cancel()
+        if self._round is not None:
+            # A round cancelled half-way through a database query would leave its connection to be
+            # killed after the database closed: let it finish (the bot is still connected).
+            await asyncio.wait([self._round], timeout=5)
 
     @app_commands.command(name="start")
     @app_commands.describe(
@@ -221,6 +227,8 @@ class Interview(commands.GroupCog, group_name="interview"):
         """An answer typed in an interview thread."""
         if message.author.bot or not isinstance(message.channel, discord.Thread) or not message.content.strip():
             return
+        if not self.bot.track_handler():  # an answer to a session underway is taken while shutting down
+            return
         sessions = await self.bot.services.interviews.active_for(channel_id=str(message.channel.id))
         session = next((s for s in sessions if s.participant(user_key(message.author)) is not None), None)
         if session is None:
@@ -235,6 +243,10 @@ class Interview(commands.GroupCog, group_name="interview"):
     @tasks.loop(seconds=10)
     async def expiry(self) -> None:
         """Close answer windows that ran out of time, in every active interview."""
+        self._round = asyncio.create_task(self._expire_all(), name="interview-expiry")
+        await asyncio.shield(self._round)  # see cog_unload
+
+    async def _expire_all(self) -> None:
         for session in await self.bot.services.interviews.active_for():
             await self._expire(session)
 
