@@ -185,5 +185,6 @@ def configure_logging(level: str, verbose: bool = False) -> None:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
     # Third-party chatter stays quiet unless --verbose.
-    for noisy in ("httpx", "chromadb", "sentence_transformers", "transformers", "urllib3", "httpcore", "alembic"):
+    noisy_loggers = ("httpx", "httpx2", "httpcore", "urllib3", "chromadb", "sentence_transformers", "transformers")
+    for noisy in (*noisy_loggers, "alembic"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)

@@ -506,8 +506,8 @@ def forget_me(yes: Annotated[bool, typer.Option("--yes", help="Do not ask for co
 @app.command()
 def run(
     shard_count: Annotated[
-        int | None,
-        typer.Option("--shard-count", min=1, max=10_000, help="Shards across every process (STUDYBOT_SHARD_COUNT)."),
+        str | None,
+        typer.Option("--shard-count", help="Shards across every process, or auto (STUDYBOT_SHARD_COUNT)."),
     ] = None,
     shards: Annotated[
         str | None, typer.Option("--shards", help="The shard ids this process runs: 0-3 or 0,2 (STUDYBOT_SHARD_IDS).")
@@ -527,7 +527,7 @@ def run(
     _run(body)
 
 
-def _with_shards(settings: Settings, shard_count: int | None, shards: str | None) -> Settings:
+def _with_shards(settings: Settings, shard_count: str | None, shards: str | None) -> Settings:
     """The settings with --shard-count and --shards, which override the environment, checked."""
     from bot.settings import parse_shard_ids
     from bot.study.errors import ConfigError
@@ -536,7 +536,10 @@ def _with_shards(settings: Settings, shard_count: int | None, shards: str | None
         return settings
     update: dict[str, object] = {}
     if shard_count is not None:
-        update["shard_count"] = shard_count
+        count = shard_count.strip().lower()
+        if count != "auto" and not (count.isdigit() and 1 <= int(count) <= 10_000):
+            _fail(f"--shard-count: a number from 1 to 10000, or auto, not {shard_count!r}", EXIT_BAD_INPUT)
+        update["shard_count"] = count if count == "auto" else int(count)
     if shards is not None:
         try:
             parse_shard_ids(shards)

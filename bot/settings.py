@@ -107,10 +107,11 @@ class Settings(BaseSettings):
     # Largest study material an admin may upload with /material add (megabytes).
     material_max_mb: Annotated[float, Field(gt=0, le=25)] = 5.0
 
-    # Sharding. shard_count: total shards across every process (empty: Discord's recommendation
-    # when running as a sharded bot, else one connection). shard_ids: the shards this process
-    # runs, e.g. "0-3" or "0,2" (empty: all of them). Either one set runs an AutoShardedBot.
-    shard_count: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    # Sharding. shard_count: total shards across every process, or "auto" for Discord's
+    # recommendation (one process running them all). shard_ids: the shards this process runs,
+    # e.g. "0-3" or "0,2" (empty: all of them; needs a number in shard_count). Either one set
+    # runs an AutoShardedBot; neither, one plain connection.
+    shard_count: Annotated[int, Field(ge=1, le=10_000)] | Literal["auto"] | None = None
     shard_ids: str = ""
     # Seconds SIGTERM waits for answers in flight before closing (Docker's stop timeout must be longer).
     shutdown_grace_s: Annotated[float, Field(ge=0)] = 20.0
@@ -150,8 +151,8 @@ class Settings(BaseSettings):
         ids = parse_shard_ids(self.shard_ids)
         if ids is None:
             return None
-        if self.shard_count is None:
-            raise ConfigError("STUDYBOT_SHARD_IDS needs STUDYBOT_SHARD_COUNT (the total across processes)")
+        if not isinstance(self.shard_count, int):
+            raise ConfigError("STUDYBOT_SHARD_IDS needs a number in STUDYBOT_SHARD_COUNT (the total across processes)")
         if max(ids) >= self.shard_count:
             raise ConfigError(
                 f"shard ids go from 0 to {self.shard_count - 1} when STUDYBOT_SHARD_COUNT is {self.shard_count}"

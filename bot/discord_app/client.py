@@ -92,11 +92,13 @@ def friendly(error: BaseException) -> str | None:
 
 
 async def report_error(interaction: discord.Interaction[Any], error: BaseException) -> None:
-    """Tell the user in a short ephemeral message; log bugs with their traceback."""
+    """Tell the user in a short ephemeral message; log bugs with their traceback; count both."""
     message = friendly(error)
     if message is None:
         log.error("command failed", exc_info=error)
         message = "Sorry, something went wrong on my side. Please try again."
+    if isinstance(interaction.client, StudyBot):
+        interaction.client.services.metrics.errors.labels(error_kind(error, message is not None)).inc()
     try:
         if interaction.response.is_done():
             await interaction.followup.send(message, ephemeral=True)
@@ -104,6 +106,13 @@ async def report_error(interaction: discord.Interaction[Any], error: BaseExcepti
             await interaction.response.send_message(message, ephemeral=True)
     except discord.HTTPException:
         log.warning("could not report an error to the user", exc_info=True)
+
+
+def error_kind(error: BaseException, expected: bool) -> str:
+    """The ``kind`` label of studybot_errors_total: the error's class, or "bug" for unexpected ones."""
+    if isinstance(error, app_commands.CommandInvokeError):
+        error = error.original
+    return type(error).__name__ if expected else "bug"
 
 
 class Work:
@@ -196,6 +205,25 @@ class StudyBot(commands.Bot):
     async def on_ready(self) -> None:
         log.info("connected as %s to %d servers%s", self.user, len(self.guilds), self.shards_text())
 
+    async def on_app_command_completion(
+        self, interaction: discord.Interaction[StudyBot], command: app_commands.Command[Any, ..., Any]
+    ) -> None:
+        self.services.metrics.commands.labels(command.qualified_name).inc()
+
+    def connection_problem(self) -> str | None:
+        """For /healthz: None when connected to Discord (every shard), else what is wrong."""
+        if self.is_closed():
+            return "disconnected"
+        if not self.is_ready():
+            return "not connected yet"
+        if isinstance(self, commands.AutoShardedBot):
+            down = sorted(sid for sid, shard in self.shards.items() if shard.is_closed())
+            if down:
+                return f"shard(s) {down} disconnected"
+        elif self.ws is None or not self.ws.open:
+            return "disconnected"
+        return None
+
     async def on_shard_ready(self, shard_id: int) -> None:
         log.info("shard %d of %s is ready", shard_id, self.shard_count)
 
@@ -280,5 +308,6 @@ def build_bot(services: Services) -> StudyBot:
     timeout = settings.discord_guild_ready_timeout
     if not settings.sharded:
         return StudyBot(services, guild_ready_timeout=timeout)
-    shards = {"shard_count": settings.shard_count, "shard_ids": settings.shard_id_list()}
+    count = settings.shard_count if isinstance(settings.shard_count, int) else None  # None: ask Discord
+    shards = {"shard_count": count, "shard_ids": settings.shard_id_list()}
     return ShardedStudyBot(services, guild_ready_timeout=timeout, shard_kwargs=shards)

@@ -19,6 +19,7 @@ import discord
 
 from bot.app import build_services, install_worker_pool
 from bot.discord_app.client import StudyBot, build_bot
+from bot.http import HealthServer
 from bot.settings import Settings
 from bot.study.errors import ConfigError
 
@@ -58,7 +59,7 @@ def shards_text(settings: Settings) -> str | None:
     if not settings.sharded:
         return None
     ids = settings.shard_id_list()
-    count = settings.shard_count or "Discord's recommended count"
+    count = settings.shard_count if isinstance(settings.shard_count, int) else "Discord's recommended count"
     return f"shards {ids} of {count}" if ids is not None else f"all shards of {count}"
 
 
@@ -70,6 +71,12 @@ async def run_bot(settings: Settings) -> None:
         signals = stack.enter_context(StopSignals())
         services = build_services(settings)
         stack.push_async_callback(services.aclose)  # the bot closes them too; a second close does nothing
+        bots: list[StudyBot] = []
+        if settings.http_port:  # up before the slow warm-up, and down only after the bot has closed
+            problem = lambda: bots[0].connection_problem() if bots else "starting up"  # noqa: E731
+            health = HealthServer(services, problem, settings.http_host, settings.http_port)
+            await health.start()
+            stack.push_async_callback(health.stop)
         await asyncio.to_thread(services.warm_up)
         if signals.requested.is_set():
             log.info("stopped before connecting to Discord")
@@ -77,6 +84,7 @@ async def run_bot(settings: Settings) -> None:
         bot = build_bot(services)
         stack.push_async_callback(bot.close)
         signals.bot = bot
+        bots.append(bot)
         if shards:
             log.info("this process runs %s", shards)
         await _serve(bot, token, signals.requested)

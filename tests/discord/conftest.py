@@ -203,6 +203,7 @@ def fake_discord_env(fake_discord: FakeDiscord) -> dict[str, str]:
     """Environment for a subprocess whose discord.py should talk to the fake (see sitecustomize/)."""
     env = dict(os.environ)
     env["FAKE_DISCORD_PORT"] = str(fake_discord.port)
+    env["STUDYBOT_HTTP_PORT"] = "0"  # no /healthz unless a test asks: processes run side by side
     paths = [str(SITECUSTOMIZE_DIR), str(REPO), env.get("PYTHONPATH", "")]
     env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     return env

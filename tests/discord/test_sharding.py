@@ -58,6 +58,19 @@ async def test_an_auto_sharded_bot_answers_each_guild_on_the_shard_of_that_guild
         assert "dropout" in str(answer["embeds"]).lower()
 
 
+async def test_auto_shard_count_follows_discords_recommendation(
+    fake_discord: FakeDiscord, start_bot: BotStarter, bot_services: Callable[..., Services]
+) -> None:
+    fake_discord.grant_intents("message_content")
+    fake_discord.recommended_shards = 2
+    bot = build_bot(bot_services(shard_count="auto"))
+    assert isinstance(bot, ShardedStudyBot) and bot.shard_count is None  # asks GET /gateway/bot
+    bot.before_identify_hook = _identify_at_once  # type: ignore[method-assign]
+    await start_bot(bot, timeout=20)
+    assert sorted(i["shard"] for i in fake_discord.identifies) == [[0, 2], [1, 2]]
+    assert bot.shard_count == 2 and bot.connection_problem() is None
+
+
 async def test_a_plain_bot_without_shard_settings(bot_services: Callable[..., Services]) -> None:
     bot = build_bot(bot_services())
     try:
@@ -115,6 +128,8 @@ def test_run_options_override_the_shard_settings(run_settings: list[Settings], m
     result = CliRunner().invoke(app, ["run", "--shard-count", "4", "--shards", "1-2"])
     assert result.exit_code == 0, result.output
     assert [(s.shard_count, s.shard_id_list()) for s in run_settings] == [(4, [1, 2])]
+    assert CliRunner().invoke(app, ["run", "--shard-count", "auto", "--shards", ""]).exit_code == 0
+    assert (run_settings[-1].shard_count, run_settings[-1].shard_id_list()) == ("auto", None)
 
 
 @pytest.mark.parametrize(
@@ -123,7 +138,9 @@ def test_run_options_override_the_shard_settings(run_settings: list[Settings], m
         (["--shards", "3-1"], "--shards: shard range '3-1' runs backwards"),
         (["--shards", "one"], "--shards: shard ids look like 0-3 or 0,2,5-6, not 'one'"),
         (["--shard-count", "2", "--shards", "2"], "shard ids go from 0 to 1"),
-        (["--shards", "0"], "STUDYBOT_SHARD_IDS needs STUDYBOT_SHARD_COUNT"),
+        (["--shards", "0"], "STUDYBOT_SHARD_IDS needs a number in STUDYBOT_SHARD_COUNT"),
+        (["--shard-count", "auto", "--shards", "0"], "STUDYBOT_SHARD_IDS needs a number in STUDYBOT_SHARD_COUNT"),
+        (["--shard-count", "0"], "--shard-count: a number from 1 to 10000, or auto, not '0'"),
     ],
 )
 def test_bad_run_options_are_one_line(run_settings: list[Settings], args: list[str], message: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -137,6 +138,15 @@ async def test_ask_private_and_bad_questions(bot: StudyBot, fake_discord: FakeDi
     empty = await fake.slash("ask", {"question": "   "}, user=fake.member)
     refused = await fake.wait_for_callback(empty)
     assert refused.ephemeral and "empty" in refused.data["content"]
+    await fake.wait_for_followup(private)  # the answer itself
+    metrics = bot.services.metrics.registry
+    for _ in range(50):  # the completion event follows the command's return
+        if metrics.get_sample_value("studybot_commands_total", {"command": "ask"}):
+            break
+        await asyncio.sleep(0.1)
+    assert metrics.get_sample_value("studybot_commands_total", {"command": "ask"}) == 1  # the refused one is not
+    assert metrics.get_sample_value("studybot_errors_total", {"kind": "InvalidQuestion"}) == 1
+    assert metrics.get_sample_value("studybot_answer_seconds_count", {"composer": "extractive"}) == 1
 
 
 async def test_solo_quiz_with_buttons_and_a_restart_in_the_middle(

@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 import signal
 from pathlib import Path
+from typing import Any
 
+import aiohttp
+
+from tests.conftest import free_port
 from tests.discord.fake_discord import FakeDiscord
 from tests.discord.processes import REPO, STUDYBOT
 
@@ -25,9 +29,10 @@ async def test_studybot_run_logs_in_syncs_and_answers(
     fake_discord: FakeDiscord, fake_discord_env: dict[str, str], tmp_path: Path
 ) -> None:
     fake_discord.grant_intents("message_content")
+    port = free_port()
+    env = {**_env(fake_discord_env, tmp_path, "test-token"), "STUDYBOT_HTTP_PORT": str(port)}
     proc = await asyncio.create_subprocess_exec(
-        STUDYBOT, "run", env=_env(fake_discord_env, tmp_path, "test-token"), cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        STUDYBOT, "run", env=env, cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
         sync = await fake_discord.wait_for_request("PUT", r"/applications/\d+/guilds/1000/commands", timeout=90)
@@ -37,11 +42,30 @@ async def test_studybot_run_logs_in_syncs_and_answers(
         reply = await fake_discord.wait_for_callback(topics, timeout=30)
         assert reply.ephemeral and reply.data["embeds"][0]["title"] == "Study areas and topics"
         assert "test-token" not in str(reply.body)
+
+        health = await _wait_for_health(port)
+        assert health["checks"] == {"discord": "ok", "vector_store": "ok", "database": "ok"}
+        async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/metrics") as response:
+            metrics = await response.text()
+        assert 'studybot_commands_total{command="topics"} 1.0' in metrics
+        assert "test-token" not in metrics
     finally:
         proc.send_signal(signal.SIGINT)
         stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=30)
     assert b"Traceback" not in stderr
     assert b"test-token" not in stdout + stderr  # the token is never logged
+
+
+async def _wait_for_health(port: int, timeout: float = 30) -> dict[str, Any]:
+    """/healthz of the bot process once it reports healthy (ready can trail the first command)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    async with aiohttp.ClientSession() as http:
+        while True:
+            async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+                body: dict[str, Any] = await response.json()
+                if response.status == 200 or asyncio.get_running_loop().time() > deadline:
+                    return body
+            await asyncio.sleep(0.2)
 
 
 async def test_studybot_run_with_a_rejected_token_is_one_line(

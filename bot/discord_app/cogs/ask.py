@@ -58,6 +58,7 @@ class Ask(commands.Cog):
             await message.reply(f"Slow down a little: ask again in {wait:.0f} s.", mention_author=False)
             return
         text = re.sub(rf"<@!?{me.id}>", "", message.content).strip()
+        self.bot.services.metrics.commands.labels("mention").inc()
         try:
             q = clean_question(text, self.bot.services.settings.max_question_chars)
             # A follow-up keeps the conversation's context: retrieval sees the earlier question too.
@@ -66,6 +67,7 @@ class Ask(commands.Cog):
                 answer = await self.bot.services.answers_for(message.guild.id).ask(query[:2000])
             answer.question = q
         except StudybotError as exc:
+            self.bot.services.metrics.errors.labels(type(exc).__name__).inc()
             await message.reply(str(exc), mention_author=False)
             return
         embeds = render.answer_embeds(answer)
