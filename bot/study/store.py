@@ -262,13 +262,8 @@ class Store:
         """Store a graded answer and, atomically with it, the item's new review card (exactly once)."""
         attempt = replace(attempt, answered_at=_utc(attempt.answered_at))
         due = _utc(due) if due is not None else None
-        tries = 0
 
-        async def work(s: AsyncSession) -> None:
-            nonlocal tries
-            tries += 1
-            if tries > 1 and await _attempt_exists(s, attempt):
-                return  # an earlier try committed, but its acknowledgement was lost on the way back
+        async def write(s: AsyncSession) -> None:
             s.add(Attempt(**attempt.__dict__))
             if card is not None and due is not None:
                 await s.execute(
@@ -279,7 +274,7 @@ class Store:
                     )
                 )
 
-        await self._run(work)
+        await self._run(_once(lambda s: _attempt_exists(s, attempt), write))
 
     async def attempts(self, user_id: str, since: datetime | None = None) -> list[AttemptRecord]:
         stmt = select(Attempt).where(Attempt.user_id == user_id).order_by(Attempt.answered_at, Attempt.id)
@@ -358,16 +353,11 @@ class Store:
     async def record_feedback(self, user_id: str, question: str, answer: str, helpful: bool) -> None:
         await self.ensure_user(user_id)
         row = {"user_id": user_id, "question": question, "answer": answer, "helpful": helpful, "created_at": now()}
-        tries = 0
 
-        async def work(s: AsyncSession) -> None:
-            nonlocal tries
-            tries += 1
-            if tries > 1 and await _feedback_exists(s, row):
-                return  # an earlier try committed, but its acknowledgement was lost on the way back
+        async def write(s: AsyncSession) -> None:
             s.add(Feedback(**row))
 
-        await self._run(work)
+        await self._run(_once(lambda s: _feedback_exists(s, row), write))
 
     # Leaderboards
     async def leaderboard(self, group_id: str, since: datetime | None = None, limit: int = 10) -> list[LeaderboardRow]:
@@ -511,6 +501,24 @@ class Store:
 
 async def _all(s: AsyncSession, stmt: Any) -> Sequence[Any]:
     return (await s.scalars(stmt)).all()
+
+
+def _once(
+    exists: Callable[[AsyncSession], Awaitable[bool]], write: Callable[[AsyncSession], Awaitable[None]]
+) -> Callable[[AsyncSession], Awaitable[None]]:
+    """A transaction body for a plain insert, which is not idempotent: from the second try on, it
+    writes only if ``exists`` finds no row from an earlier try that committed but whose
+    acknowledgement was lost on the way back."""
+    tries = 0
+
+    async def work(s: AsyncSession) -> None:
+        nonlocal tries
+        tries += 1
+        if tries > 1 and await exists(s):
+            return
+        await write(s)
+
+    return work
 
 
 async def _attempt_exists(s: AsyncSession, attempt: AttemptRecord) -> bool:
