@@ -94,6 +94,8 @@ def relevant(passages: Sequence[Passage], min_relevance: float) -> list[Passage]
 
 _DEFINITION_Q = re.compile(r"^\s*(what\s+(is|are|'s|does)|what's|whats|define|meaning of|explain)\b", re.I)
 _DEFINITION_S = re.compile(r"\b(is|are|means|refers to|measures|describes)\b", re.I)
+# A path to a note (the guide points to them): the sentence is about where to read, not the subject.
+_NOTE_PATH = re.compile(r"`[\w./-]+\.md`")
 # Sentences about the note rather than the subject ("This note covers...") answer nothing.
 _META_S = re.compile(
     r"^(this (note|section|page)|in this (note|section)|interviewers (ask|often|like|probe|expect|want))\b", re.I
@@ -144,7 +146,7 @@ class ExtractiveComposer:
         sentence_terms: list[set[str]] = []
         for rank, p in enumerate(passages):
             for i, sentence in enumerate(passage_sentences(p.text)):
-                if len(sentence.split()) < 4 or len(sentence) > 600 or _META_S.match(sentence):
+                if len(sentence.split()) < 4 or len(sentence) > 600 or _is_meta(sentence):
                     continue
                 cands.append(_Candidate(rank, i, sentence, 0.0))
                 sentence_terms.append(set(terms(sentence)))
@@ -186,9 +188,23 @@ class ExtractiveComposer:
         return sorted(picked, key=lambda c: (c.rank, c.index))
 
 
+def _is_meta(sentence: str) -> bool:
+    """About the notes rather than the subject: "This note covers...", "`notes/x.md` is where..."."""
+    return bool(_META_S.match(sentence) or _NOTE_PATH.search(sentence))
+
+
 def _near_same(a: str, b: str) -> bool:
-    ta, tb = set(terms(a)), set(terms(b))
-    return bool(ta and tb) and len(ta & tb) / len(ta | tb) > 0.8
+    """Whether ``b`` says again what ``a`` says: nearly the same words, or the same subject opening
+    both sentences and most of the shorter one's words in the other (a note's intro and its
+    definition section often define the subject twice, in different words)."""
+    la, lb = terms(a), terms(b)
+    ta, tb = set(la), set(lb)
+    if not ta or not tb:
+        return False
+    shared = len(ta & tb)
+    if shared / len(ta | tb) > 0.8:
+        return True
+    return len(la) > 2 and la[:2] == lb[:2] and shared / min(len(ta), len(tb)) >= 0.6
 
 
 SYSTEM_PROMPT = (

@@ -82,3 +82,32 @@ def test_nothing_relevant_means_i_dont_know_with_closest_topics() -> None:
     assert answer.text.startswith(DONT_KNOW)
     assert "Dropout" in answer.text and "K-means clustering" in answer.text
     assert answer.closest_topics == ["Dropout", "K-means clustering"]
+
+
+def test_a_subject_defined_twice_in_other_words_is_said_once() -> None:
+    intro = Passage(
+        "i",
+        "Data leakage happens when a model is trained or evaluated with information that will not be "
+        "available at prediction time, so offline metrics look better than real performance.",
+        "notes/data-leakage.md", "Data leakage", "", 0.70,
+    )  # fmt: skip
+    section = Passage(
+        "s",
+        "Data leakage is any path by which information unavailable at real prediction time reaches the "
+        "model during training or evaluation. Target leakage means a feature contains information about "
+        "the label that would not be known at prediction time.",
+        "notes/data-leakage.md", "Data leakage", "What data leakage is", 0.72,
+    )  # fmt: skip
+    text = ExtractiveComposer(0.3).compose("what is data leakage?", [section, intro]).text
+    assert text.count("Data leakage") == 1 and "Target leakage means" in text
+
+
+def test_sentences_pointing_at_a_note_file_are_left_out() -> None:
+    guide = Passage(
+        "g",
+        "`notes/data/data-leakage.md` is the most tested topic here: target leakage and contamination. "
+        "Target leakage comes from features recorded after the outcome being predicted.",
+        "guide/05.md", "Data processing", "Data leakage", 0.70,
+    )  # fmt: skip
+    text = ExtractiveComposer(0.3).compose("what is target leakage?", [guide]).text
+    assert ".md" not in text and text.startswith("Target leakage comes from features")
