@@ -107,9 +107,11 @@ class HealthServer:
         from bot.study.store import now
 
         try:
-            for kind in ("quiz", "interview"):
-                sessions = await asyncio.wait_for(self.services.db.sessions(kind=kind), CHECK_TIMEOUT_S)
-                recent = [s for s in sessions if now() - s.updated_at < ACTIVE_WITHIN]
-                self.services.metrics.active_sessions.labels(kind).set(len(recent))
+            counts = await asyncio.wait_for(
+                self.services.db.count_active_sessions(now() - ACTIVE_WITHIN), CHECK_TIMEOUT_S
+            )
         except (TimeoutError, StudybotError) as exc:  # keep the last figures; the rest still renders
             log.warning("could not count active sessions for /metrics: %s", exc)
+            return
+        for kind in ("quiz", "interview"):
+            self.services.metrics.active_sessions.labels(kind).set(counts.get(kind, 0))

@@ -349,6 +349,19 @@ class Store:
                 stmt = stmt.where(column == value)
         return [_session(r) for r in await self._run(lambda s: _all(s, stmt))]
 
+    async def count_active_sessions(self, since: datetime) -> dict[str, int]:
+        """Active sessions touched since ``since``, by kind (for /metrics: no session is loaded)."""
+        stmt = (
+            select(StudySession.kind, func.count())
+            .where(StudySession.status == "active", StudySession.updated_at >= _utc(since))
+            .group_by(StudySession.kind)
+        )
+
+        async def work(s: AsyncSession) -> dict[str, int]:
+            return {str(kind): int(n) for kind, n in (await s.execute(stmt)).all()}
+
+        return await self._run(work, retry=False)
+
     # Feedback on answers
     async def record_feedback(self, user_id: str, question: str, answer: str, helpful: bool) -> None:
         await self.ensure_user(user_id)

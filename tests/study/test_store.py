@@ -89,6 +89,10 @@ async def test_sessions_round_trip_and_filter(store: Store) -> None:
     assert [r.id for r in await store.sessions(owner_id="u1")] == ["s1"]
     assert [r.id for r in await store.sessions(kind="interview", status="finished")] == ["s2"]
     assert await store.load_session("nope") is None
+    await store.save_session("s3", "interview", "u1", {})
+    hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    assert await store.count_active_sessions(since=hour_ago) == {"quiz": 1, "interview": 1}  # s2 is finished
+    assert await store.count_active_sessions(since=datetime.now(UTC) + timedelta(seconds=1)) == {}
 
 
 async def test_concurrent_answers_never_lose_a_result(store: Store) -> None:
