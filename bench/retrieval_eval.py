@@ -3,7 +3,11 @@
 Reports hit@1, hit@5, MRR and nDCG@5 for BM25 only, dense only, hybrid (reciprocal rank fusion)
 and the further variants tried, each on the same ingested store and the same questions.
 
-Usage: python bench/retrieval_eval.py [--misses VARIANT] [--data DIR]
+With --cross-validate it also checks whether tuning the fusion's knobs (BM25 weight, rrf_k, list
+depth) on these questions would generalize: the best grid point on one half of the questions is
+compared with the default on the other half, both ways round.
+
+Usage: python bench/retrieval_eval.py [--misses VARIANT] [--data DIR] [--cross-validate]
 """
 
 from __future__ import annotations
@@ -15,9 +19,9 @@ from pathlib import Path
 
 from common import REPO, machine, temp_settings
 
-from bot.app import build_services
-from bot.study.banks import load_retrieval_questions
-from bot.study.evaluation import evaluate_retrieval
+from bot.app import Services, build_services
+from bot.study.banks import RetrievalQuestion, load_retrieval_questions
+from bot.study.evaluation import RetrievalMetrics, evaluate_retrieval
 from bot.study.retrieval import RetrievalConfig, Retriever
 from ingest.pipeline import ingest
 
@@ -42,10 +46,37 @@ VARIANTS: dict[str, RetrievalConfig] = {
 }
 
 
+GRID = [
+    replace(DEFAULT, keyword_weight=w, rrf_k=k, candidates=c)
+    for w in (0.8, 1.0, 1.2, 1.5)
+    for k in (5, 10, 30, 60)
+    for c in (5, 8, 10, 20)
+]
+
+
+def cross_validate(services: Services, questions: list[RetrievalQuestion]) -> None:
+    """Tune on one half, measure on the other: does a tuned grid point beat the default held out?"""
+
+    def measure(config: RetrievalConfig, subset: list[RetrievalQuestion]) -> RetrievalMetrics:
+        retriever = Retriever(services.store, services.embedder, k=5, config=config)
+        return evaluate_retrieval(retriever.retrieve, subset, k=5)
+
+    halves = [questions[0::2], questions[1::2]]
+    print(f"cross-validation over {len(GRID)} grid points (BM25 weight x rrf_k x candidates), by MRR then nDCG@5")
+    for fold, (tune, held_out) in enumerate([(halves[0], halves[1]), (halves[1], halves[0])], 1):
+        scored = [(measure(config, tune), config) for config in GRID]
+        best_metrics, best = max(scored, key=lambda pair: (pair[0].mrr, pair[0].ndcg5))
+        knobs = f"weight {best.keyword_weight}, rrf_k {best.rrf_k}, {best.candidates} candidates"
+        print(f"fold {fold}: tuned ({knobs}) on its half  {best_metrics.row()}")
+        print(f"        tuned, held-out half            {measure(best, held_out).row()}")
+        print(f"        default, held-out half          {measure(DEFAULT, held_out).row()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--misses", default="", help="print the misses of the variant whose name starts with this")
     parser.add_argument("--data", type=Path, help="reuse this data directory (ingested once, unchanged after)")
+    parser.add_argument("--cross-validate", action="store_true", help="check that tuning the fusion generalizes")
     args = parser.parse_args()
     settings = temp_settings(**({"data_dir": args.data} if args.data else {}))
     services = build_services(settings)
@@ -69,6 +100,8 @@ def main() -> None:
         if args.misses and name.startswith(args.misses):
             for question, label, got in metrics.misses:
                 print(f"    miss: {question!r} -> {label}; got {got[:3]}")
+    if args.cross_validate:
+        cross_validate(services, questions)
 
 
 if __name__ == "__main__":
