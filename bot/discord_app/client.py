@@ -269,6 +269,10 @@ class StudyBot(commands.Bot):
 
         store.add_task = add_and_track  # type: ignore[method-assign]
 
+    def refuse_new_work(self) -> None:
+        """New requests get the "restarting" reply from now on (the first step of shutting down)."""
+        self.work.accepting = False
+
     def shut_down_now(self) -> None:
         """Stop waiting for work in flight (a second SIGTERM): cancel it and close at once."""
         self._hurry.set()
@@ -283,7 +287,7 @@ class StudyBot(commands.Bot):
         await asyncio.shield(self._shutdown)
 
     async def _shut_down(self) -> None:
-        self.work.accepting = False
+        self.refuse_new_work()
         grace = self.services.settings.shutdown_grace_s
         if len(self.work):
             log.info("shutting down: waiting up to %.0f s for %d request(s) in flight", grace, len(self.work))

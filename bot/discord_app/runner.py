@@ -47,6 +47,8 @@ class StopSignals:
 
     def _received(self, sig: signal.Signals) -> None:
         if not self.requested.is_set():
+            if self.bot is not None:  # from this moment on, not when the shutdown task gets to run
+                self.bot.refuse_new_work()
             log.info("%s received: shutting down", sig.name)
             self.requested.set()
         elif self.bot is not None:
