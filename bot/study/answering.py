@@ -111,6 +111,7 @@ class _Candidate:
     index: int
     text: str
     score: float
+    terms: list[str] = field(default_factory=list)  # the sentence's content terms, in order
 
 
 class ExtractiveComposer:
@@ -143,15 +144,14 @@ class ExtractiveComposer:
     def _choose(self, question: str, passages: Sequence[Passage]) -> list[_Candidate]:
         q_terms = set(terms(question))
         cands: list[_Candidate] = []
-        sentence_terms: list[set[str]] = []
         for rank, p in enumerate(passages):
             for i, sentence in enumerate(passage_sentences(p.text)):
                 if len(sentence.split()) < 4 or len(sentence) > 600 or _is_meta(sentence):
                     continue
-                cands.append(_Candidate(rank, i, sentence, 0.0))
-                sentence_terms.append(set(terms(sentence)))
+                cands.append(_Candidate(rank, i, sentence, 0.0, terms(sentence)))
         if not cands:
             return []
+        sentence_terms = [set(c.terms) for c in cands]
         df = Counter(t for ts in sentence_terms for t in ts)
         n = len(cands)
         top = max(p.score for p in passages)
@@ -181,7 +181,7 @@ class ExtractiveComposer:
                 break
             if length + len(cand.text) > self.max_chars and picked:
                 continue
-            if any(_near_same(cand.text, other.text) for other in picked):
+            if any(_near_same(cand.terms, other.terms) for other in picked):
                 continue
             picked.append(cand)
             length += len(cand.text) + 5
@@ -193,11 +193,10 @@ def _is_meta(sentence: str) -> bool:
     return bool(_META_S.match(sentence) or _NOTE_PATH.search(sentence))
 
 
-def _near_same(a: str, b: str) -> bool:
-    """Whether ``b`` says again what ``a`` says: nearly the same words, or the same subject opening
-    both sentences and most of the shorter one's words in the other (a note's intro and its
+def _near_same(la: list[str], lb: list[str]) -> bool:
+    """Whether two sentences (their content terms, in order) say the same: nearly the same words, or
+    the same subject opening both and most of the shorter one's words in the other (a note's intro and its
     definition section often define the subject twice, in different words)."""
-    la, lb = terms(a), terms(b)
     ta, tb = set(la), set(lb)
     if not ta or not tb:
         return False
