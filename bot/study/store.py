@@ -139,6 +139,7 @@ class Store:
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._migrated = False
         self._migrate_locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+        self._upgrading: asyncio.Future[None] | None = None  # the migration under way, if any
         self._outage: str | None = None  # why the database was last unreachable, until it answers again
 
     def _engine_options(self) -> dict[str, Any]:
@@ -158,21 +159,29 @@ class Store:
         async with self._migrate_lock():  # concurrent first calls must not run the migrations twice
             if self._migrated:
                 return
-            from alembic import command
+            upgrading = self._upgrading
+            if upgrading is None or upgrading.done() or upgrading.get_loop() is not asyncio.get_running_loop():
+                upgrading = self._upgrading = asyncio.ensure_future(self._upgrade())
+            # Shielded: a caller that gives up (a health check's timeout) leaves the upgrade running,
+            # and the next caller waits for that one instead of starting a second.
+            await asyncio.shield(upgrading)
 
-            if self.is_sqlite:
-                path = self.url.split(":///", 1)[-1]
-                if path and path != ":memory:":
-                    Path(path).parent.mkdir(parents=True, exist_ok=True)
-            try:
-                connect_args = self._engine_options()["connect_args"]
-                await asyncio.to_thread(command.upgrade, alembic_config(self.url, connect_args), "head")
-            except SQLAlchemyError as exc:
-                if _non_transient(exc) is not exc or self._transient_reason(exc):
-                    raise  # retried, or reported like the same failure of any other operation
-                reason = _first_line(getattr(exc, "orig", None) or exc)
-                raise StoreUnavailable(f"the database schema could not be migrated ({reason})") from exc
-            self._migrated = True
+    async def _upgrade(self) -> None:
+        from alembic import command
+
+        if self.is_sqlite:
+            path = self.url.split(":///", 1)[-1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            connect_args = self._engine_options()["connect_args"]
+            await asyncio.to_thread(command.upgrade, alembic_config(self.url, connect_args), "head")
+        except SQLAlchemyError as exc:
+            if _non_transient(exc) is not exc or self._transient_reason(exc):
+                raise  # retried, or reported like the same failure of any other operation
+            reason = _first_line(getattr(exc, "orig", None) or exc)
+            raise StoreUnavailable(f"the database schema could not be migrated ({reason})") from exc
+        self._migrated = True
 
     def _migrate_lock(self) -> asyncio.Lock:
         """One lock per event loop: the CLI may use the same store from several ``asyncio.run`` calls."""
@@ -184,11 +193,14 @@ class Store:
     async def close(self) -> None:
         await self.engine.dispose()
 
-    async def _run(self, work: Callable[[AsyncSession], Awaitable[T]], *, retry: bool = True) -> T:
+    async def _run(
+        self, work: Callable[[AsyncSession], Awaitable[T]], *, retry: bool = True, migrate: bool = True
+    ) -> T:
         """Run ``work`` in one transaction, again from the start while the database is unreachable."""
 
         async def once() -> T:
-            await self._ensure_migrated()
+            if migrate:
+                await self._ensure_migrated()
             async with self._sessions() as session, session.begin():
                 return await work(session)
 
@@ -506,7 +518,7 @@ class Store:
     async def ping(self) -> bool:
         """Whether the database answers now (one try, no retries: health checks want the present state)."""
         try:
-            await self._run(lambda s: s.execute(select(1)), retry=False)
+            await self._run(lambda s: s.execute(select(1)), retry=False, migrate=False)  # needs no schema
             return True
         except StudybotError:
             return False
