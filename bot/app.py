@@ -48,14 +48,9 @@ class Services:
         self.cpu = threading.BoundedSemaphore(settings.cpu_slots)  # see Settings.cpu_slots
         self.retriever = self._retriever()
         self.llm: BaseChatModel | None = make_chat_model(settings)
-        self.answers = AnswerService(
-            self.retriever,
-            min_relevance=settings.min_relevance,
-            max_chars=settings.answer_max_chars,
-            llm=self.llm,
-            llm_timeout=settings.llm_timeout,
-            metrics=self.metrics,
-        )
+        self.answers = self._answer_service(self.retriever)
+        self._guild_stores: dict[str, VectorStore] = {}
+        self._guild_answers: dict[str, AnswerService] = {}
 
     @cached_property
     def topics(self) -> TopicList:
@@ -117,7 +112,7 @@ class Services:
 
     def guild_store(self, guild_id: int | str) -> VectorStore:
         """The collection that holds one server's uploaded material."""
-        stores: dict[str, VectorStore] = self.__dict__.setdefault("_guild_stores", {})
+        stores = self._guild_stores
         key = str(guild_id)
         if key not in stores:
             settings = self.settings.model_copy(update={"collection": f"{self.settings.collection}-g{key}"})
@@ -128,15 +123,18 @@ class Services:
         """Answers from the shared knowledge plus, in a server, that server's own material."""
         if guild_id is None:
             return self.answers
-        cache: dict[str, AnswerService] = self.__dict__.setdefault("_guild_answers", {})
+        cache = self._guild_answers
         key = str(guild_id)
         if key not in cache:
-            retriever = self._retriever(extra=[self.guild_store(key)])
-            cache[key] = AnswerService(
-                retriever, min_relevance=self.settings.min_relevance, max_chars=self.settings.answer_max_chars,
-                llm=self.llm, llm_timeout=self.settings.llm_timeout, metrics=self.metrics,
-            )  # fmt: skip
+            cache[key] = self._answer_service(self._retriever(extra=[self.guild_store(key)]))
         return cache[key]
+
+    def _answer_service(self, retriever: Retriever) -> AnswerService:
+        s = self.settings
+        return AnswerService(
+            retriever, min_relevance=s.min_relevance, max_chars=s.answer_max_chars, llm=self.llm,
+            llm_timeout=s.llm_timeout, metrics=self.metrics,
+        )  # fmt: skip
 
     def warm_up(self) -> None:
         """Load now what the first question would (the model, the keyword index), then settle the GC.

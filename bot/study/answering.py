@@ -157,9 +157,11 @@ class ExtractiveComposer:
         top = max(p.score for p in passages)
         definition = bool(_DEFINITION_Q.match(question))
         wants_mistakes = bool(_MISTAKE_Q.search(question))
+        headings = [set(terms(f"{p.section} {p.title}")) for p in passages]  # once per passage
+        side_sections = [bool(_SIDE_SECTION.search(p.section)) for p in passages]
         for cand, ts in zip(cands, sentence_terms, strict=True):
             p = passages[cand.rank]
-            heading_terms = set(terms(p.section + " " + p.title))
+            heading_terms = headings[cand.rank]
             shared = q_terms & ts
             lexical = sum(math.log(1 + n / df[t]) for t in shared) / (1 + math.log(1 + len(q_terms)))
             context = 0.3 * len(q_terms & heading_terms) / (1 + len(q_terms))
@@ -168,7 +170,7 @@ class ExtractiveComposer:
                 cand.score += 0.35
             if not shared:
                 cand.score -= 0.6  # a sentence that shares nothing with the question rarely answers it
-            if _SIDE_SECTION.search(p.section) and not wants_mistakes:
+            if side_sections[cand.rank] and not wants_mistakes:
                 cand.score -= 0.5
         ranked = sorted(cands, key=lambda c: c.score, reverse=True)
         picked: list[_Candidate] = []

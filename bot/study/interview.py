@@ -25,7 +25,7 @@ import unicodedata
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from itertools import zip_longest
 from typing import Any
@@ -46,6 +46,8 @@ from bot.study.errors import (
 )
 from bot.study.grading import CORRECT_AT, PARTIAL_AT, RED_FLAG_PENALTY, Grade, Grader, Verdict, red_flag_claim
 from bot.study.store import AttemptRecord, Store
+from bot.study.store import assume_utc as _utc
+from bot.study.store import now as _system_clock
 from bot.study.text import terms
 
 log = logging.getLogger(__name__)
@@ -80,14 +82,6 @@ class Outcome(StrEnum):
     answered = "answered"
     timeout = "timeout"
     skipped = "skipped"
-
-
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _system_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 def source_of(question: InterviewQuestion) -> str:

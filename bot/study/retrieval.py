@@ -123,7 +123,7 @@ class Retriever:
         cfg = self.config
         depth = max(cfg.candidates, k)
         tokens = keyword_tokens(question) if cfg.mode != "dense" else []
-        stores = [self.store, *(s for s in self.extra if s.count())]
+        stores = [self.store, *self.extra]  # an empty store adds nothing (its query returns [])
         dense: list[_Candidate] = []
         keyword: list[_Candidate] = []
         if cfg.mode != "keyword":

@@ -70,7 +70,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(value: datetime) -> datetime:
+def assume_utc(value: datetime) -> datetime:
     """SQLite hands datetimes back without their time zone; they were stored in UTC."""
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
@@ -448,7 +448,7 @@ class Store:
         """(name, added_by, chunks, added_at) of a server's materials, by name."""
         stmt = select(Material).where(Material.group_id == group_id).order_by(Material.name)
         rows = await self._run(lambda s: _all(s, stmt))
-        return [(m.name, m.added_by, m.chunks, _aware(m.added_at)) for m in rows]
+        return [(m.name, m.added_by, m.chunks, assume_utc(m.added_at)) for m in rows]
 
     async def remove_material(self, group_id: str, name: str) -> str | None:
         """Forget a material; returns its source label (to delete its chunks), or None if unknown."""
@@ -624,26 +624,25 @@ def _first_line(exc: BaseException) -> str:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
 
 def _iso(value: datetime) -> str:
-    return _aware(value).isoformat()
+    return assume_utc(value).isoformat()
 
 
 def _attempt(row: Attempt) -> AttemptRecord:
     return AttemptRecord(
         row.user_id, row.item_id, row.kind, row.area, row.topic, row.score, row.correct,
-        _aware(row.answered_at), row.group_id, row.session_id,
+        assume_utc(row.answered_at), row.group_id, row.session_id,
     )  # fmt: skip
 
 
 def _session(row: StudySession) -> SessionRecord:
     return SessionRecord(
         row.id, row.kind, row.owner_id, row.group_id, row.channel_id, row.status, dict(row.state),
-        _aware(row.created_at), _aware(row.updated_at),
+        assume_utc(row.created_at), assume_utc(row.updated_at),
     )  # fmt: skip
 
 

@@ -134,6 +134,16 @@ class VectorStore:
         for start in range(0, n, size):
             yield slice(start, start + size)
 
+    @contextmanager
+    def _changing(self, what: str) -> Iterator[None]:
+        """A write: ``version`` moves on once it is done (or failed part-way), never before, so a
+        keyword index rebuilt meanwhile cannot take the old chunks for the new version."""
+        try:
+            with _unavailable(what):
+                yield
+        finally:
+            self.version += 1
+
     def add(
         self,
         ids: Sequence[str],
@@ -141,9 +151,8 @@ class VectorStore:
         documents: Sequence[str],
         metadatas: Sequence[Metadata],
     ) -> None:
-        self.version += 1
         col = self.collection()
-        with _unavailable("adding chunks"):
+        with self._changing("adding chunks"):
             for part in self._batches(len(ids)):
                 col.upsert(
                     ids=list(ids[part]),
@@ -153,24 +162,21 @@ class VectorStore:
                 )
 
     def update_metadata(self, ids: Sequence[str], metadatas: Sequence[Metadata]) -> None:
-        self.version += 1
         col = self.collection()
-        with _unavailable("updating chunk metadata"):
+        with self._changing("updating chunk metadata"):
             for part in self._batches(len(ids)):
                 col.update(ids=list(ids[part]), metadatas=list(metadatas[part]))
 
     def delete(self, ids: Sequence[str]) -> None:
-        self.version += 1
         col = self.collection()
-        with _unavailable("deleting chunks"):
+        with self._changing("deleting chunks"):
             for part in self._batches(len(ids)):
                 col.delete(ids=list(ids[part]))
 
     def delete_source(self, source: str) -> int:
         """Delete every chunk of one source; returns how many went."""
-        self.version += 1
         col = self.collection()
-        with _unavailable("deleting a source"):
+        with self._changing("deleting a source"):
             ids = col.get(where={"source": source}, include=[])["ids"]
             if ids:
                 col.delete(ids=ids)
