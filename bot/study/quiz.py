@@ -160,6 +160,9 @@ class QuizService:
         self.items = {i.id: i for i in items}
         self.scheduler = Scheduler(enable_fuzzing=False)
         self._random = random.Random(seed)
+        # (session, question index, user) answers being graded now: a second click on the same
+        # question is refused at once instead of being graded and recorded twice.
+        self._grading: set[tuple[str, int, str]] = set()
 
     def item(self, item_id: str) -> QuizItem:
         return self.items[item_id]
@@ -271,9 +274,20 @@ class QuizService:
             raise SessionFinished("This quiz is over: start a new one.")
         if not session.channel and user_id != session.owner_id:
             raise InvalidAnswer("This quiz belongs to someone else: start your own.")
-        if user_id in session.results[session.index]:
+        index = session.index
+        claim = (session_id, index, user_id)
+        if user_id in session.results[index] or claim in self._grading:
             raise InvalidAnswer("You already answered this question.")
-        item = self.items[item_id]
+        self._grading.add(claim)  # no await between the check and the claim: no one slips in
+        try:
+            return await self._record(session, index, user_id, response, user_name)
+        finally:
+            self._grading.discard(claim)
+
+    async def _record(
+        self, session: QuizSession, index: int, user_id: str, response: str, user_name: str
+    ) -> QuizResult:
+        item = self.items[session.item_ids[index]]
         result = await self._grade(item, user_id, response)
         if session.channel:
             await self.store.ensure_user(user_id, user_name, session.group_id)
@@ -286,9 +300,9 @@ class QuizService:
             card=dict(updated.to_dict()), due=updated.due,
         )  # fmt: skip
         # Re-read before writing: in channel mode other answers may have landed meanwhile.
-        session = await self.load(session_id)
-        session.results[session.index][user_id] = asdict(result)
-        if not session.channel:
+        session = await self.load(session.id)
+        session.results[index][user_id] = asdict(result)
+        if not session.channel and session.index == index:
             session.move_on()
         await self._save(session)
         return result

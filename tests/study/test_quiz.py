@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -132,6 +133,22 @@ async def test_only_the_owner_answers_a_solo_quiz(quizzes: QuizService) -> None:
     session = await quizzes.start("u1", count=1, types=["mcq"])
     with pytest.raises(InvalidAnswer, match="someone else"):
         await quizzes.answer(session.id, "u2", "A")
+
+
+async def test_a_double_click_records_one_answer(quizzes: QuizService) -> None:
+    """Two submissions of the same question at once: one is graded, the other refused, none skipped."""
+    session = await quizzes.start("u1", types=["mcq"], count=2)
+    first = quizzes.item(session.item_ids[0])
+    outcomes = await asyncio.gather(
+        quizzes.answer(session.id, "u1", _right(first)),
+        quizzes.answer(session.id, "u1", _wrong(first)),
+        return_exceptions=True,
+    )
+    assert outcomes[0].correct  # type: ignore[union-attr]
+    assert isinstance(outcomes[1], InvalidAnswer) and "already answered" in str(outcomes[1])
+    assert [a.item_id for a in await quizzes.store.attempts("u1")] == [first.id]
+    resumed = await quizzes.load(session.id)
+    assert resumed.index == 1 and resumed.results[1] == {}  # the second question was not skipped
 
 
 async def test_channel_mode_ranks_everyone(quizzes: QuizService) -> None:
