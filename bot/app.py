@@ -137,7 +137,8 @@ class Services:
         )  # fmt: skip
 
     def warm_up(self) -> None:
-        """Load now what the first question would (the model, the keyword index), then settle the GC.
+        """Load now what first uses would (the model, the keyword index, the quiz and interview
+        banks and the services over them), then settle the GC.
 
         For long-running processes (the bot). Freezing the objects alive after start-up keeps the
         garbage collector from walking them again: otherwise its full passes, run from whichever
@@ -151,6 +152,10 @@ class Services:
                 self.store.keywords.ensure_fresh()
         except StudybotError as exc:  # the store may come up later; the first question retries
             log.warning("warm-up could not read the vector store: %s", exc)
+        try:  # else the first /quiz or interview parses the banks on the event loop (~0.8 s)
+            _ = self.quizzes, self.interviews, self.progress
+        except StudybotError as exc:  # not cached: the first use reports it to the learner
+            log.warning("warm-up could not load the study banks: %s", exc)
         gc.collect()
         gc.freeze()
         gc.set_threshold(20_000, 50, 100)

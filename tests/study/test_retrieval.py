@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import threading
 import time
@@ -153,3 +154,15 @@ async def test_python_heavy_work_runs_a_few_threads_at_a_time(services: Services
     assert all(r.citations and _sources([r.citations[0].passage]) == ["dropout.md"] for r in results)
     assert gate.entries == 2 * len(questions), "each answer: one search and one composing"
     assert gate.most == 2
+
+
+def test_warm_up_loads_what_first_uses_need(services: Services) -> None:
+    """The bot calls warm_up before connecting: nothing heavy should be left for the event loop."""
+    thresholds = gc.get_threshold()
+    try:
+        services.warm_up()
+        assert {"quizzes", "interviews", "progress"} <= services.__dict__.keys()
+        assert services.store.keywords.builds >= 1 and services.embedder.loaded
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
