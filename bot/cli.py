@@ -267,10 +267,11 @@ def chat() -> None:
 
 
 def _cli_user(settings: Settings) -> tuple[str, str]:
-    import getpass
+    if settings.user:
+        return f"cli:{settings.user}", settings.user
+    from bot.interview_terminal import default_user  # the login name, guarded for containers
 
-    name = settings.user or getpass.getuser() or "learner"
-    return f"cli:{name}", name
+    return default_user()
 
 
 def _engine(settings: Settings, work: Callable[[Services], Awaitable[T]]) -> T:
@@ -310,7 +311,7 @@ def grade(
                         if not isinstance(row, dict):
                             raise ValueError("not an object")
                         q = clean_question(str(row.get("question", "")), settings.max_question_chars)
-                        rubric = await asyncio.to_thread(services.grader.rubric_for_question, q)
+                        rubric = await services.grader.arubric_for_question(q)
                         result = await services.grader.agrade(rubric, str(row.get("answer", "")))
                         _print_json({"question": q, **result.to_dict()})
                     except ValueError as exc:
@@ -325,7 +326,7 @@ def grade(
         q = clean_question(question, settings.max_question_chars)
 
         async def one(services: Services) -> None:
-            rubric = await asyncio.to_thread(services.grader.rubric_for_question, q)
+            rubric = await services.grader.arubric_for_question(q)
             result = await services.grader.agrade(rubric, answer)
             if as_json:
                 _print_json({"question": q, **result.to_dict()})
@@ -515,8 +516,7 @@ def run(
 ) -> None:
     """Run the Discord bot (token from STUDYBOT_DISCORD_TOKEN or STUDYBOT_DISCORD_TOKEN_FILE)."""
     settings = _with_shards(_settings(), shard_count, shards)
-    _apply_log_level(settings)
-    if not _State.verbose:
+    if not _State.verbose:  # the bot logs its start, shards and shutdown at INFO, whatever the level
         logging.getLogger().setLevel(min(logging.INFO, logging.getLevelName(settings.log_level)))
 
     def body() -> None:

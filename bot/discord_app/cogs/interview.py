@@ -31,8 +31,7 @@ MODES = [
 
 async def post_step(channel: discord.abc.Messageable, step: InterviewStep) -> None:
     """Everything one interview action produced, in order: feedback, follow-up, next question, scorecards."""
-    released = step.released or ([step.feedback] if step.feedback else [])
-    for fb in released:
+    for fb in step.released:  # the answerer's own feedback is among them when it is released
         await channel.send(embed=render.interview_feedback_embed(fb))
     if step.follow_up is not None:
         await channel.send(embed=render.interview_prompt_embed(step.follow_up), view=answer_view(step.session.id))
