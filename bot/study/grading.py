@@ -32,6 +32,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 from langchain_core.language_models import BaseChatModel
@@ -109,6 +110,19 @@ class Grade:
             "model_answer": self.model_answer,
             "sources": list(self.sources),
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Grade:
+        return cls(
+            Verdict(data["verdict"]),
+            float(data["score"]),
+            list(data["covered"]),
+            list(data["missed"]),
+            list(data["red_flags"]),
+            str(data["feedback"]),
+            str(data["model_answer"]),
+            list(data["sources"]),
+        )
 
 
 # --- reading the answer -------------------------------------------------------------------------
@@ -476,8 +490,8 @@ class Grader:
         found = self._coverage(q, point_v, unit_v, window_v, usable)
         covered = [p for p, hit in zip(rubric.key_points, found, strict=True) if hit]
         missed = [p for p, hit in zip(rubric.key_points, found, strict=True) if not hit]
-        score = max(0.0, min(1.0, len(covered) / len(rubric.key_points) - RED_FLAG_PENALTY * len(stated)))
-        verdict = _verdict(score)
+        score = score_for(len(covered), len(rubric.key_points), len(stated))
+        verdict = verdict_for(score)
         feedback = _feedback(rubric, verdict, covered, missed, stated, reading)
         return Grade(verdict, score, covered, missed, stated, feedback, _model_answer(rubric), list(rubric.sources))
 
@@ -577,7 +591,12 @@ class Grader:
         )
 
 
-def _verdict(score: float) -> Verdict:
+def score_for(covered: int, points: int, red_flags: int) -> float:
+    """The share of key points covered, less a penalty per red flag stated, within 0..1."""
+    return max(0.0, min(1.0, covered / points - RED_FLAG_PENALTY * red_flags))
+
+
+def verdict_for(score: float) -> Verdict:
     if score >= CORRECT_AT:
         return Verdict.correct
     if score >= PARTIAL_AT:

@@ -44,7 +44,7 @@ from bot.study.errors import (
     SessionFinished,
     SessionNotFound,
 )
-from bot.study.grading import CORRECT_AT, PARTIAL_AT, RED_FLAG_PENALTY, Grade, Grader, Verdict, red_flag_claim
+from bot.study.grading import Grade, Grader, Verdict, red_flag_claim, score_for, verdict_for
 from bot.study.store import AttemptRecord, Store
 from bot.study.store import assume_utc as _utc
 from bot.study.store import now as _system_clock
@@ -111,12 +111,6 @@ def pick_follow_up(question: InterviewQuestion, missed: Sequence[str]) -> str:
     return ranked[0][1]
 
 
-def _verdict(score: float) -> Verdict:
-    if score >= CORRECT_AT:
-        return Verdict.correct
-    return Verdict.partial if score >= PARTIAL_AT else Verdict.incorrect
-
-
 def _shorten(text: str, limit: int = 90) -> str:
     text = text.strip().rstrip(".")
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
@@ -129,8 +123,8 @@ def combine_grades(question: InterviewQuestion, first: Grade, follow_up: Grade) 
     covered = [p for p in points if p in first.covered or p in follow_up.covered]
     missed = [p for p in points if p not in covered]
     stated = [f for f in flags if f in first.red_flags or f in follow_up.red_flags]
-    score = max(0.0, min(1.0, len(covered) / len(points) - RED_FLAG_PENALTY * len(stated)))
-    verdict = _verdict(score)
+    score = score_for(len(covered), len(points), len(stated))
+    verdict = verdict_for(score)
     head = {Verdict.correct: "Good", Verdict.partial: "Partly right", Verdict.incorrect: "Not yet"}[verdict]
     parts = [f"{head}: with the follow-up you covered {len(covered)} of {len(points)} key points."]
     if missed:
@@ -139,19 +133,6 @@ def combine_grades(question: InterviewQuestion, first: Grade, follow_up: Grade) 
     if missed or verdict is not Verdict.correct:
         parts.append(f"Read: {source_of(question)}.")
     return Grade(verdict, score, covered, missed, stated, " ".join(parts), first.model_answer, list(first.sources))
-
-
-def _grade_from_dict(data: dict[str, Any]) -> Grade:
-    return Grade(
-        Verdict(data["verdict"]),
-        float(data["score"]),
-        list(data["covered"]),
-        list(data["missed"]),
-        list(data["red_flags"]),
-        str(data["feedback"]),
-        str(data["model_answer"]),
-        list(data["sources"]),
-    )
 
 
 # --- session data ---------------------------------------------------------------------------------
@@ -731,7 +712,7 @@ class InterviewService:
             for slot in list(session.slots):
                 if slot.first is not None:  # the first answer was graded: it counts without its follow-up
                     result = self._result(
-                        session, slot.user_id, _grade_from_dict(slot.first), Outcome.answered, now, slot.follow_up
+                        session, slot.user_id, Grade.from_dict(slot.first), Outcome.answered, now, slot.follow_up
                     )
                     session.results.append(result)
                     await self._record(session, result)
@@ -767,7 +748,7 @@ class InterviewService:
                 prompt = session.current_prompt(user_id)
                 return InterviewStep(session, follow_up=prompt, prompt=prompt)
             if slot.first is not None:
-                grade = combine_grades(question, _grade_from_dict(slot.first), grade)
+                grade = combine_grades(question, Grade.from_dict(slot.first), grade)
             result = self._result(session, user_id, grade, Outcome.answered, now, slot.follow_up)
             return await self._close(session, slot, result, now)
 
@@ -779,7 +760,7 @@ class InterviewService:
             now = self._now()
             if slot.first is not None:
                 result = self._result(
-                    session, user_id, _grade_from_dict(slot.first), Outcome.answered, now, slot.follow_up
+                    session, user_id, Grade.from_dict(slot.first), Outcome.answered, now, slot.follow_up
                 )
             else:
                 result = self._unanswered(session, user_id, Outcome.skipped, now)
@@ -918,7 +899,7 @@ class InterviewService:
             return None
         for slot in expired:
             if slot.first is not None:
-                grade = _grade_from_dict(slot.first)
+                grade = Grade.from_dict(slot.first)
                 grade.feedback = f"No follow-up answer in time; your first answer counts. {grade.feedback}"
                 result = self._result(session, slot.user_id, grade, Outcome.answered, now, slot.follow_up)
                 await self._record(session, result)
