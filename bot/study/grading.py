@@ -43,7 +43,7 @@ from bot.study.banks import InterviewQuestion, QuizItem, QuizType
 from bot.study.embedding import Embedder
 from bot.study.errors import CannotGrade
 from bot.study.retrieval import Passage, Retriever
-from bot.study.text import passage_sentences, split_sentences, terms
+from bot.study.text import BULLET, passage_sentences, split_sentences, terms
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,6 @@ class Grade:
 
 # --- reading the answer -------------------------------------------------------------------------
 
-_BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,2}[.)])\s+")
 _CLAUSE = re.compile(r";\s+|,\s+(?=(?:and|but|while|whereas|so|which|because)\s)")
 _TAG = re.compile(r"</?\s*[A-Za-z][\w-]*\s*>")
 # Text addressed to whoever grades the answer, not about the subject.
@@ -190,12 +189,12 @@ def answer_units(text: str) -> list[str]:
     text = _TAG.sub(lambda m: f"\n\n{m.group(0)}\n\n", text)  # "<system>" is a unit of its own
     for line in text.splitlines():
         stripped = line.strip()
-        if not stripped or _BULLET.match(stripped):
+        if not stripped or BULLET.match(stripped):
             if current:
                 paragraphs.append(" ".join(current))
                 current = []
             if stripped:
-                current.append(_BULLET.sub("", stripped))
+                current.append(BULLET.sub("", stripped))
             continue
         current.append(stripped)
     if current:

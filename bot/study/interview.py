@@ -45,6 +45,7 @@ from bot.study.errors import (
     SessionNotFound,
 )
 from bot.study.grading import Grade, Grader, Verdict, red_flag_claim, score_for, verdict_for
+from bot.study.questions import CONTROL_CHARS
 from bot.study.store import AttemptRecord, Store
 from bot.study.store import assume_utc as _utc
 from bot.study.store import now as _system_clock
@@ -61,7 +62,6 @@ DEFAULT_TIME_LIMIT_S = 300.0
 STATE_VERSION = 1
 _LEVELS = [Level.junior, Level.mid, Level.senior]
 # Zero-width and control characters (tabs and newlines stay: answers may have lines).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
 
 
 class SessionStatus(StrEnum):
@@ -92,7 +92,7 @@ def source_of(question: InterviewQuestion) -> str:
 def clean_answer(raw: str) -> str:
     """Normalise an answer; refuse an empty one (a stray Enter must not burn a question) or a huge one."""
     text = unicodedata.normalize("NFKC", raw or "").replace("\r\n", "\n").replace("\r", "\n")
-    text = _CONTROL.sub(" ", text)
+    text = CONTROL_CHARS.sub(" ", text)
     text = re.sub(r"\n{3,}", "\n\n", re.sub(r"[ \t]+", " ", text)).strip()
     if not text:
         raise InvalidAnswer("The answer is empty: type your answer in a few sentences, or skip the question.")

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 from bot.study.banks import QuizItem, QuizType
 from bot.study.errors import InvalidAnswer, NoQuizItems, SessionFinished, SessionNotFound
-from bot.study.grading import Grader, Verdict
+from bot.study.grading import MAX_ANSWER_CHARS, Grader, Verdict
 from bot.study.progress import topic_mastery
 from bot.study.store import AttemptRecord, Store
 
@@ -324,12 +324,12 @@ class QuizService:
     async def _grade(self, item: QuizItem, user_id: str, response: str) -> QuizResult:
         source = f"{item.source.note}#{item.source.section}"
         if item.type is QuizType.short:
-            text = response.strip()
+            text = response.strip()[:MAX_ANSWER_CHARS]
             if not text:
                 raise InvalidAnswer("Type an answer (a sentence or two).")
-            grade = await self.grader.agrade(self.grader.rubric_for_item(item), text[:4000])
+            grade = await self.grader.agrade(self.grader.rubric_for_item(item), text)
             return QuizResult(
-                item.id, user_id, text[:4000], grade.verdict is Verdict.correct, grade.score, grade.verdict.value,
+                item.id, user_id, text, grade.verdict is Verdict.correct, grade.score, grade.verdict.value,
                 item.explanation, source, display_answer(item), grade.feedback, grade.covered, grade.missed,
             )  # fmt: skip
         correct, score = check_exact(item, response)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[`*])")
-_BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,2}[.)])\s+")
+BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,2}[.)])\s+")
 _WORD = re.compile(r"[a-z0-9][a-z0-9+#.'-]*[a-z0-9+#]|[a-z0-9]")
 
 _STOPWORD_TEXT = """
@@ -70,9 +70,9 @@ def passage_sentences(text: str) -> list[str]:
         if not stripped or stripped.startswith("#"):
             flush()
             continue
-        if _BULLET.match(stripped):
+        if BULLET.match(stripped):
             flush()
-            paragraph.append(_BULLET.sub("", stripped))
+            paragraph.append(BULLET.sub("", stripped))
             continue
         paragraph.append(stripped)
     flush()
