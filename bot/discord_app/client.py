@@ -190,6 +190,10 @@ class StudyBot(commands.Bot):
         self.add_dynamic_items(*DYNAMIC_ITEMS)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
+        shard_ids = self.services.settings.shard_id_list()
+        if shard_ids is not None and 0 not in shard_ids:  # one process syncs, not every shard process
+            log.info("commands are synced by the process that runs shard 0")
+            return
         guild_id = self.services.settings.discord_test_guild
         if guild_id:
             guild = discord.Object(id=guild_id)

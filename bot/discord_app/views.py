@@ -277,9 +277,13 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button["discord.ui.View"]
         message = interaction.message
         question = render.question_title(message) if message else None
         answer = "\n".join(e.description or "" for e in message.embeds) if message else ""
-        await interaction.client.services.db.record_feedback(
-            user_key(interaction.user), question or "", answer, self.helpful
-        )
+        try:
+            await interaction.client.services.db.record_feedback(
+                user_key(interaction.user), question or "", answer, self.helpful
+            )
+        except Exception as exc:  # the database is down: say so instead of "interaction failed"
+            await report_error(interaction, exc)
+            return
         await interaction.response.send_message("Thanks, noted!", ephemeral=True)
 
 

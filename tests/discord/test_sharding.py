@@ -103,6 +103,9 @@ async def test_two_processes_each_run_their_own_shard(
             # The command went to the connection of the guild's shard only, and that is this process's.
             assert [s.session_id for s in topics.received_by] == [sessions[shard_id]]
             assert sessions[shard_id] in process.log and sessions[1 - shard_id] not in process.log
+        # The process that runs shard 0 syncs the commands; the other leaves them alone.
+        assert len(fake.find_requests("PUT", r"/applications/\d+/commands")) == 1
+        assert "commands are synced by the process that runs shard 0" in second.log
         for process in (first, second):
             process.send_signal(signal.SIGTERM)
         codes = await asyncio.gather(first.wait(timeout=30), second.wait(timeout=30))

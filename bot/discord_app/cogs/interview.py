@@ -226,12 +226,17 @@ class Interview(commands.GroupCog, group_name="interview"):
         """An answer typed in an interview thread."""
         if message.author.bot or not isinstance(message.channel, discord.Thread) or not message.content.strip():
             return
+        me = self.bot.user
+        if me is None or message.channel.owner_id != me.id:  # interview threads are the bot's own
+            return
         if not self.bot.track_handler():  # an answer to a session underway is taken while shutting down
             return
-        sessions = await self.bot.services.interviews.active_for(channel_id=str(message.channel.id))
-        session = next((s for s in sessions if s.participant(user_key(message.author)) is not None), None)
-        if session is None:
+        sessions = await self.bot.services.interviews.active_for(
+            user_id=user_key(message.author), channel_id=str(message.channel.id)
+        )
+        if not sessions:
             return
+        session = sessions[0]
         try:
             step = await self.bot.services.interviews.answer(session.id, user_key(message.author), message.content)
         except StudybotError as exc:
