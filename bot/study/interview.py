@@ -766,6 +766,11 @@ class InterviewService:
                 result = self._unanswered(session, user_id, Outcome.skipped, now)
             return await self._close(session, slot, result, now)
 
+    def is_due(self, session: InterviewSession) -> bool:
+        """Whether an answer window of this (loaded) session has run out: only then is ``expire`` needed."""
+        deadline = session.next_deadline()
+        return deadline is not None and deadline <= self._now()
+
     async def expire(self, session_id: str, now: datetime | None = None) -> InterviewStep | None:
         """Close every answer window that ran out by ``now``; None when none had.
 

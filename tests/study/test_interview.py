@@ -356,6 +356,7 @@ async def test_time_limit_expiry_and_late_answers(
     session = await service.start("u1", area="mlops", questions=3)
     q1, q2, q3 = session.questions
     assert await service.expire(session.id, now=START + timedelta(seconds=59)) is None
+    assert not service.is_due(session)  # what the Discord timer checks before expiring
 
     step = await service.expire(session.id, now=START + timedelta(seconds=61))
     assert step is not None and not step.finished
@@ -368,6 +369,7 @@ async def test_time_limit_expiry_and_late_answers(
 
     # An answer after its window closed is refused; the question is recorded as unanswered and skipped.
     clock.advance(200)
+    assert service.is_due(await service.load(session.id))
     with pytest.raises(AnswerTooLate, match="1 min"):
         await service.answer(session.id, "u1", good(q2))
     session = await service.load(session.id)

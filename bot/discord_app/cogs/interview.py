@@ -251,8 +251,10 @@ class Interview(commands.GroupCog, group_name="interview"):
         await asyncio.shield(self._round)  # see cog_unload
 
     async def _expire_all(self) -> None:
-        for session in await self.bot.services.interviews.active_for():
-            await self._expire(session)
+        interviews = self.bot.services.interviews
+        for session in await interviews.active_for():
+            if interviews.is_due(session):  # else nothing to close: skip the locked re-load
+                await self._expire(session)
 
     async def _expire(self, session: InterviewSession) -> None:
         try:
