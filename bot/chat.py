@@ -11,7 +11,7 @@ from rich.markup import escape
 from bot.app import Services
 from bot.study.errors import InvalidQuestion, StudybotError
 from bot.study.questions import clean_question
-from bot.terminal import render_answer, render_results, render_sources
+from bot.terminal import read_line, render_answer, render_results, render_sources
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +54,7 @@ class ChatSession:
         return area, topic, count
 
     async def _read(self) -> str | None:
-        try:
-            return await asyncio.to_thread(self.console.input, "[bold magenta]you>[/] ")
-        except (EOFError, KeyboardInterrupt):
-            return None
+        return await read_line(self.console, "[bold magenta]you>[/] ")
 
     async def run(self) -> None:
         c = self.console

@@ -6,7 +6,6 @@ ends early with a scorecard for what was answered.
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import logging
 from typing import Protocol
@@ -19,6 +18,7 @@ from rich.table import Table
 from bot.study.errors import AnswerTooLate, InvalidAnswer, StudybotError
 from bot.study.grading import Verdict
 from bot.study.interview import AnswerFeedback, InterviewService, InterviewStep, Outcome, Prompt, Scorecard
+from bot.terminal import read_line
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +42,6 @@ def default_user() -> tuple[str, str]:
     except Exception:  # no login name in some containers
         name = "me"
     return f"cli:{name}", name
-
-
-async def _read(console: Console, label: str) -> str | None:
-    try:
-        return await asyncio.to_thread(console.input, label)
-    except (EOFError, KeyboardInterrupt):
-        return None
 
 
 def render_prompt(console: Console, prompt: Prompt) -> None:
@@ -135,7 +128,7 @@ async def run_interview(
         if prompt != shown:
             render_prompt(console, prompt)
             shown = prompt
-        line = await _read(console, "[bold magenta]you>[/] ")
+        line = await read_line(console, "[bold magenta]you>[/] ")
         command = (line or "").strip().lower()
         if line is None or command in {"/end", "/quit", "/exit", "/q"}:
             if line is None:

@@ -15,6 +15,7 @@ from bot.study.banks import QuizType
 from bot.study.errors import InvalidAnswer
 from bot.study.progress import Progress, mastery_chart
 from bot.study.quiz import LETTERS, QuizResult, QuizSession, QuizSummary
+from bot.terminal import read_line
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -25,13 +26,6 @@ HINTS = {
     QuizType.true_false: "answer true or false",
     QuizType.short: "answer in a sentence or two",
 }
-
-
-async def _read(console: Console, prompt: str) -> str | None:
-    try:
-        return await asyncio.to_thread(console.input, prompt)
-    except (EOFError, KeyboardInterrupt):
-        return None
 
 
 def render_question(console: Console, services: Services, session: QuizSession) -> None:
@@ -72,7 +66,7 @@ async def run_quiz(services: Services, console: Console, session: QuizSession, u
     quizzes = services.quizzes
     while session.current_id is not None:
         render_question(console, services, session)
-        raw = await _read(console, "[bold magenta]answer>[/] ")
+        raw = await read_line(console, "[bold magenta]answer>[/] ")
         if raw is None or raw.strip() == "/stop":
             console.print("Quiz paused: it resumes where you left it next time.")
             return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,15 @@ from ingest.pipeline import IngestReport
 
 if TYPE_CHECKING:
     from bot.study.grading import Grade
+
+
+async def read_line(console: Console, label: str) -> str | None:
+    """One line typed at the terminal, read off the event loop; None at end of input or Ctrl-C."""
+    try:
+        return await asyncio.to_thread(console.input, label)
+    except (EOFError, KeyboardInterrupt):
+        return None
+
 
 _CITE = re.compile(r"\[(\d{1,2})\]")
 
