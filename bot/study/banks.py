@@ -141,6 +141,65 @@ class InterviewQuestion(_Strict):
         return points
 
 
+class CardKind(StrEnum):
+    definition = "definition"
+    comparison = "comparison"
+    how_to = "how-to"
+    why = "why"
+    when_to_use = "when-to-use"
+    symptom = "symptom"
+    example = "example"
+    design = "design"
+    behavioral = "behavioral"
+
+
+# An answer card's answer: 2-5 sentences, about 90 words at most (design and behavioral outlines 130).
+CARD_MAX_WORDS = 95
+CARD_MAX_WORDS_LONG = 135
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+(?=[A-Z0-9`\"(])")
+_META = re.compile(r"\b(the note|this note|see above|as mentioned|notes/[a-z-]+/|\.md\b)", re.IGNORECASE)
+
+
+class Card(_Strict):
+    """A short authored answer to a question as learners ask it (``knowledge/cards/<area>/<topic>.yaml``)."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*-c[0-9]{2,3}$")]
+    area: NonEmpty
+    topic: NonEmpty
+    kind: CardKind
+    question: NonEmpty
+    asked_as: list[NonEmpty] = Field(min_length=2, max_length=5)
+    answer: NonEmpty
+    source: SourceRef
+    related: list[Annotated[str, Field(pattern=ID_PATTERN)]] = Field(min_length=1, max_length=4)
+
+    @field_validator("answer")
+    @classmethod
+    def _answer_shape(cls, answer: str) -> str:
+        if _META.search(answer):
+            raise ValueError(f"answer refers to a note or a file instead of standing alone: {answer[:60]!r}")
+        if "\n#" in answer or re.search(r"^\s*[-*] ", answer, re.MULTILINE):
+            raise ValueError("answer is plain sentences: no headings or lists")
+        return " ".join(answer.split())
+
+    @model_validator(mode="after")
+    def _answer_length(self) -> Card:
+        sentences = card_sentences(self.answer)
+        limit = CARD_MAX_WORDS_LONG if self.kind in (CardKind.design, CardKind.behavioral) else CARD_MAX_WORDS
+        if not 2 <= len(sentences) <= 5:
+            raise ValueError(f"answer has {len(sentences)} sentences; a card answers in 2-5")
+        if len(self.answer.split()) > limit:
+            raise ValueError(f"answer has {len(self.answer.split())} words; at most {limit}")
+        if self.id in self.related:
+            raise ValueError("a card is not related to itself")
+        return self
+
+
+def card_sentences(text: str) -> list[str]:
+    """The sentences of a card's answer (cards are plain prose, so a simple splitter is exact enough)."""
+    return [s.strip() for s in _SENTENCE_END.split(" ".join(text.split())) if s.strip()]
+
+
 class RetrievalQuestion(_Strict):
     question: NonEmpty
     note: Annotated[str, Field(pattern=r"^notes/[a-z0-9-]+/[a-z0-9-]+\.md$")]
@@ -217,6 +276,13 @@ def load_quiz_items(root: Path) -> list[QuizItem]:
 
 def load_interview_questions(root: Path) -> list[InterviewQuestion]:
     return [q for p in _bank_files(root, "interview") for q in _validate_list(p, InterviewQuestion, _read_yaml(p))]
+
+
+def load_cards(root: Path) -> list[Card]:
+    """Every card under ``knowledge/cards/`` (one YAML list per topic); none when the folder is absent."""
+    folder = root / "cards"
+    paths = sorted(folder.rglob("*.yaml")) if folder.is_dir() else []
+    return [c for p in paths for c in _validate_list(p, Card, _read_yaml(p))]
 
 
 def load_retrieval_questions(paths: Iterable[Path]) -> list[RetrievalQuestion]:
