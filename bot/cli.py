@@ -143,8 +143,33 @@ def ingest(
             if bar:
                 bar[0].stop()
         render_ingest(console, report)
-        if report.nothing_ingested:
-            _fail("nothing could be ingested", EXIT_ERROR)
+        if report.unreadable:
+            _fail("none of the files found could be read", EXIT_ERROR)
+        if report.found_nothing:
+            where = ", ".join(str(p) for p in targets)
+            _fail(f"no Markdown, text, HTML or PDF files under {where}", EXIT_ERROR)
+
+    _run(body)
+
+
+@app.command()
+def remove(
+    paths: Annotated[
+        list[str], typer.Argument(help="Sources as `studybot sources` lists them, or folders above them.")
+    ],
+) -> None:
+    """Delete the chunks of ingested sources, whether or not their files still exist."""
+    settings = _settings()
+    _apply_log_level(settings)
+
+    def body() -> None:
+        from bot.terminal import render_removal
+        from ingest.pipeline import remove_sources
+
+        report = remove_sources(_services(settings).store, paths, settings)
+        render_removal(console, report)
+        if report.unmatched:
+            _fail("nothing ingested under " + ", ".join(report.unmatched) + ": see `studybot sources`", EXIT_ERROR)
 
     _run(body)
 

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from bot.study.answering import Answer
 from bot.study.retrieval import Passage
-from ingest.pipeline import IngestReport
+from ingest.pipeline import IngestReport, RemovalReport
 
 if TYPE_CHECKING:
     from bot.study.grading import Grade
@@ -57,12 +57,36 @@ def render_results(console: Console, question: str, passages: list[Passage]) -> 
 def render_ingest(console: Console, report: IngestReport) -> None:
     for path, reason in report.skipped:
         console.print(f"[yellow]skipped[/] {escape(path)}: {escape(reason)}", soft_wrap=True)
-    console.print(
-        f"[bold]{report.files}[/] files, [bold]{report.chunks}[/] chunks: "
-        f"[green]{report.added} added[/], {report.updated} updated, "
-        f"[red]{report.deleted} deleted[/], {report.unchanged} unchanged "
-        f"in {report.seconds:.1f} s"
-    )
+    for source, n in sorted(report.removed.items()):
+        console.print(f"[red]removed[/] {escape(source)}: {_chunks(n)} deleted (the file is gone)", soft_wrap=True)
+    parts = [f"[bold]{report.files}[/] {_plural(report.files, 'file')} ingested"]
+    if report.files:
+        edited = report.deleted - sum(report.removed.values())
+        parts[0] += (
+            f" ({_chunks(report.chunks)}: [green]{report.added} added[/], {report.updated} updated, "
+            f"{edited} deleted, {report.unchanged} unchanged)"
+        )
+    if report.removed:
+        n = len(report.removed)
+        parts.append(f"{n} removed {_plural(n, 'file')}: [red]{_chunks(sum(report.removed.values()))} deleted[/]")
+    console.print(", ".join(parts) + f" in {report.seconds:.1f} s", soft_wrap=True)
+
+
+def render_removal(console: Console, report: RemovalReport) -> None:
+    for source, n in sorted(report.removed.items()):
+        console.print(f"[red]removed[/] {escape(source)}: {_chunks(n)}", soft_wrap=True)
+    for name in report.unmatched:
+        console.print(f"[yellow]no ingested source matches[/] {escape(name)}", soft_wrap=True)
+    n = len(report.removed)
+    console.print(f"{n} {_plural(n, 'source')} removed: {_chunks(report.chunks)} deleted", soft_wrap=True)
+
+
+def _plural(n: int, word: str) -> str:
+    return word if n == 1 else word + "s"
+
+
+def _chunks(n: int) -> str:
+    return f"{n} {_plural(n, 'chunk')}"
 
 
 def render_sources(console: Console, rows: list[tuple[str, str, int]]) -> None:

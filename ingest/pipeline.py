@@ -5,13 +5,18 @@ set difference between the chunks the files yield now and the chunks stored unde
 sources. New chunks are embedded and added first (group by group), then stale ones are deleted.
 A run killed at any point leaves a store that the next run converges from: what was added stays
 (its ids are still wanted), what is missing gets added, what is stale gets deleted.
+
+Deleting the chunks of files that no longer exist under an ingested folder happens whatever else a
+run finds, even when nothing under it can be read any more. A path that does not exist is refused
+before anything changes: a typo must not wipe material. ``remove_sources`` deletes named sources
+outright (``studybot remove`` and the Discord ``/material remove``).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +25,7 @@ from bot.study.embedding import Embedder
 from bot.study.errors import IngestError
 from bot.study.vectorstore import VectorStore
 from ingest.clean import clean_text
-from ingest.load import SkipFile, discover, load
+from ingest.load import SkipFile, discover, load, source_label
 from ingest.split import Chunk, load_token_counter, split_document
 
 log = logging.getLogger(__name__)
@@ -39,10 +44,30 @@ class IngestReport:
     embedded: int = 0
     seconds: float = 0.0
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    # Sources that no longer exist, with how many of their chunks this run deleted.
+    removed: dict[str, int] = field(default_factory=dict)
 
     @property
-    def nothing_ingested(self) -> bool:
-        return self.files == 0
+    def unreadable(self) -> bool:
+        """Files were found (or named) but not one of them could be read."""
+        return self.files == 0 and bool(self.skipped)
+
+    @property
+    def found_nothing(self) -> bool:
+        """No file to ingest and nothing stored from there: the run changed nothing."""
+        return self.files == 0 and not self.skipped and not self.deleted
+
+
+@dataclass
+class RemovalReport:
+    """What ``remove_sources`` deleted: chunks per source, and the names that matched no source."""
+
+    removed: dict[str, int] = field(default_factory=dict)
+    unmatched: list[str] = field(default_factory=list)
+
+    @property
+    def chunks(self) -> int:
+        return sum(self.removed.values())
 
 
 @dataclass
@@ -53,11 +78,19 @@ class Plan:
     unchanged: int
 
 
+def check_paths(paths: Sequence[Path]) -> None:
+    """Refuse paths that do not exist, before anything is read or deleted."""
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        names = ", ".join(missing)
+        raise IngestError(f"no such file or folder: {names} (nothing was changed)")
+
+
 def build_chunks(
     paths: Sequence[Path], settings: Settings, count_tokens: Callable[[str], int] | None
 ) -> tuple[list[Chunk], list[str], list[str], int, list[tuple[str, str]]]:
     """Load, clean and split every file: (chunks, scopes, protected sources, files, skipped)."""
-    targets, scopes, skipped = discover(paths, base=settings.knowledge_dir.resolve().parent)
+    targets, scopes, skipped = discover(paths, base=source_base(settings))
     chunks: list[Chunk] = []
     protected: list[str] = []
     files = 0
@@ -80,6 +113,11 @@ def build_chunks(
         files += 1
         chunks.extend(doc_chunks)
     return chunks, scopes, protected, files, skipped
+
+
+def source_base(settings: Settings) -> Path:
+    """The folder source labels are relative to: the project folder that holds knowledge/."""
+    return settings.knowledge_dir.resolve().parent
 
 
 def make_plan(
@@ -114,18 +152,23 @@ def ingest(
     reset: bool = False,
     progress: Progress | None = None,
 ) -> IngestReport:
-    """Bring the store in line with the files under ``paths``; see the module docstring."""
+    """Bring the store in line with the files under ``paths``; see the module docstring.
+
+    Raises IngestError, changing nothing, when a path does not exist. With nothing readable the
+    run still deletes what removed files left behind (``--reset`` is then refused: it would leave
+    an empty store).
+    """
     started = time.perf_counter()
+    check_paths(paths)
     count_tokens = load_token_counter(settings.resolved_embedding_model())
     chunks, scopes, protected, files, skipped = build_chunks(paths, settings, count_tokens)
     report = IngestReport(files=files, chunks=len(chunks), skipped=skipped)
-    if files == 0:
-        report.seconds = time.perf_counter() - started
-        return report
-    if reset:
+    if files and reset:
         store.reset()
-    _check_model(store, settings)
-    plan = make_plan(chunks, store.all_metadata(), scopes, protected)
+    if files:
+        _check_model(store, settings)
+    existing = store.all_metadata()
+    plan = make_plan(chunks, existing, scopes, protected)
     log.info(
         "plan: %d to add, %d to update, %d to delete, %d unchanged",
         len(plan.to_add),
@@ -146,11 +189,60 @@ def ingest(
     if plan.to_update:
         store.update_metadata([c.id for c in plan.to_update], [c.metadata for c in plan.to_update])
     if plan.to_delete:
-        store.delete(plan.to_delete)
+        _delete_in_groups(store, plan.to_delete, group)
+    wanted_sources = {str(c.metadata.get("source", "")) for c in chunks} | set(protected)
+    for cid in plan.to_delete:
+        source = str(existing[cid].get("source", ""))
+        if source not in wanted_sources:
+            report.removed[source] = report.removed.get(source, 0) + 1
     report.added, report.updated = len(plan.to_add), len(plan.to_update)
     report.deleted, report.unchanged = len(plan.to_delete), plan.unchanged
     report.embedded = len(plan.to_add)
     report.seconds = time.perf_counter() - started
+    return report
+
+
+def _delete_in_groups(store: VectorStore, ids: Sequence[str], group: int) -> None:
+    """Delete group by group, logging progress: a run killed between groups leaves only chunks that
+    are still stale, which the next run deletes."""
+    done = 0
+    for start in range(0, len(ids), group):
+        part = ids[start : start + group]
+        store.delete(part)
+        done += len(part)
+        log.info("deleted %d/%d chunks", done, len(ids))
+
+
+def matching_sources(names: Sequence[str], sources: Iterable[str], base: Path) -> tuple[dict[str, set[str]], list[str]]:
+    """Which stored sources each name given by a user means: the source itself (as ``studybot
+    sources`` lists it, or as a path to the file, which may no longer exist) or a folder above it."""
+    known = sorted(set(sources))
+    matched: dict[str, set[str]] = {}
+    unmatched: list[str] = []
+    for name in names:
+        typed = name.strip().replace("\\", "/").rstrip("/")
+        candidates = {typed, typed.removeprefix("./"), source_label(Path(typed), base)} - {""}
+        hits = {s for s in known for c in candidates if s == c or s.startswith(c + "/")}
+        if hits:
+            matched[name] = hits
+        else:
+            unmatched.append(name)
+    return matched, unmatched
+
+
+def remove_sources(store: VectorStore, names: Sequence[str], settings: Settings) -> RemovalReport:
+    """Delete every chunk of the sources ``names`` mean (files or folders, existing or not)."""
+    existing = store.all_metadata()
+    by_source: dict[str, list[str]] = {}
+    for cid, meta in existing.items():
+        by_source.setdefault(str(meta.get("source", "")), []).append(cid)
+    matched, unmatched = matching_sources(names, by_source, source_base(settings))
+    report = RemovalReport(unmatched=unmatched)
+    chosen = sorted(set().union(*matched.values())) if matched else []
+    ids = [cid for source in chosen for cid in by_source[source]]
+    if ids:
+        _delete_in_groups(store, ids, settings.ingest_batch_size)
+    report.removed = {source: len(by_source[source]) for source in chosen}
     return report
 
 

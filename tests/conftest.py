@@ -134,3 +134,14 @@ def knowledge_services(embedder: Embedder, tmp_path_factory: pytest.TempPathFact
     report = ingest([KNOWLEDGE], settings, services.store, embedder)
     assert report.files >= 100 and not report.skipped
     return services
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path) -> Iterator[object]:
+    """A `chroma run` process on 127.0.0.1 with its data under this test's folder."""
+    from tests.chroma_server import ChromaServer
+
+    server = ChromaServer(tmp_path / "server")
+    server.start()
+    yield server
+    server.stop()

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,47 +10,7 @@ import pytest
 from bot.app import Services
 from bot.study.errors import VectorStoreUnavailable
 from ingest.pipeline import ingest
-from tests.conftest import free_port
-
-
-class ChromaServer:
-    """A real `chroma run` process on 127.0.0.1 that a test can stop and start again."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        exe = Path(sys.executable).with_name("chroma")
-        self.proc = subprocess.Popen(
-            [str(exe), "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v2/heartbeat", timeout=1)
-                return
-            except OSError:
-                assert self.proc.poll() is None, "chroma run exited"
-                assert time.monotonic() < deadline, "chroma server did not start"
-                time.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-            self.proc = None
-
-
-@pytest.fixture
-def chroma_server(tmp_path: Path) -> Iterator[ChromaServer]:
-    server = ChromaServer(tmp_path / "server")
-    server.start()
-    yield server
-    server.stop()
+from tests.chroma_server import ChromaServer
 
 
 @pytest.mark.slow

@@ -49,12 +49,54 @@ def test_ingest_prints_a_summary_and_reruns_as_unchanged(cli: Callable[..., obje
     assert second.exit_code == 0 and "0 added" in second.output and "unchanged" in second.output
 
 
-def test_ingest_with_nothing_usable_fails(cli: Callable[..., object], tmp_path: Path) -> None:
+def test_ingest_with_nothing_readable_fails(cli: Callable[..., object], tmp_path: Path) -> None:
     (tmp_path / "empty.md").write_text("")
-    result = cli("ingest", str(tmp_path / "empty.md"), str(tmp_path / "missing"))
+    result = cli("ingest", str(tmp_path / "empty.md"))
     assert result.exit_code == 1
-    assert "empty.md: empty file" in result.output and "no such file" in result.output
+    assert "empty.md: empty file" in result.output and "none of the files found could be read" in result.output
     assert "Traceback" not in result.output
+
+
+def test_ingest_refuses_a_missing_path_and_changes_nothing(cli: Callable[..., object], corpus: Path) -> None:
+    assert cli("ingest", str(corpus)).exit_code == 0
+    result = cli("ingest", str(corpus), str(corpus.with_name("notez")))
+    assert result.exit_code == 1 and "no such file or folder" in result.output and "notez" in result.output
+    assert "nothing was changed" in result.output
+    assert len(json.loads(cli("sources", "--json").output)["documents"]) == 3
+
+
+def test_removed_files_are_forgotten_and_remove_deletes_by_name(cli: Callable[..., object], tmp_path: Path) -> None:
+    notes = tmp_path / "mine"
+    notes.mkdir()
+    (notes / "good.md").write_text("# Quokka\n\nThe quokka method is a made-up way to smooth gradients.\n")
+    (notes / "keep.md").write_text("# Wombat\n\nThe wombat trick is a made-up way to pick a learning rate.\n")
+    (notes / "empty.txt").write_text("")
+    first = cli("ingest", "mine")
+    assert first.exit_code == 0 and "2 files ingested" in first.output and "empty.txt: empty file" in first.output
+
+    (notes / "good.md").unlink()
+    result = cli("ingest", "mine")
+    assert result.exit_code == 0, result.output  # keep.md was read: a success
+    assert (
+        "removed mine/good.md: 1 chunk deleted" in result.output and "1 removed file: 1 chunk deleted" in result.output
+    )
+
+    (notes / "keep.md").unlink()
+    result = cli("ingest", "mine")  # only the unreadable file is left: deletions, then exit 1
+    assert result.exit_code == 1 and "1 removed file: 1 chunk deleted" in result.output
+    assert "none of the files found could be read" in result.output
+    assert json.loads(cli("sources", "--json").output)["documents"] == []
+
+    (notes / "empty.txt").unlink()
+    assert cli("ingest", "mine").exit_code == 1  # nothing there and nothing stored from there
+
+    (notes / "again.md").write_text("# Koala\n\nThe koala schedule is a made-up warm-up plan.\n")
+    assert cli("ingest", "mine").exit_code == 0
+    result = cli("remove", "mine/again.md", "mine/typo.md")
+    assert result.exit_code == 1 and "removed mine/again.md: 1 chunk" in result.output
+    assert "no ingested source matches mine/typo.md" in result.output and "Traceback" not in result.output
+    assert json.loads(cli("sources", "--json").output)["documents"] == []
+    assert (notes / "again.md").exists()  # remove forgets the chunks, never the file
 
 
 def test_ask_json_contract(ingested: Callable[..., object]) -> None:

@@ -173,15 +173,6 @@ class VectorStore:
             for part in self._batches(len(ids)):
                 col.delete(ids=list(ids[part]))
 
-    def delete_source(self, source: str) -> int:
-        """Delete every chunk of one source; returns how many went."""
-        col = self.collection()
-        with self._changing("deleting a source"):
-            ids = col.get(where={"source": source}, include=[])["ids"]
-            if ids:
-                col.delete(ids=ids)
-        return len(ids)
-
     def query(self, embedding: Sequence[float], k: int) -> list[StoredChunk]:
         col = self.collection()
         with _unavailable("searching"):

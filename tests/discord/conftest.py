@@ -238,3 +238,52 @@ def bot_services(notes_data_dir: Path, embedder: Embedder) -> Callable[..., Serv
         return services
 
     return make
+
+
+class LogWatch(logging.Handler):
+    """Log records as events a test can await: ``await logs.wait_for("connected as")``.
+
+    A record can come from any thread (discord.py logs from its own tasks, the core from worker
+    threads), so waiters are woken through the loop that created them.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+        self._waiters: list[tuple[str, asyncio.Future[str], asyncio.AbstractEventLoop]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        self.messages.append(message)
+        for text, future, loop in list(self._waiters):
+            if text in message:
+                loop.call_soon_threadsafe(lambda f=future, m=message: f.done() or f.set_result(m))
+
+    async def wait_for(self, text: str, *, timeout: float = 30.0) -> str:
+        """The first message containing ``text``, already logged or the next one to be."""
+        seen = next((m for m in self.messages if text in m), None)
+        if seen is not None:
+            return seen
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[str] = loop.create_future()
+        entry = (text, future, loop)
+        self._waiters.append(entry)
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            raise TimeoutError(f"no log message with {text!r} within {timeout}s") from None
+        finally:
+            self._waiters.remove(entry)
+
+
+@pytest.fixture
+def log_watch() -> Iterator[LogWatch]:
+    """Every record of the ``bot`` loggers, awaitable (see LogWatch)."""
+    watch = LogWatch()
+    logger = logging.getLogger("bot")
+    old_level = logger.level
+    logger.addHandler(watch)
+    logger.setLevel(logging.DEBUG)
+    yield watch
+    logger.removeHandler(watch)
+    logger.setLevel(old_level)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +14,7 @@ from bot.app import Services
 from bot.cli import app
 from bot.discord_app.client import ShardedStudyBot, StudyBot, build_bot
 from bot.settings import Settings
-from tests.discord.conftest import BotStarter
+from tests.discord.conftest import BotStarter, LogWatch
 from tests.discord.fake_discord import JSON, FakeDiscord, FakeGuild, FakeInteraction, guild_id_on_shard
 from tests.discord.processes import StudybotProcess, studybot_env
 
@@ -37,13 +36,11 @@ async def _ask(fake: FakeDiscord, guild: FakeGuild) -> tuple[FakeInteraction, JS
 
 
 async def test_an_auto_sharded_bot_answers_each_guild_on_the_shard_of_that_guild(
-    fake_discord: FakeDiscord, start_bot: BotStarter, bot_services: Callable[..., Services],
-    caplog: pytest.LogCaptureFixture,
+    fake_discord: FakeDiscord, start_bot: BotStarter, bot_services: Callable[..., Services], log_watch: LogWatch,
 ) -> None:  # fmt: skip
     fake = fake_discord
     fake.grant_intents("message_content")
     guilds = _spread_guilds(fake, 3)
-    caplog.set_level(logging.INFO, logger="bot.discord_app.client")
     bot = build_bot(bot_services(shard_count=3))
     assert isinstance(bot, ShardedStudyBot) and isinstance(bot, StudyBot)
     bot.before_identify_hook = _identify_at_once  # type: ignore[method-assign]
@@ -51,7 +48,8 @@ async def test_an_auto_sharded_bot_answers_each_guild_on_the_shard_of_that_guild
 
     assert sorted(i["shard"] for i in fake.identifies) == [[0, 3], [1, 3], [2, 3]]
     assert {g.id: g.shard_id for g in bot.guilds} == {g.id: i for i, g in enumerate(guilds)}
-    assert "on shards [0, 1, 2] of 3" in caplog.text
+    # on_ready logs a moment after is_ready() turns true (discord.py schedules it as a task): wait for it.
+    assert "to 3 servers on shards [0, 1, 2] of 3" in await log_watch.wait_for("connected as", timeout=20)
     for shard_id, guild in enumerate(guilds):
         interaction, answer = await _ask(fake, guild)
         assert [s.shard for s in interaction.received_by] == [(shard_id, 3)]  # only that shard's connection

@@ -12,7 +12,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from ingest.load import SUPPORTED_SUFFIXES
-from ingest.pipeline import ingest
+from ingest.pipeline import ingest, remove_sources
 
 if TYPE_CHECKING:
     from bot.discord_app.client import StudyBot
@@ -102,7 +102,9 @@ class Material(commands.GroupCog, group_name="material"):
             await interaction.response.send_message(f"There is no material called `{name}`.", ephemeral=True)
             return
         await interaction.response.defer(thinking=True, ephemeral=True)
-        removed = await asyncio.to_thread(self.bot.services.guild_store(guild).delete_source, source)
+        store = self.bot.services.guild_store(guild)
+        report = await asyncio.to_thread(remove_sources, store, [source], store.settings)
+        removed = report.chunks
         path = self.bot.services.settings.data_dir / "materials" / guild / name
         await asyncio.to_thread(path.unlink, missing_ok=True)
         await interaction.followup.send(f"Removed `{name}` ({removed} passages).", ephemeral=True)
