@@ -149,7 +149,35 @@ def split_document(
                 if isinstance(doc.meta.get(key), str):
                     meta[key] = doc.meta[key]
             chunks.append(Chunk(chunk_id, text, embed_text, meta))
+    chunks += _aid_chunks(doc, [str(c.metadata["section"]) for c in chunks], len(chunks))
     return chunks
+
+
+def _aid_chunks(doc: LoadedDocument, sections: list[str], position: int) -> list[Chunk]:
+    """Retrieval aids from the front matter: ``about`` (what the note covers, what interviewers ask
+    of it) and ``asked_as`` (section heading -> the ways learners ask about it: symptoms, slang,
+    error messages). Each becomes one chunk marked ``aid``: searched like any other, but retrieval
+    returns the note's section that best matches the question instead, never the aid itself, so
+    these words help find the note and are never quoted."""
+    asked = doc.meta.get("asked_as")
+    phrasings = [p for ps in asked.values() if isinstance(ps, list) for p in ps] if isinstance(asked, dict) else []
+    about = doc.meta.get("about")
+    entries = [about if isinstance(about, list) else [], phrasings]
+    out: list[Chunk] = []
+    for lines in entries:
+        lines = [str(p).strip() for p in lines if str(p).strip()]
+        if not lines or not sections:
+            continue
+        text = "\n".join(lines)
+        embed_text = f"{doc.title}\n{text}" if doc.title else text
+        digest = hashlib.sha256(f"{doc.source}\x1faid\x1f{embed_text}".encode()).hexdigest()[:32]
+        meta: Metadata = {"source": doc.source, "title": doc.title, "section": "", "position": position + len(out)}
+        meta["aid"] = True
+        for key in ("area", "topic"):
+            if isinstance(doc.meta.get(key), str):
+                meta[key] = doc.meta[key]
+        out.append(Chunk(digest, text, embed_text, meta))
+    return out
 
 
 def _fit(text: str, header: str, count_tokens: Callable[[str], int], max_tokens: int) -> list[str]:

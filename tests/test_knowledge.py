@@ -102,7 +102,8 @@ def test_every_topic_has_a_note_quiz_items_and_interview_questions(
             assert note is not None, topic.id
             assert note.meta.get("area") == area.id and note.meta.get("topic") == topic.id
             assert len(note.meta.get("aliases", [])) >= 5, f"{topic.id}: learners' words missing"
-            assert any(h.lower().startswith("how learners describe") for h in note.headings), topic.id
+            asked = note.meta.get("asked_as") or {}
+            assert sum(len(v) for v in asked.values()) >= 2, f"{topic.id}: learners' phrasings missing"
             assert quiz_n[topic.id] >= 3, topic.id
             assert iv_n[topic.id] >= 1, topic.id
             assert Difficulty.easy in difficulties[topic.id], topic.id
@@ -117,6 +118,21 @@ def test_banks_cover_every_type_level_and_kind(quiz: list[QuizItem], interview: 
     for system in ("fraud", "recommend", "search", "monitor"):
         assert system in design, system
     assert sum(q.kind is InterviewKind.behavioral for q in interview) >= 5
+
+
+def test_retrieval_aids_live_in_front_matter_not_in_the_prose(notes: dict[str, Note]) -> None:
+    """Learners' phrasings and "what this note covers" are for finding a note, never for quoting:
+    they live in the front matter (``asked_as`` per section, ``about``), and the prose only explains."""
+    meta_sentence = re.compile(r"(^|[.!?]\s+)(This note\b|Interviewers (ask|use|often|like|expect|want|probe|check)\b)")
+    problems = []
+    for path, note in notes.items():
+        problems += [f"{path}: heading {h!r}" for h in note.headings if h.lower().startswith("how learners describe")]
+        asked = note.meta.get("asked_as") or {}
+        problems += [f"{path}: asked_as names no heading {h!r}" for h in asked if h not in note.headings]
+        body = (KNOWLEDGE / path).read_text(encoding="utf-8").split("\n---\n", 1)[-1]
+        problems += [f"{path}: points at a file" for _ in re.finditer(r"notes/[\w-]+/[\w-]+\.md", body)]
+        problems += [f"{path}: meta sentence {m.group(0)!r}" for m in meta_sentence.finditer(body)]
+    assert problems == []
 
 
 def test_mcq_answers_are_spread_over_positions(quiz: list[QuizItem]) -> None:

@@ -157,7 +157,7 @@ class CardKind(StrEnum):
 CARD_MAX_WORDS = 95
 CARD_MAX_WORDS_LONG = 135
 _SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+(?=[A-Z0-9`\"(])")
-_META = re.compile(r"\b(the note|this note|see above|as mentioned|notes/[a-z-]+/|\.md\b)", re.IGNORECASE)
+_META = re.compile(r"\b(the note\b|this note\b|see above|as mentioned|notes/[a-z-]+/|\.md\b)", re.IGNORECASE)
 
 
 class Card(_Strict):

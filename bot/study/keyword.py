@@ -102,6 +102,7 @@ class KeywordIndex:
         self._row: dict[str, int] = {}
         self._vectors = np.zeros((0, 0), dtype=np.float32)
         self._vocab: frozenset[str] = frozenset()
+        self._note_rows: dict[str, list[int]] = {}
         self._built_version = -1
         self._fingerprint = ""
         self._checked_at = 0.0
@@ -137,6 +138,11 @@ class KeywordIndex:
         self._built_version = version
         self._checked_at = time.monotonic()
         self.builds += 1
+        note_rows: dict[str, list[int]] = {}
+        for row, c in enumerate(chunks):
+            if not is_aid(c):
+                note_rows.setdefault(str(c.metadata.get("source", "")), []).append(row)
+        self._note_rows = note_rows
         if not chunks:
             self._bm25 = None
             self._vectors = np.zeros((0, 0), dtype=np.float32)
@@ -179,6 +185,17 @@ class KeywordIndex:
         with self._lock:
             return {t for t in tokens if t in self._vocab}
 
+    def target_of(self, aid: StoredChunk, vector: Sequence[float]) -> tuple[StoredChunk, float] | None:
+        """The chunk of the aid's note that best matches the question ``vector``, and its cosine."""
+        self.ensure_fresh()
+        with self._lock:
+            rows = self._note_rows.get(str(aid.metadata.get("source", "")))
+            if not rows:
+                return None
+            cosines = self._vectors[rows] @ np.asarray(vector, dtype=np.float32)
+            best = int(np.argmax(cosines))
+            return self._chunks[rows[best]], float(cosines[best])
+
     def vectors_for(self, ids: Sequence[str]) -> np.ndarray:
         """The stored embeddings of chunks by id (rows of zeros for ids not in the index)."""
         self.ensure_fresh()
@@ -190,6 +207,11 @@ class KeywordIndex:
                 if row is not None:
                     out[i] = self._vectors[row]
         return out
+
+
+def is_aid(chunk: StoredChunk) -> bool:
+    """A retrieval aid (learners' phrasings of a section): searched, never shown or quoted."""
+    return bool(chunk.metadata.get("aid"))
 
 
 def _indexed_text(chunk: StoredChunk) -> str:

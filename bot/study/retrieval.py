@@ -16,7 +16,7 @@ from pydantic import ConfigDict
 
 from bot.settings import RetrievalMode
 from bot.study.embedding import Embedder
-from bot.study.keyword import keyword_tokens
+from bot.study.keyword import is_aid, keyword_tokens
 from bot.study.vectorstore import StoredChunk, VectorStore
 
 
@@ -128,13 +128,16 @@ class Retriever:
         keyword: list[_Candidate] = []
         if cfg.mode != "keyword":
             for store in stores:
-                dense += [_Candidate(c, c.score) for c in store.query(vector, depth)]
+                # Twice as deep: aids resolved to a chunk listed already drop out below.
+                dense += [_resolve(store, _Candidate(c, c.score), vector) for c in store.query(vector, 2 * depth)]
             dense.sort(key=lambda c: -(c.cosine or 0.0))
         if cfg.mode != "dense":
-            hits = [h for store in stores for h in store.keywords.search(tokens, depth, vector)]
-            hits.sort(key=lambda h: -h.bm25)
-            keyword = [_Candidate(h.chunk, h.cosine) for h in hits]
+            hits = [(store, h) for store in stores for h in store.keywords.search(tokens, 2 * depth, vector)]
+            hits.sort(key=lambda sh: -sh[1].bm25)
+            keyword = [_resolve(store, _Candidate(h.chunk, h.cosine), vector) for store, h in hits]
+        dense, keyword = _first_of_each(dense), _first_of_each(keyword)  # an aid resolved to a chunk listed already
         ranked = _fuse([(dense[:depth], 1.0), (keyword[:depth], cfg.keyword_weight)], cfg.rrf_k, cfg.fuse_notes)
+        ranked = [c for c in ranked if not is_aid(c.chunk)]  # an aid whose section is gone: never shown
         chosen = self._mmr(ranked, vector, k) if cfg.mmr_lambda > 0 else _limit_per_source(ranked, k, cfg.per_source)
         penalty = self._unknown_words_penalty(tokens, stores) if cfg.mode != "dense" else 0.0
         return [Passage.from_chunk(c.chunk, (c.cosine or 0.0) - penalty) for c in chosen]
@@ -183,6 +186,29 @@ class Retriever:
             best = int(np.argmax(lam * relevance[left] - (1 - lam) * similarity))
             chosen.append(left.pop(best))
         return [ranked[i] for i in chosen]
+
+
+def _first_of_each(ranked: list[_Candidate]) -> list[_Candidate]:
+    """The list without repeats of a chunk, each at its best rank (keeping the higher cosine)."""
+    seen: dict[str, _Candidate] = {}
+    for cand in ranked:
+        first = seen.setdefault(cand.chunk.id, cand)
+        if first is not cand and (cand.cosine or 0.0) > (first.cosine or 0.0):
+            first.cosine = cand.cosine
+    return list(seen.values())
+
+
+def _resolve(store: VectorStore, cand: _Candidate, vector: Sequence[float]) -> _Candidate:
+    """A retrieval aid stands for the section it points at: the section's first chunk takes its
+    place, with the better of the two cosines (the learner's words may match the aid more closely)."""
+    if not is_aid(cand.chunk):
+        return cand
+    target = store.keywords.target_of(cand.chunk, vector)
+    if target is None:
+        return cand
+    chunk, cosine = target
+    best = max((c for c in (cand.cosine, cosine) if c is not None), default=None)
+    return _Candidate(chunk, best)
 
 
 def _fuse(lists: Sequence[tuple[Sequence[_Candidate], float]], rrf_k: int, by_note: bool) -> list[_Candidate]:
