@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING
 
 from bot.metrics import Metrics
 from bot.settings import Settings
-from bot.study.answering import AnswerService
+from bot.study.answering import AnswerService, CardIndex, CardVectors, ComposerSettings
 from bot.study.embedding import Embedder
+from bot.study.errors import StudybotError
 from bot.study.llm import make_chat_model
 from bot.study.retrieval import RetrievalConfig, Retriever
 from bot.study.vectorstore import VectorStore
@@ -48,7 +49,6 @@ class Services:
         self.cpu = threading.BoundedSemaphore(settings.cpu_slots)  # see Settings.cpu_slots
         self.retriever = self._retriever()
         self.llm: BaseChatModel | None = make_chat_model(settings)
-        self.answers = self._answer_service(self.retriever)
         self._guild_stores: dict[str, VectorStore] = {}
         self._guild_answers: dict[str, AnswerService] = {}
 
@@ -57,6 +57,24 @@ class Services:
         from bot.study.banks import load_topics
 
         return load_topics(self.settings.knowledge_dir)
+
+    @cached_property
+    def answers(self) -> AnswerService:
+        """Answers from the shared knowledge (see ``answers_for`` for a server's own material)."""
+        return self._answer_service(self.retriever)
+
+    @cached_property
+    def cards(self) -> CardIndex:
+        """The answer cards of knowledge/cards, their phrasing vectors kept in ``<collection>_cards``."""
+        from bot.study.banks import load_cards
+
+        try:
+            cards = load_cards(self.settings.knowledge_dir)
+        except StudybotError as exc:  # broken card files: answer from the notes alone
+            log.warning("answer cards not loaded: %s", exc)
+            cards = []
+        store = VectorStore(self.settings.model_copy(update={"collection": f"{self.settings.collection}_cards"}))
+        return CardIndex(cards, self.embedder, CardVectors(store, self.embedder))
 
     @cached_property
     def quiz_items(self) -> list[QuizItem]:
@@ -131,9 +149,10 @@ class Services:
 
     def _answer_service(self, retriever: Retriever) -> AnswerService:
         s = self.settings
+        composing = ComposerSettings(min_relevance=s.min_relevance, card_threshold=s.card_threshold)
         return AnswerService(
-            retriever, min_relevance=s.min_relevance, max_chars=s.answer_max_chars, llm=self.llm,
-            llm_timeout=s.llm_timeout, metrics=self.metrics,
+            retriever, settings=composing, cards=self.cards, llm=self.llm, llm_timeout=s.llm_timeout,
+            metrics=self.metrics,
         )  # fmt: skip
 
     def warm_up(self) -> None:
@@ -144,12 +163,11 @@ class Services:
         garbage collector from walking them again: otherwise its full passes, run from whichever
         thread allocates, stall every thread and the event loop for ~300 ms under load.
         """
-        from bot.study.errors import StudybotError
-
         self.embedder.load()
         try:
             if self.settings.retrieval_mode != "dense":
                 self.store.keywords.ensure_fresh()
+            self.cards.ensure_ready()
         except StudybotError as exc:  # the store may come up later; the first question retries
             log.warning("warm-up could not read the vector store: %s", exc)
         try:  # else the first /quiz or interview parses the banks on the event loop (~0.8 s)

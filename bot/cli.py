@@ -143,6 +143,9 @@ def ingest(
             if bar:
                 bar[0].stop()
         render_ingest(console, report)
+        if any(p.resolve() == settings.knowledge_dir.resolve() for p in targets):
+            embedded = services.cards.ensure_ready()  # the answer cards' phrasings, embedded once
+            console.print(f"{len(services.cards)} answer cards ({embedded} new phrasings embedded)", soft_wrap=True)
         if report.unreadable:
             _fail("none of the files found could be read", EXIT_ERROR)
         if report.found_nothing:

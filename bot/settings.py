@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     # Below this relevance (cosine, lowered when the question's words are unknown to the notes)
     # a passage is not relevant enough to answer from.
     min_relevance: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.32
+    # An answer card answers a question when its match confidence reaches this (tuned on held-out
+    # questions: bench/answer_eval.py); 1.0 or more turns the cards off.
+    card_threshold: Annotated[float, Field(ge=0.0, le=2.0)] = 0.44
 
     # Worker threads for blocking work (the model, Chroma, BM25, composing answers). Many threads
     # let questions that arrive together share one model call (a micro-batch); the model itself
@@ -84,9 +87,8 @@ class Settings(BaseSettings):
     # Chunks embedded and written per step: a killed run loses at most one step of work.
     ingest_batch_size: Annotated[int, Field(ge=1, le=5000)] = 256
     max_question_chars: Annotated[int, Field(ge=10)] = 2000
-    answer_max_chars: Annotated[int, Field(ge=200, le=4000)] = 900
 
-    # LLM (optional): none uses the extractive composer.
+    # LLM (optional): none uses the offline composer (answer cards and the notes).
     llm_provider: LLMProvider = LLMProvider.none
     llm_model: str = ""
     llm_base_url: str | None = None

@@ -103,6 +103,7 @@ class KeywordIndex:
         self._vectors = np.zeros((0, 0), dtype=np.float32)
         self._vocab: frozenset[str] = frozenset()
         self._note_rows: dict[str, list[int]] = {}
+        self._sections: dict[tuple[str, str], int] = {}
         self._built_version = -1
         self._fingerprint = ""
         self._checked_at = 0.0
@@ -139,10 +140,17 @@ class KeywordIndex:
         self._checked_at = time.monotonic()
         self.builds += 1
         note_rows: dict[str, list[int]] = {}
+        sections: dict[tuple[str, str], int] = {}
         for row, c in enumerate(chunks):
             if not is_aid(c):
-                note_rows.setdefault(str(c.metadata.get("source", "")), []).append(row)
+                source = str(c.metadata.get("source", ""))
+                note_rows.setdefault(source, []).append(row)
+                key = (_note_path(source), str(c.metadata.get("section", "")))
+                first = sections.get(key)
+                if first is None or _position(c) < _position(chunks[first]):
+                    sections[key] = row
         self._note_rows = note_rows
+        self._sections = sections
         if not chunks:
             self._bm25 = None
             self._vectors = np.zeros((0, 0), dtype=np.float32)
@@ -196,6 +204,13 @@ class KeywordIndex:
             best = int(np.argmax(cosines))
             return self._chunks[rows[best]], float(cosines[best])
 
+    def section(self, note: str, section: str) -> StoredChunk | None:
+        """The first chunk of a note's section, by the note's path inside knowledge/ (``notes/x/y.md``)."""
+        self.ensure_fresh()
+        with self._lock:
+            row = self._sections.get((_note_path(note), section))
+            return self._chunks[row] if row is not None else None
+
     def vectors_for(self, ids: Sequence[str]) -> np.ndarray:
         """The stored embeddings of chunks by id (rows of zeros for ids not in the index)."""
         self.ensure_fresh()
@@ -212,6 +227,17 @@ class KeywordIndex:
 def is_aid(chunk: StoredChunk) -> bool:
     """A retrieval aid (learners' phrasings of a section): searched, never shown or quoted."""
     return bool(chunk.metadata.get("aid"))
+
+
+def _note_path(source: str) -> str:
+    """``knowledge/notes/math/probability.md`` -> ``notes/math/probability.md``; other sources as they are."""
+    at = source.rfind("notes/")
+    return source[at:] if at >= 0 else source
+
+
+def _position(chunk: StoredChunk) -> int:
+    value = chunk.metadata.get("position", 0)
+    return int(value) if isinstance(value, int | float) else 0
 
 
 def _indexed_text(chunk: StoredChunk) -> str:

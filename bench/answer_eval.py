@@ -1,0 +1,275 @@
+"""Answer quality on questions written apart from the answers: today's composer, a naive baseline and
+the new composer side by side, on the same questions and the same retrieval, in one run.
+
+The questions (bench/data/answer_eval/) were written from the syllabus alone by a separate pass that
+never saw the notes or the cards: each names the concepts a good answer must mention, and a
+definition question the terms of its subject. The card threshold is tuned on one half of the
+questions and reported on the other, both ways round (two folds); every figure below is on the
+held-out halves.
+
+Figures per composer:
+- concepts: share of in-scope answers that mention every required concept;
+- direct: share whose first sentence answers (a definition: the subject and is/are/means; other
+  kinds: a required concept in sentence one);
+- idk: in-scope questions answered "I don't know"; empty: empty answers;
+- refused: off-topic questions refused (bench/data/answer_eval/off_topic.yaml and tests/data/off_topic.yaml);
+- meta: answers whose body holds a file path or a sentence about the notes.
+
+Usage: python bench/answer_eval.py [--data DIR] [--show N] [--misses]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import yaml
+from baselines import LegacyExtractiveComposer, first_sentences
+from common import REPO, machine, summary_ms, temp_settings
+
+from bot.app import Services, build_services
+from bot.study.answering import Answer, ComposerSettings
+from bot.study.answering.composer import Composer, is_meta
+from bot.study.answering.questions import follow_up_query
+from bot.study.retrieval import Passage
+from bot.study.text import split_sentences
+from ingest.pipeline import ingest
+
+DATA = REPO / "bench" / "data" / "answer_eval"
+_CITE = re.compile(r"\s*\[\d{1,2}\]")
+_DEFINES = re.compile(r"\b(is|are|means|refers to|measures|describes|stands for)\b", re.IGNORECASE)
+
+
+@dataclass
+class Item:
+    id: str
+    question: str
+    kind: str
+    topic: str
+    concepts: list[list[str]]
+    subject: list[str]
+    previous: str = ""
+    in_scope: bool = True
+
+
+@dataclass
+class Prepared:
+    """What the composers share for one question: the retrieval and the card matches, computed once."""
+
+    item: Item
+    searched: str
+    passages: list[Passage]
+    matches: list = field(default_factory=list)
+
+
+def mentions(text: str, alternative: str) -> bool:
+    return re.search(r"(?<![a-z0-9])" + re.escape(alternative.lower()), text.lower()) is not None
+
+
+def body(answer: Answer) -> str:
+    return _CITE.sub("", answer.text).strip()
+
+
+def concepts_ok(item: Item, answer: Answer) -> bool:
+    text = body(answer)
+    return answer.grounded and all(any(mentions(text, alt) for alt in concept) for concept in item.concepts)
+
+
+def direct_ok(item: Item, answer: Answer) -> bool:
+    if not answer.grounded:
+        return False
+    sentences = split_sentences(body(answer))
+    if not sentences:
+        return False
+    first = sentences[0]
+    if item.kind == "definition" and item.subject:
+        return any(mentions(first, s) for s in item.subject) and bool(_DEFINES.search(first))
+    return any(any(mentions(first, alt) for alt in concept) for concept in item.concepts)
+
+
+def has_meta(answer: Answer) -> bool:
+    return any(is_meta(s) for s in split_sentences(body(answer))) or ".md" in answer.text
+
+
+def load_items() -> tuple[list[Item], list[Item]]:
+    raw = yaml.safe_load((DATA / "questions.yaml").read_text(encoding="utf-8"))
+    items = [
+        Item(
+            r["id"], r["question"], r["kind"], r["topic"], r["must_mention"], r.get("subject") or [],
+            r.get("previous") or "",
+        )
+        for r in raw
+    ]  # fmt: skip
+    off: list[str] = yaml.safe_load((DATA / "off_topic.yaml").read_text(encoding="utf-8"))
+    off += yaml.safe_load((REPO / "tests" / "data" / "off_topic.yaml").read_text(encoding="utf-8"))
+    off_items = [Item(f"off{i:03d}", q, "off-topic", "", [], [], in_scope=False) for i, q in enumerate(off)]
+    return items, off_items
+
+
+def halves(items: Sequence[Item], seed: int = 7) -> tuple[list[Item], list[Item]]:
+    """Two halves stratified by kind (fixed seed): tune on one, report the other."""
+    rng = random.Random(seed)
+    a: list[Item] = []
+    b: list[Item] = []
+    for kind in sorted({i.kind for i in items}):
+        group = [i for i in items if i.kind == kind]
+        rng.shuffle(group)
+        a += group[0::2]
+        b += group[1::2]
+    return a, b
+
+
+@dataclass
+class Scores:
+    n: int = 0
+    concepts: int = 0
+    direct: int = 0
+    idk: int = 0
+    empty: int = 0
+    meta: int = 0
+    off_n: int = 0
+    refused: int = 0
+
+    def add(self, item: Item, answer: Answer) -> None:
+        if not item.in_scope:
+            self.off_n += 1
+            self.refused += not answer.grounded
+            return
+        self.n += 1
+        self.concepts += concepts_ok(item, answer)
+        self.direct += direct_ok(item, answer)
+        self.idk += not answer.grounded
+        self.empty += not body(answer)
+        self.meta += has_meta(answer)
+
+    def objective(self) -> float:
+        """What tuning maximizes: concepts and direct answers, less in-scope "I don't know" and
+        off-topic questions answered (each counted as a share)."""
+        missed_off = (self.off_n - self.refused) / max(self.off_n, 1)
+        return (self.concepts + self.direct - self.idk) / max(self.n, 1) - 2 * missed_off
+
+    def row(self) -> str:
+        n = max(self.n, 1)
+        return (
+            f"concepts={self.concepts / n:.3f} direct={self.direct / n:.3f} idk={self.idk / n:.3f} "
+            f"empty={self.empty} meta={self.meta} refused={self.refused}/{self.off_n} (n={self.n})"
+        )
+
+
+Compose = Callable[[Prepared], Answer]
+
+
+def score(compose: Compose, prepared: Sequence[Prepared]) -> Scores:
+    s = Scores()
+    for p in prepared:
+        s.add(p.item, compose(p))
+    return s
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", type=Path, help="reuse this data directory (ingested once)")
+    parser.add_argument("--show", type=int, default=0, help="print N random held-out answers of the new composer")
+    parser.add_argument("--misses", action="store_true", help="print the held-out questions the new composer misses")
+    args = parser.parse_args()
+    settings = temp_settings(**({"data_dir": args.data} if args.data else {}))
+    services: Services = build_services(settings)
+    ingest([settings.knowledge_dir], settings, services.store, services.embedder)
+    services.cards.ensure_ready()
+    items, off_items = load_items()
+    answers = services.answers
+
+    started = time.perf_counter()
+    prepared: list[Prepared] = []
+    previous_subject: dict[str, str] = {}
+    for item in [*items, *off_items]:
+        searched = item.question
+        if item.previous:  # the new composer carries the previous turn's subject; the baselines cannot
+            if item.previous not in previous_subject:
+                previous_subject[item.previous] = answers.ask_sync(item.previous).subject
+            searched = follow_up_query(item.question, previous_subject[item.previous]) or item.question
+        passages = services.retriever.retrieve(searched)
+        matches = services.cards.match(searched, services.embedder.embed_query(searched))
+        prepared.append(Prepared(item, searched, passages, matches))
+    seconds = time.perf_counter() - started
+    raw = {p.item.id: services.retriever.retrieve(p.item.question) for p in prepared if p.item.previous}
+
+    base = answers.settings
+    legacy = LegacyExtractiveComposer(base.min_relevance)
+
+    def new(threshold: float) -> Compose:
+        composer = Composer(replace(base, card_threshold=threshold), services.cards)
+        return lambda p: composer.compose(p.searched, p.passages, p.matches, answers._section)
+
+    def old(p: Prepared) -> Answer:
+        return legacy.compose(p.item.question, raw.get(p.item.id, p.passages))
+
+    def naive(p: Prepared) -> Answer:
+        return first_sentences(p.item.question, raw.get(p.item.id, p.passages), base.min_relevance)
+
+    grid = [round(0.40 + 0.02 * i, 2) for i in range(26)]
+    a_items, b_items = halves(items)
+    a_off, b_off = halves(off_items)
+    by_id = {p.item.id: p for p in prepared}
+    folds = [
+        ([by_id[i.id] for i in a_items + a_off], [by_id[i.id] for i in b_items + b_off]),
+        ([by_id[i.id] for i in b_items + b_off], [by_id[i.id] for i in a_items + a_off]),
+    ]
+
+    print(f"machine: {machine()}")
+    print(f"{len(items)} in-scope questions ({sum(1 for i in items if i.previous)} follow-ups), "
+          f"{len(off_items)} off-topic; {len(services.cards)} answer cards")  # fmt: skip
+    print(f"retrieval + card matching for every question: {1000 * seconds / len(prepared):.1f} ms/question")
+    totals = {"today's composer": Scores(), "naive: top passage, 3 sentences": Scores(), "new composer": Scores()}
+    chosen: list[float] = []
+    for k, (tune, held) in enumerate(folds, 1):
+        best = max(grid, key=lambda t: score(new(t), tune).objective())
+        chosen.append(best)
+        print(f"fold {k}: card threshold tuned on {len(tune)} questions -> {best}; held-out {len(held)}:")
+        for name, compose in (("today's composer", old), ("naive: top passage, 3 sentences", naive),
+                              ("new composer", new(best))):  # fmt: skip
+            s = score(compose, held)
+            print(f"  {name:<32} {s.row()}")
+            t = totals[name]
+            for f in ("n", "concepts", "direct", "idk", "empty", "meta", "off_n", "refused"):
+                setattr(t, f, getattr(t, f) + getattr(s, f))
+    print("both held-out halves together:")
+    for name, t in totals.items():
+        print(f"  {name:<32} {t.row()}")
+    print(f"thresholds chosen per fold: {chosen}; default card_threshold = {ComposerSettings().card_threshold}")
+
+    latencies: list[float] = []
+    for p in prepared[:200]:
+        started = time.perf_counter()
+        new(ComposerSettings().card_threshold)(p)
+        latencies.append(time.perf_counter() - started)
+    print(f"compose only (retrieval done): {summary_ms(latencies)}")
+
+    held_new = new(ComposerSettings().card_threshold)
+    if args.misses:
+        for p in prepared:
+            if not p.item.in_scope:
+                a = held_new(p)
+                if a.grounded:
+                    print(f"  answered off-topic: {p.item.question!r} -> {a.card_id}")
+                continue
+            a = held_new(p)
+            if not concepts_ok(p.item, a) or not direct_ok(p.item, a):
+                flags = ("" if concepts_ok(p.item, a) else "C") + ("" if direct_ok(p.item, a) else "D")
+                print(f"  [{flags}] {p.item.id} {p.item.kind}: {p.searched!r} -> {a.card_id or a.composer}: "
+                      f"{body(a)[:150]!r}")  # fmt: skip
+    if args.show:
+        rng = random.Random(1)
+        for p in rng.sample([p for p in prepared if p.item.in_scope], args.show):
+            a = held_new(p)
+            sources = [c.passage.label for c in a.citations]
+            print(f"\nQ ({p.item.kind}): {p.searched}\nA: {a.text}\n   sources: {sources}")
+
+
+if __name__ == "__main__":
+    main()

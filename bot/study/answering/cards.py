@@ -1,0 +1,212 @@
+"""Answer cards matched to a question: question-to-question search over each card's question and
+the other ways people ask it.
+
+Candidates come from two searches over every phrasing: BM25 on stemmed words and dense cosine
+similarity (MiniLM, the same model as retrieval). Each candidate card is then scored by how well
+its best phrasing matches the question: the cosine and an idf-weighted word overlap, minus a
+penalty when the card answers a different kind of question (a "why" asked, a definition found).
+That score is the card's confidence; the composer uses a card only above a tuned threshold.
+
+The phrasing vectors are kept in a Chroma collection of their own (``<collection>_cards``), so each
+is computed once: ``sync`` embeds the phrasings that are new since the last time and drops the
+ones no card uses any more.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.study.answering.questions import question_kind
+from bot.study.banks import Card, CardKind
+from bot.study.embedding import Embedder
+from bot.study.keyword import keyword_tokens
+from bot.study.vectorstore import VectorStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MatchWeights:
+    """How a question-to-phrasing match is scored (see bench/answer_eval.py for how these were chosen)."""
+
+    cosine: float = 0.7
+    overlap: float = 0.3
+    kind_penalty: float = 0.06  # the card answers another kind of question than the one asked
+    candidates: int = 30  # depth of each search before scoring
+
+
+@dataclass(frozen=True)
+class CardMatch:
+    card: Card
+    score: float  # the confidence: weighted cosine and overlap of the best phrasing, less penalties
+    cosine: float
+    overlap: float
+    phrasing: str
+
+
+# Kinds that answer each other's questions well enough (a "when to use" card answers "should I ...").
+_COMPATIBLE = {
+    frozenset({CardKind.how_to, CardKind.symptom}),
+    frozenset({CardKind.definition, CardKind.example}),
+    frozenset({CardKind.when_to_use, CardKind.comparison}),
+    frozenset({CardKind.why, CardKind.definition}),
+}
+
+
+def kinds_agree(asked: CardKind | None, card: CardKind) -> bool:
+    return asked is None or asked is card or frozenset({asked, card}) in _COMPATIBLE
+
+
+class CardVectors:
+    """Phrasing embeddings persisted in a Chroma collection, keyed by model and text."""
+
+    def __init__(self, store: VectorStore, embedder: Embedder) -> None:
+        self.store = store
+        self.embedder = embedder
+
+    def _id(self, text: str) -> str:
+        return hashlib.sha256(f"{self.embedder.model_name_or_path}\x1f{text}".encode()).hexdigest()[:32]
+
+    def vectors(self, texts: Sequence[str]) -> tuple[np.ndarray, int]:
+        """A row per text (unit length), and how many had to be embedded now."""
+        wanted = {self._id(t): t for t in texts}
+        stored = {c.id: c.embedding for c in self.store.get_all(with_embeddings=True)}
+        missing = [cid for cid in wanted if cid not in stored]
+        if missing:
+            fresh = self.embedder.encode([wanted[cid] for cid in missing])
+            self.store.add(missing, fresh, [wanted[cid] for cid in missing], [{"kind": "phrasing"}] * len(missing))
+            stored.update(zip(missing, fresh, strict=True))
+        stale = [cid for cid in stored if cid not in wanted]
+        if stale:
+            self.store.delete(stale)
+        rows = np.asarray([stored[self._id(t)] for t in texts], dtype=np.float32)
+        return rows, len(missing)
+
+
+class CardIndex:
+    """Finds the answer cards whose question means the same as a learner's question."""
+
+    def __init__(
+        self,
+        cards: Sequence[Card],
+        embedder: Embedder,
+        vectors: CardVectors | None = None,
+        *,
+        weights: MatchWeights | None = None,
+    ) -> None:
+        self.cards = list(cards)
+        self.by_id = {c.id: c for c in self.cards}
+        self.embedder = embedder
+        self.weights = weights or MatchWeights()
+        self._vectors_source = vectors
+        self._lock = threading.Lock()
+        self._ready = False
+        self._texts: list[str] = []
+        self._owner: list[int] = []  # phrasing row -> card index
+        self._tokens: list[set[str]] = []
+        self._idf: dict[str, float] = {}
+        self._matrix = np.zeros((0, 0), dtype=np.float32)
+        self._bm25: object | None = None
+
+    def __len__(self) -> int:
+        return len(self.cards)
+
+    def ensure_ready(self) -> int:
+        """Build the index on first use; returns how many phrasings had to be embedded."""
+        with self._lock:
+            if self._ready:
+                return 0
+            embedded = self._build()
+            self._ready = True
+            return embedded
+
+    def _build(self) -> int:
+        import bm25s
+
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
+        texts: list[str] = []
+        owner: list[int] = []
+        for i, card in enumerate(self.cards):
+            for text in dict.fromkeys([card.question, *card.asked_as]):
+                texts.append(text)
+                owner.append(i)
+        self._texts, self._owner = texts, owner
+        token_lists = [keyword_tokens(t) for t in texts]
+        self._tokens = [set(ts) for ts in token_lists]
+        df = Counter(t for ts in self._tokens for t in ts)
+        n = max(len(texts), 1)
+        self._idf = {t: math.log(1 + n / c) for t, c in df.items()}
+        embedded = 0
+        if not texts:
+            return 0
+        if self._vectors_source is not None:
+            self._matrix, embedded = self._vectors_source.vectors(texts)
+        else:
+            self._matrix = np.asarray(self.embedder.encode(texts), dtype=np.float32)
+            embedded = len(texts)
+        bm25 = bm25s.BM25()
+        bm25.index([ts or ["_"] for ts in token_lists], show_progress=False)
+        self._bm25 = bm25
+        if embedded:
+            log.info("answer cards: embedded %d new phrasings", embedded)
+        return embedded
+
+    def _overlap(self, q_tokens: set[str], row: int) -> float:
+        """idf-weighted F1 of the question's and the phrasing's words."""
+        p_tokens = self._tokens[row]
+        shared = q_tokens & p_tokens
+        if not shared:
+            return 0.0
+        weight = self._idf.get
+        default = max(self._idf.values(), default=1.0)
+        inter = sum(weight(t, default) for t in shared)
+        recall = inter / sum(weight(t, default) for t in q_tokens)
+        precision = inter / sum(weight(t, default) for t in p_tokens)
+        return 2 * precision * recall / (precision + recall)
+
+    def match(self, question: str, vector: Sequence[float] | None = None, k: int = 5) -> list[CardMatch]:
+        """The ``k`` best cards for a question, best first, each with its confidence."""
+        self.ensure_ready()
+        if not self._texts:
+            return []
+        w = self.weights
+        q_vec = np.asarray(vector if vector is not None else self.embedder.embed_query(question), dtype=np.float32)
+        cosines = self._matrix @ q_vec
+        q_list = keyword_tokens(question)
+        q_tokens = set(q_list)
+        rows = set(np.argsort(-cosines)[: w.candidates].tolist())
+        if q_list and self._bm25 is not None:
+            import bm25s
+
+            assert isinstance(self._bm25, bm25s.BM25)
+            known = [t for t in q_list if t in self._idf]
+            if known:
+                docs, scores = self._bm25.retrieve(
+                    [known], k=min(w.candidates, len(self._texts)), show_progress=False, n_threads=1
+                )
+                rows |= {int(r) for r, s in zip(docs[0], scores[0], strict=True) if s > 0}
+        asked = question_kind(question)
+        best: dict[int, CardMatch] = {}
+        for row in rows:
+            card = self.cards[self._owner[row]]
+            cosine = float(cosines[row])
+            overlap = self._overlap(q_tokens, row) if q_tokens else 0.0
+            score = w.cosine * cosine + w.overlap * overlap
+            if not kinds_agree(asked, card.kind):
+                score -= w.kind_penalty
+            current = best.get(self._owner[row])
+            if current is None or score > current.score:
+                best[self._owner[row]] = CardMatch(card, score, cosine, overlap, self._texts[row])
+        return sorted(best.values(), key=lambda m: -m.score)[:k]
+
+    def related(self, card: Card, limit: int = 3) -> list[Card]:
+        """The cards a card names as related (those that exist), at most ``limit``."""
+        return [self.by_id[i] for i in card.related if i in self.by_id][:limit]

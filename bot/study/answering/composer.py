@@ -1,0 +1,206 @@
+"""The offline composer: one coherent answer without an LLM.
+
+In this order:
+
+1. A card whose question means the same as the learner's (confidence above the threshold): the
+   card's authored answer, cited to its note section, plus at most one sentence of the notes when
+   it covers a word of the question the card does not.
+2. Else the opening of the best retrieved section, as one passage from one section: a definition
+   question gets the section whose opening defines its subject; a comparison gets the openings of
+   both sides.
+3. Else "I don't know", naming only the topics that really are close.
+
+Every answer offers related questions (the card's related cards, or the closest cards). The body
+never holds a file path or a sentence about the notes themselves ("This note covers ...").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from bot.study.answering.cards import CardIndex, CardMatch
+from bot.study.answering.model import Answer, Citation, RelatedQuestion, dont_know
+from bot.study.answering.questions import question_kind, subject_of, subject_words
+from bot.study.banks import Card, CardKind
+from bot.study.retrieval import Passage
+from bot.study.text import passage_sentences, terms
+
+SectionLookup = Callable[[str, str], Passage | None]  # (note path in knowledge/, heading) -> passage
+
+# Sentences about the notes rather than the subject, and pointers to files: never part of an answer.
+_META = re.compile(
+    r"^(this (note|section|page|guide)|in this (note|section)|the (next|previous) section|"
+    r"interviewers (ask|often|like|probe|expect|want|use|check)|see (also )?(the )?(note|`?notes/))",
+    re.IGNORECASE,
+)
+_FILE = re.compile(r"`?[\w./-]+\.(md|ya?ml|txt)`?")
+_DEFINES = re.compile(r"\b(is|are|means|refers to|measures|describes|is called|stands for)\b", re.IGNORECASE)
+_BOTH_SIDES = re.compile(
+    r"(?:difference between|compare|comparing)\s+(.+?)\s+(?:and|with|to)\s+(.+?)[?.!]*$"
+    r"|^(.+?)\s+(?:vs\.?|versus)\s+(.+?)[?.!]*$",
+    re.IGNORECASE,
+)
+
+
+def is_meta(sentence: str) -> bool:
+    """About the notes or pointing at a file: "This note covers ...", "See `notes/x.md`"."""
+    return bool(_META.match(sentence.strip()) or _FILE.search(sentence))
+
+
+def relevant(passages: Sequence[Passage], min_relevance: float) -> list[Passage]:
+    return [p for p in passages if p.score >= min_relevance]
+
+
+@dataclass(frozen=True)
+class ComposerSettings:
+    min_relevance: float = 0.32  # a passage less similar than this to the question answers nothing
+    card_threshold: float = 0.44  # a card less confident than this is not the question (tuned)
+    near_miss: float = 0.07  # "I don't know" names topics this close to min_relevance
+    opening_sentences: int = 3
+    opening_words: int = 90
+    related: int = 3
+    suggest_floor: float = 0.45  # a card this confident is worth suggesting as a related question
+
+
+class Composer:
+    """Question + retrieved passages + card matches -> one answer (see the module docstring)."""
+
+    def __init__(self, settings: ComposerSettings, cards: CardIndex | None = None) -> None:
+        self.settings = settings
+        self.cards = cards
+
+    # ---- the three paths --------------------------------------------------------------------------
+
+    def compose(
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        matches: Sequence[CardMatch],
+        section: SectionLookup,
+    ) -> Answer:
+        s = self.settings
+        top = matches[0] if matches and matches[0].score >= s.card_threshold else None
+        if top is not None:
+            answer = self._from_card(question, top.card, passages, section)
+            if answer is not None:
+                return answer
+        useful = relevant(passages, s.min_relevance)
+        answer = self._from_section(question, useful) if useful else None
+        if answer is None:
+            close = [p for p in passages if p.score >= s.min_relevance - s.near_miss]
+            return dont_know(question, close)
+        answer.related = self._suggestions(matches, exclude=set())
+        return answer
+
+    def _from_card(
+        self, question: str, card: Card, passages: Sequence[Passage], section: SectionLookup
+    ) -> Answer | None:
+        cited = section(card.source.note, card.source.section)
+        if cited is None:  # the card's note is not ingested here: its answer would have no source
+            return None
+        text = f"{card.answer} [1]"
+        citations = [Citation(1, cited)]
+        extra = self._support(question, card, passages)
+        if extra is not None:
+            sentence, passage = extra
+            if passage.id == cited.id:
+                text += f" {sentence} [1]"
+            else:
+                text += f" {sentence} [2]"
+                citations.append(Citation(2, passage))
+        related = [RelatedQuestion(c.id, c.question) for c in self._related(card)]
+        subject = subject_of(card.question) or subject_of(question)
+        return Answer(question, text, citations, composer="card", related=related, subject=subject, card_id=card.id)
+
+    def _support(self, question: str, card: Card, passages: Sequence[Passage]) -> tuple[str, Passage] | None:
+        """One sentence of the notes that covers a word of the question the card's answer leaves out."""
+        missing = set(terms(question)) - set(terms(card.answer)) - set(terms(card.question))
+        if not missing:
+            return None
+        note = card.source.note
+        for p in passages[:3]:
+            if p.score < self.settings.min_relevance + 0.1 or not p.source.endswith(note):
+                continue
+            for sentence in passage_sentences(p.text):
+                if is_meta(sentence) or len(sentence.split()) < 6 or len(sentence) > 300:
+                    continue
+                if missing & set(terms(sentence)):
+                    return sentence, p
+        return None
+
+    def _from_section(self, question: str, passages: Sequence[Passage]) -> Answer | None:
+        kind = question_kind(question)
+        subject = subject_words(question)
+        ordered = list(passages)
+        if kind is CardKind.definition and subject:
+            defining = [p for p in ordered[:3] if _defines(self._opening(p, 2), subject)]
+            ordered = defining + [p for p in ordered if p not in defining]
+        for first in ordered:
+            opening = self._opening(first, self.settings.opening_sentences)
+            if not opening:
+                continue
+            parts = [f"{' '.join(opening)} [1]"]
+            citations = [Citation(1, first)]
+            other = self._other_side(question, opening, ordered, first)
+            if other is not None:
+                sentence, passage = other
+                parts.append(f"{sentence} [2]")
+                citations.append(Citation(2, passage))
+            return Answer(question, " ".join(parts), citations, composer="section", subject=" ".join(subject))
+        return None
+
+    def _opening(self, passage: Passage, limit: int) -> list[str]:
+        """The first sentences of a passage that say something about the subject, up to the word budget."""
+        out: list[str] = []
+        words = 0
+        for sentence in passage_sentences(passage.text):
+            if is_meta(sentence) or len(sentence.split()) < 4:
+                continue
+            n = len(sentence.split())
+            if out and words + n > self.settings.opening_words:
+                break
+            out.append(sentence)
+            words += n
+            if len(out) == limit:
+                break
+        return out
+
+    def _other_side(
+        self, question: str, opening: list[str], passages: Sequence[Passage], first: Passage
+    ) -> tuple[str, Passage] | None:
+        """For "X vs Y": when the opening only speaks of one side, the other side's opening sentence."""
+        match = _BOTH_SIDES.search(" ".join(question.split()))
+        if not match:
+            return None
+        sides = [g for g in match.groups() if g]
+        said = set(terms(" ".join(opening)))
+        for side in sides:
+            side_terms = set(terms(side))
+            if not side_terms or side_terms & said:
+                continue
+            for p in passages:
+                if p is first:
+                    continue
+                for sentence in self._opening(p, 2):
+                    if side_terms & set(terms(sentence)):
+                        return sentence, p
+        return None
+
+    # ---- related questions ------------------------------------------------------------------------
+
+    def _related(self, card: Card) -> list[Card]:
+        return self.cards.related(card, self.settings.related) if self.cards is not None else []
+
+    def _suggestions(self, matches: Sequence[CardMatch], exclude: set[str]) -> list[RelatedQuestion]:
+        """Close cards as questions to ask next, when no card answered this one."""
+        picked = [m.card for m in matches if m.score >= self.settings.suggest_floor and m.card.id not in exclude]
+        return [RelatedQuestion(c.id, c.question) for c in picked[: self.settings.related]]
+
+
+def _defines(opening: list[str], subject: list[str]) -> bool:
+    if not opening:
+        return False
+    first = opening[0].lower()
+    return any(w in first for w in subject) and bool(_DEFINES.search(first))

@@ -1,0 +1,105 @@
+"""Reading a question: what kind of answer it wants, what it is about, and whether it is a follow-up.
+
+A learner in a chat asks "what is dropout", then "why does it work?": the second question has no
+subject of its own. ``follow_up_query`` rewrites it with the previous turn's subject ("why does
+dropout work?") so that retrieval and card matching find the right material.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.study.banks import CardKind
+from bot.study.text import STOPWORDS, words
+
+_KINDS: list[tuple[CardKind, re.Pattern[str]]] = [
+    (
+        CardKind.behavioral,
+        re.compile(
+            r"\b(tell me about a time|describe a (time|situation)|time (when )?you (had|disagreed|failed|made)|"
+            r"star (method|format|framework)|behaviou?ral (question|interview)|biggest (failure|mistake)|"
+            r"(a project|something) you('re| are) proud of)\b"
+        ),
+    ),
+    (
+        CardKind.design,
+        re.compile(r"\b(design|architect|build)\b.{0,40}\b(system|pipeline|platform|service|engine|recommender)\b"),
+    ),
+    (
+        CardKind.symptom,
+        re.compile(
+            r"^(why (is|are|does|do|did) )?(my|our)\b|\b(keeps?|stuck|went nan|is nan|nan loss|loss is nan|"
+            r"out of memory|oom|crash(es|ed|ing)?|not (converging|decreasing|learning|improving)|"
+            r"error|exception|diverg(es|ing|ed))\b"
+        ),
+    ),
+    (CardKind.comparison, re.compile(r"\b(vs\.?|versus|difference|differences|differ|compare|compared|better than)\b")),
+    (CardKind.example, re.compile(r"\b(example|walk me through an example|worked example|show me)\b")),
+    (CardKind.why, re.compile(r"^(why\b|what('s| is) the point|whats the point)")),
+    (CardKind.how_to, re.compile(r"^(how (do|can|should|would|to) |how to |ways to |best way|tips)")),
+    (CardKind.when_to_use, re.compile(r"^(when (should|to|do|would)|should (i|we|you)|is it worth|do (i|we) need)\b")),
+    (
+        CardKind.definition,
+        re.compile(
+            r"^(what( i|')?s|what are|what does|whats|define|definition of|meaning of|explain|eli5|"
+            r"what do (you|we|people) mean|describe)\b|^[\w\s'-]{1,40}\?*$"
+        ),
+    ),
+]
+
+
+def question_kind(question: str) -> CardKind | None:
+    """The kind of answer a question asks for (a definition, a comparison, a fix ...), or None."""
+    q = " ".join(question.lower().split())
+    for kind, pattern in _KINDS:
+        if pattern.search(q):
+            return kind
+    return None
+
+
+# Words that say what kind of thing is asked, not what it is about.
+_GENERIC_TEXT = """
+    what whats why how when which who where is are was were do does did can could should would will
+    example examples instance instances downside downsides upside upsides advantage advantages
+    disadvantage disadvantages pro pros con cons limitation limitations drawback drawbacks problem
+    problems benefit benefits alternative alternatives work working happen happens happened matter
+    matters pick choose choosing picking tune tuning set setting fix fixing better worse faster slower
+    instead again more less else give show tell walk through explain simple simply eli5 intuition
+    intuitively mean meaning means define definition used useful good bad important importance point
+    idea case cases time times anyway though still then also so and but or compare compared
+"""
+_GENERIC = frozenset(_GENERIC_TEXT.split())
+_PRONOUN = re.compile(r"\b(it|its|it's|this|that|they|them|these|those|their)\b", re.IGNORECASE)
+_LEAD = re.compile(r"^\s*(and|but|so|ok|okay|then|also|what about|how about)\b[\s,]*", re.IGNORECASE)
+
+
+def subject_words(question: str) -> list[str]:
+    """The words of a question that name its subject, in order ("bagging", "boosting")."""
+    return [w for w in words(question) if w not in STOPWORDS and w not in _GENERIC and not _PRONOUN.fullmatch(w)]
+
+
+def subject_of(question: str) -> str:
+    return " ".join(subject_words(question))
+
+
+def is_follow_up(question: str) -> bool:
+    """A question that leans on the previous one: "why does it work?", "and for regression?"."""
+    own = subject_words(question)
+    if not own:
+        return True
+    if _LEAD.match(question) and len(own) <= 3:
+        return True
+    return bool(_PRONOUN.search(question)) and len(own) <= 2
+
+
+def follow_up_query(question: str, previous_subject: str) -> str | None:
+    """The question with the previous subject put in, when it is a follow-up; else None."""
+    if not previous_subject or not is_follow_up(question):
+        return None
+    text = _LEAD.sub("", question).strip() or question.strip()
+    pronoun = _PRONOUN.search(text)
+    if pronoun:
+        word = pronoun.group(0).lower()
+        replacement = f"{previous_subject}'s" if word in ("its", "their") else previous_subject
+        return text[: pronoun.start()] + replacement + text[pronoun.end() :]
+    return f"{text.rstrip(' ?')} ({previous_subject})?"
