@@ -25,7 +25,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -33,7 +33,7 @@ from baselines import LegacyExtractiveComposer, first_sentences
 from common import REPO, machine, summary_ms, temp_settings
 
 from bot.app import Services, build_services
-from bot.study.answering import Answer, ComposerSettings
+from bot.study.answering import Answer, ComposerSettings, MatchWeights
 from bot.study.answering.composer import Composer, is_meta
 from bot.study.answering.questions import follow_up_query
 from bot.study.retrieval import Passage
@@ -64,7 +64,6 @@ class Prepared:
     item: Item
     searched: str
     passages: list[Passage]
-    matches: list = field(default_factory=list)
 
 
 def mentions(text: str, alternative: str) -> bool:
@@ -194,17 +193,32 @@ def main() -> None:
                 previous_subject[item.previous] = answers.ask_sync(item.previous).subject
             searched = follow_up_query(item.question, previous_subject[item.previous]) or item.question
         passages = services.retriever.retrieve(searched)
-        matches = services.cards.match(searched, services.embedder.embed_query(searched))
-        prepared.append(Prepared(item, searched, passages, matches))
+        services.embedder.embed_query(searched)  # cached for the card matching below
+        prepared.append(Prepared(item, searched, passages))
     seconds = time.perf_counter() - started
     raw = {p.item.id: services.retriever.retrieve(p.item.question) for p in prepared if p.item.previous}
 
     base = answers.settings
     legacy = LegacyExtractiveComposer(base.min_relevance)
+    default_weights = services.cards.weights
+    weight_grid = [
+        replace(default_weights, subject_penalty=sp, kind_penalty=kp) for sp in (0.0, 0.15, 0.3, 0.5)
+        for kp in (0.0, 0.06, 0.12)
+    ]  # fmt: skip
+    matches: dict[MatchWeights, dict[str, list]] = {}
+    for weights in weight_grid:
+        services.cards.weights = weights
+        matches[weights] = {
+            p.item.id: services.cards.match(p.searched, services.embedder.embed_query(p.searched)) for p in prepared
+        }
+    services.cards.weights = default_weights
 
-    def new(threshold: float) -> Compose:
+    Config = tuple[float, MatchWeights]
+
+    def new(config: Config) -> Compose:
+        threshold, weights = config
         composer = Composer(replace(base, card_threshold=threshold), services.cards)
-        return lambda p: composer.compose(p.searched, p.passages, p.matches, answers._section)
+        return lambda p: composer.compose(p.searched, p.passages, matches[weights][p.item.id], answers._section)
 
     def old(p: Prepared) -> Answer:
         return legacy.compose(p.item.question, raw.get(p.item.id, p.passages))
@@ -212,7 +226,7 @@ def main() -> None:
     def naive(p: Prepared) -> Answer:
         return first_sentences(p.item.question, raw.get(p.item.id, p.passages), base.min_relevance)
 
-    grid = [round(0.40 + 0.02 * i, 2) for i in range(26)]
+    grid: list[Config] = [(round(0.36 + 0.02 * i, 2), w) for i in range(25) for w in weight_grid]
     a_items, b_items = halves(items)
     a_off, b_off = halves(off_items)
     by_id = {p.item.id: p for p in prepared}
@@ -226,11 +240,11 @@ def main() -> None:
           f"{len(off_items)} off-topic; {len(services.cards)} answer cards")  # fmt: skip
     print(f"retrieval + card matching for every question: {1000 * seconds / len(prepared):.1f} ms/question")
     totals = {"today's composer": Scores(), "naive: top passage, 3 sentences": Scores(), "new composer": Scores()}
-    chosen: list[float] = []
+    chosen: list[Config] = []
     for k, (tune, held) in enumerate(folds, 1):
-        best = max(grid, key=lambda t: score(new(t), tune).objective())
+        best = max(grid, key=lambda c: score(new(c), tune).objective())
         chosen.append(best)
-        print(f"fold {k}: card threshold tuned on {len(tune)} questions -> {best}; held-out {len(held)}:")
+        print(f"fold {k}: tuned on {len(tune)} questions, reported on the other {len(held)}:")
         for name, compose in (("today's composer", old), ("naive: top passage, 3 sentences", naive),
                               ("new composer", new(best))):  # fmt: skip
             s = score(compose, held)
@@ -241,16 +255,21 @@ def main() -> None:
     print("both held-out halves together:")
     for name, t in totals.items():
         print(f"  {name:<32} {t.row()}")
-    print(f"thresholds chosen per fold: {chosen}; default card_threshold = {ComposerSettings().card_threshold}")
+    for k, (threshold, weights) in enumerate(chosen, 1):
+        print(f"fold {k} chose card_threshold={threshold} subject_penalty={weights.subject_penalty} "
+              f"kind_penalty={weights.kind_penalty}")  # fmt: skip
+    default: Config = (ComposerSettings().card_threshold, default_weights)
+    print(f"defaults: card_threshold={default[0]} subject_penalty={default_weights.subject_penalty} "
+          f"kind_penalty={default_weights.kind_penalty}")  # fmt: skip
 
     latencies: list[float] = []
     for p in prepared[:200]:
         started = time.perf_counter()
-        new(ComposerSettings().card_threshold)(p)
+        new(default)(p)
         latencies.append(time.perf_counter() - started)
     print(f"compose only (retrieval done): {summary_ms(latencies)}")
 
-    held_new = new(ComposerSettings().card_threshold)
+    held_new = new(default)
     if args.misses:
         for p in prepared:
             if not p.item.in_scope:

@@ -43,6 +43,9 @@ VARIANTS: dict[str, RetrievalConfig] = {
     "hybrid, 20 candidates per list": replace(DEFAULT, candidates=20),
     "hybrid, 30 candidates per list": replace(DEFAULT, candidates=30),
     "hybrid, 50 candidates per list": replace(DEFAULT, candidates=50),
+    "hybrid without the cards' questions": replace(DEFAULT, question_weight=0.0),
+    "hybrid, cards' questions weight 0.5": replace(DEFAULT, question_weight=0.5),
+    "hybrid, cards' questions weight 2": replace(DEFAULT, question_weight=2.0),
 }
 
 
@@ -58,7 +61,7 @@ def cross_validate(services: Services, questions: list[RetrievalQuestion]) -> No
     """Tune on one half, measure on the other: does a tuned grid point beat the default held out?"""
 
     def measure(config: RetrievalConfig, subset: list[RetrievalQuestion]) -> RetrievalMetrics:
-        retriever = Retriever(services.store, services.embedder, k=5, config=config)
+        retriever = Retriever(services.store, services.embedder, k=5, config=config, questions=services.cards)
         return evaluate_retrieval(retriever.retrieve, subset, k=5)
 
     halves = [questions[0::2], questions[1::2]]
@@ -81,6 +84,7 @@ def main() -> None:
     settings = temp_settings(**({"data_dir": args.data} if args.data else {}))
     services = build_services(settings)
     ingest([settings.knowledge_dir], settings, services.store, services.embedder)
+    services.cards.ensure_ready()
     questions = load_retrieval_questions((REPO / "tests" / "data" / "retrieval").glob("*.yaml"))
     started = time.perf_counter()
     services.store.keywords.ensure_fresh()
@@ -93,7 +97,7 @@ def main() -> None:
     print(f"default: {DEFAULT}")
     print("ms/question: retrieval with the question's embedding already cached")
     for name, config in VARIANTS.items():
-        retriever = Retriever(services.store, services.embedder, k=5, config=config)
+        retriever = Retriever(services.store, services.embedder, k=5, config=config, questions=services.cards)
         metrics = evaluate_retrieval(retriever.retrieve, questions, k=5)
         mark = " (default)" if config == DEFAULT else ""
         print(f"{name + mark:<40} {metrics.row()} {1000 * metrics.seconds / metrics.n:.1f} ms/question")

@@ -47,7 +47,6 @@ class Services:
         self.embedder = Embedder(settings.resolved_embedding_model(), batch_size=settings.embedding_batch_size)
         self.store = VectorStore(settings)
         self.cpu = threading.BoundedSemaphore(settings.cpu_slots)  # see Settings.cpu_slots
-        self.retriever = self._retriever()
         self.llm: BaseChatModel | None = make_chat_model(settings)
         self._guild_stores: dict[str, VectorStore] = {}
         self._guild_answers: dict[str, AnswerService] = {}
@@ -57,6 +56,11 @@ class Services:
         from bot.study.banks import load_topics
 
         return load_topics(self.settings.knowledge_dir)
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        """Hybrid retrieval over the shared knowledge (the answer cards' questions as a third list)."""
+        return self._retriever()
 
     @cached_property
     def answers(self) -> AnswerService:
@@ -126,7 +130,10 @@ class Services:
     def _retriever(self, extra: list[VectorStore] | None = None) -> Retriever:
         s = self.settings
         config = RetrievalConfig(mode=s.retrieval_mode, per_source=s.retrieval_per_source)
-        return Retriever(self.store, self.embedder, k=s.retrieval_k, config=config, extra=extra or [], cpu=self.cpu)
+        return Retriever(
+            self.store, self.embedder, k=s.retrieval_k, config=config, extra=extra or [], cpu=self.cpu,
+            questions=self.cards,
+        )  # fmt: skip
 
     def guild_store(self, guild_id: int | str) -> VectorStore:
         """The collection that holds one server's uploaded material."""

@@ -29,7 +29,7 @@ class Metrics:
         )
         self.answer_seconds = Histogram(
             "studybot_answer_seconds",
-            "Time to answer a question, retrieval and composing, by composer (extractive or llm).",
+            "Time to answer a question, retrieval and composing, by composer (card, section, none or llm).",
             ["composer"],
             buckets=ANSWER_BUCKETS,
             registry=self.registry,

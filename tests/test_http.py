@@ -99,7 +99,7 @@ async def test_metrics_count_answers_and_active_sessions(
         for family in text_string_to_metric_families(body)
         for s in family.samples
     }
-    assert samples[("studybot_answer_seconds_count", (("composer", "extractive"),))] == 2
+    assert samples[("studybot_answer_seconds_count", (("composer", "section"),))] == 2
     assert samples[("studybot_commands_total", (("command", "ask"),))] == 2
     assert samples[("studybot_active_sessions", (("kind", "quiz"),))] == 1
     assert samples[("studybot_active_sessions", (("kind", "interview"),))] == 0

@@ -10,10 +10,11 @@ import pytest
 import yaml
 
 from bot.app import Services
+from bot.study.answering.composer import is_meta
 from bot.study.banks import load_retrieval_questions
 from bot.study.evaluation import RetrievalMetrics, evaluate_retrieval
 from bot.study.retrieval import RetrievalConfig, Retriever
-from bot.study.text import passage_sentences
+from bot.study.text import passage_sentences, split_sentences
 
 REPO = Path(__file__).resolve().parents[1]
 QUESTIONS = load_retrieval_questions((REPO / "tests" / "data" / "retrieval").glob("*.yaml"))
@@ -46,9 +47,11 @@ def _normalise(text: str) -> str:
     return " ".join(text.split())
 
 
-def test_every_answer_sentence_comes_from_the_passage_it_cites(knowledge_services: Services) -> None:
-    """On the whole labelled set: each sentence of an extractive answer is a sentence of passage [n]."""
+def test_every_answer_is_grounded_in_what_it_cites(knowledge_services: Services) -> None:
+    """On the whole labelled set: a card's answer is cited to the card's own note section, and every
+    other sentence is a sentence of the passage it cites. No file path or note-about-the-notes."""
     cited = re.compile(r"(.+?) \[(\d+)\](?: |$)")
+    cards = {c.id: c for c in knowledge_services.cards.cards}
     answered = 0
     for q in QUESTIONS:
         answer = knowledge_services.answers.ask_sync(q.question)
@@ -58,16 +61,23 @@ def test_every_answer_sentence_comes_from_the_passage_it_cites(knowledge_service
         by_number = {c.n: c.passage for c in answer.citations}
         parts = cited.findall(answer.text)
         assert parts and "".join(f"{s} [{n}] " for s, n in parts).strip() == answer.text, answer.text
-        for sentence, n in parts:
+        assert ".md" not in answer.text and not any(is_meta(s) for s, _ in parts), answer.text
+        if answer.card_id is not None:
+            card = cards[answer.card_id]
+            first, n = parts.pop(0)
+            assert first == card.answer and n == "1", (q.question, answer.text)
+            assert by_number[1].section == card.source.section and by_number[1].source.endswith(card.source.note)
+        for text, n in parts:
             assert int(n) in by_number, (q.question, answer.text)
             sources = {_normalise(s) for s in passage_sentences(by_number[int(n)].text)}
-            assert _normalise(sentence) in sources, (q.question, sentence, by_number[int(n)].text)
+            for sentence in split_sentences(text):
+                assert _normalise(sentence) in sources, (q.question, sentence, by_number[int(n)].text)
         assert sorted(by_number) == list(range(1, len(by_number) + 1)), "citations are numbered 1..n"
-    assert answered >= 0.9 * len(QUESTIONS), f"only {answered} of {len(QUESTIONS)} learner questions answered"
+    assert answered >= 0.95 * len(QUESTIONS), f"only {answered} of {len(QUESTIONS)} learner questions answered"
 
 
 @pytest.mark.parametrize("question", OFF_TOPIC)
 def test_off_topic_questions_get_i_dont_know(knowledge_services: Services, question: str) -> None:
     answer = knowledge_services.answers.ask_sync(question)
-    assert not answer.grounded and answer.citations == [], answer.text
-    assert answer.closest_topics
+    assert not answer.grounded and answer.citations == [] and answer.related == [], answer.text
+    assert answer.card_id is None

@@ -24,7 +24,7 @@ class VectorStoreUnavailable(StudybotError):
 
 
 class LLMUnavailable(StudybotError):
-    """The configured LLM failed or timed out; callers fall back to the extractive answer."""
+    """The configured LLM failed or timed out; callers fall back to the offline answer."""
 
 
 class ConfigError(StudybotError):

@@ -9,9 +9,9 @@ from bot.study.errors import ConfigError
 
 
 def make_chat_model(settings: Settings) -> BaseChatModel | None:
-    """Build the configured chat model, or None for the extractive composer.
+    """Build the configured chat model, or None for the offline composer.
 
-    Retries are off: on failure we fall back to the extractive answer at once rather than make
+    Retries are off: on failure we fall back to the offline answer at once rather than make
     a learner wait through several timeouts.
     """
     provider = settings.llm_provider

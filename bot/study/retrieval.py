@@ -7,6 +7,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -74,6 +75,15 @@ class RetrievalConfig:
     mmr_lambda: float = 0.0  # > 0: maximal marginal relevance instead of the per-note limit
     fuse_notes: bool = True  # add each note's fused rank score to its chunks' (see _fuse)
     unknown_word_penalty: float = 0.25  # score lowered by this times the share of unknown words
+    question_weight: float = 1.0  # weight of the list found through authored questions (0: not used)
+
+
+class QuestionIndex(Protocol):
+    """Authored questions that point at note sections (the answer cards): a third ranked list."""
+
+    def sections_for(self, question: str, vector: Sequence[float], k: int) -> list[tuple[str, str, float]]:
+        """(note path in knowledge/, section heading, similarity) of the best matching questions."""
+        ...
 
 
 @dataclass
@@ -105,6 +115,7 @@ class Retriever:
         config: RetrievalConfig | None = None,
         extra: Sequence[VectorStore] = (),
         cpu: AbstractContextManager[object] | None = None,
+        questions: QuestionIndex | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -112,6 +123,7 @@ class Retriever:
         self.config = config or RetrievalConfig()
         self.extra = list(extra)
         self.cpu = cpu or nullcontext()
+        self.questions = questions
 
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
         k = k or self.k
@@ -136,11 +148,28 @@ class Retriever:
             hits.sort(key=lambda sh: -sh[1].bm25)
             keyword = [_resolve(store, _Candidate(h.chunk, h.cosine), vector) for store, h in hits]
         dense, keyword = _first_of_each(dense), _first_of_each(keyword)  # an aid resolved to a chunk listed already
-        ranked = _fuse([(dense[:depth], 1.0), (keyword[:depth], cfg.keyword_weight)], cfg.rrf_k, cfg.fuse_notes)
+        lists = [(dense[:depth], 1.0), (keyword[:depth], cfg.keyword_weight)]
+        if self.questions is not None and cfg.question_weight > 0 and cfg.mode == "hybrid":
+            lists.append((self._by_questions(question, vector, depth), cfg.question_weight))
+        ranked = _fuse(lists, cfg.rrf_k, cfg.fuse_notes)
         ranked = [c for c in ranked if not is_aid(c.chunk)]  # an aid whose section is gone: never shown
         chosen = self._mmr(ranked, vector, k) if cfg.mmr_lambda > 0 else _limit_per_source(ranked, k, cfg.per_source)
         penalty = self._unknown_words_penalty(tokens, stores) if cfg.mode != "dense" else 0.0
         return [Passage.from_chunk(c.chunk, (c.cosine or 0.0) - penalty) for c in chosen]
+
+    def _by_questions(self, question: str, vector: Sequence[float], depth: int) -> list[_Candidate]:
+        """The sections that authored questions like this one point at, best first."""
+        assert self.questions is not None
+        out: list[_Candidate] = []
+        query = np.asarray(vector, dtype=np.float32)
+        for note, section, similarity in self.questions.sections_for(question, vector, depth):
+            chunk = self.store.keywords.section(note, section)
+            if chunk is None:
+                continue
+            own = self.store.keywords.vectors_for([chunk.id])[0]
+            cosine = float(own @ query) if own.size else similarity
+            out.append(_Candidate(chunk, max(cosine, similarity)))
+        return _first_of_each(out)
 
     def _unknown_words_penalty(self, question_tokens: Sequence[str], stores: Sequence[VectorStore]) -> float:
         """How far to lower every score when the question's words are mostly unknown to the notes.

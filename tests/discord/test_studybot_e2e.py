@@ -146,7 +146,7 @@ async def test_ask_private_and_bad_questions(bot: StudyBot, fake_discord: FakeDi
         await asyncio.sleep(0.1)
     assert metrics.get_sample_value("studybot_commands_total", {"command": "ask"}) == 1  # the refused one is not
     assert metrics.get_sample_value("studybot_errors_total", {"kind": "InvalidQuestion"}) == 1
-    assert metrics.get_sample_value("studybot_answer_seconds_count", {"composer": "extractive"}) == 1
+    assert metrics.get_sample_value("studybot_answer_seconds_count", {"composer": "section"}) == 1
 
 
 async def test_solo_quiz_with_buttons_and_a_restart_in_the_middle(

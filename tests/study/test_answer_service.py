@@ -13,7 +13,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel, G
 from langchain_core.messages import AIMessage, BaseMessage
 
 from bot.app import Services
-from bot.study.answering import AnswerService
+from bot.study.answering import AnswerService, ComposerSettings
 from bot.study.errors import EmptyKnowledgeBase
 from ingest.pipeline import ingest
 from tests.fakes import BrokenChatModel
@@ -27,12 +27,14 @@ def services(make_services: Callable[..., Services], corpus: Path) -> Services:
 
 
 def _service(services: Services, llm: BaseChatModel | None, timeout: float = 5.0) -> AnswerService:
-    return AnswerService(services.retriever, min_relevance=0.35, llm=llm, llm_timeout=timeout)
+    return AnswerService(
+        services.retriever, settings=ComposerSettings(min_relevance=0.35), llm=llm, llm_timeout=timeout
+    )
 
 
 async def test_extractive_answer_through_the_chain(services: Services) -> None:
     answer = await _service(services, None).ask("How is recall computed?")
-    assert answer.composer == "extractive" and answer.grounded
+    assert answer.composer == "section" and answer.grounded
     assert "TP / (TP + FN)" in answer.text
     assert answer.citations[0].passage.source.endswith("precision.md")
     assert answer.citations[0].passage.section == "How recall is computed"
@@ -71,7 +73,7 @@ async def test_llm_streams_tokens(services: Services) -> None:
 
 async def test_llm_error_falls_back_to_extractive_and_says_so(services: Services) -> None:
     answer = await _service(services, BrokenChatModel()).ask("How is recall computed?")
-    assert answer.composer == "extractive" and answer.grounded
+    assert answer.composer == "section" and answer.grounded
     assert answer.notice and "failed" in answer.notice
     assert "TP / (TP + FN)" in answer.text
 
@@ -79,7 +81,7 @@ async def test_llm_error_falls_back_to_extractive_and_says_so(services: Services
 async def test_llm_timeout_falls_back(services: Services) -> None:
     slow = FakeListChatModel(responses=["too late"], sleep=2.0)
     answer = await _service(services, slow, timeout=0.2).ask("How is recall computed?")
-    assert answer.composer == "extractive" and answer.notice and "timed out" in answer.notice
+    assert answer.composer == "section" and answer.notice and "timed out" in answer.notice
 
 
 async def test_no_relevant_context_never_calls_the_llm(services: Services) -> None:

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from bot.app import Services
 from bot.settings import LLMProvider
-from bot.study.answering import AnswerService
+from bot.study.answering import AnswerService, ComposerSettings
 from bot.study.llm import make_chat_model
 from ingest.pipeline import ingest
 from tests.fakes import loopback_server
@@ -71,7 +71,12 @@ def _answers(services: Services, url: str, model: str, timeout: float = 3.0) -> 
     settings = services.settings.model_copy(
         update={"llm_provider": LLMProvider.ollama, "llm_model": model, "llm_base_url": url, "llm_timeout": timeout}
     )
-    return AnswerService(services.retriever, min_relevance=0.35, llm=make_chat_model(settings), llm_timeout=timeout)
+    return AnswerService(
+        services.retriever,
+        settings=ComposerSettings(min_relevance=0.35),
+        llm=make_chat_model(settings),
+        llm_timeout=timeout,
+    )
 
 
 async def test_ollama_streams_a_grounded_answer(ollama: tuple[FakeOllama, str], services: Services) -> None:
@@ -87,6 +92,6 @@ async def test_ollama_streams_a_grounded_answer(ollama: tuple[FakeOllama, str], 
 async def test_ollama_failure_and_timeout_fall_back(ollama: tuple[FakeOllama, str], services: Services) -> None:
     _, url = ollama
     failed = await _answers(services, url, "down").ask("How is recall computed?")
-    assert failed.composer == "extractive" and failed.notice and "failed" in failed.notice
+    assert failed.composer == "section" and failed.notice and "failed" in failed.notice
     slow = await _answers(services, url, "slow", timeout=0.5).ask("How is recall computed?")
-    assert slow.composer == "extractive" and slow.notice and "timed out" in slow.notice
+    assert slow.composer == "section" and slow.notice and "timed out" in slow.notice

@@ -15,7 +15,7 @@ from aiohttp import web
 from bot.app import Services
 from bot.metrics import Metrics
 from bot.settings import LLMProvider
-from bot.study.answering import AnswerService
+from bot.study.answering import AnswerService, ComposerSettings
 from bot.study.llm import make_chat_model
 from ingest.pipeline import ingest
 from tests.conftest import free_port
@@ -94,7 +94,9 @@ def _answers(
         }
     )
     llm = make_chat_model(settings)
-    return AnswerService(services.retriever, min_relevance=0.35, llm=llm, llm_timeout=timeout, metrics=metrics)
+    return AnswerService(
+        services.retriever, settings=ComposerSettings(min_relevance=0.35), llm=llm, llm_timeout=timeout, metrics=metrics
+    )
 
 
 async def test_normal_reply(server: tuple[FakeOpenAI, str], services: Services) -> None:
@@ -117,7 +119,7 @@ async def test_streamed_reply(server: tuple[FakeOpenAI, str], services: Services
 async def test_server_error_falls_back(server: tuple[FakeOpenAI, str], services: Services) -> None:
     fake, url = server
     answer = await _answers(services, url, "broken").ask("How is recall computed?")
-    assert answer.composer == "extractive" and answer.notice and "failed" in answer.notice
+    assert answer.composer == "section" and answer.notice and "failed" in answer.notice
     assert len(fake.requests) == 1  # no retries: the learner is not kept waiting
 
 
@@ -126,7 +128,7 @@ async def test_timeout_falls_back(server: tuple[FakeOpenAI, str], services: Serv
     started = time.perf_counter()
     answer = await _answers(services, url, "slow", timeout=0.5).ask("How is recall computed?")
     assert time.perf_counter() - started < 3
-    assert answer.composer == "extractive" and answer.notice and "timed out" in answer.notice
+    assert answer.composer == "section" and answer.notice and "timed out" in answer.notice
 
 
 async def test_server_down_falls_back_then_recovers(services: Services) -> None:
@@ -135,7 +137,7 @@ async def test_server_down_falls_back_then_recovers(services: Services) -> None:
     metrics = Metrics()
     answers = _answers(services, f"http://127.0.0.1:{port}/v1", "tiny", metrics=metrics)
     down = await answers.ask("How is recall computed?")
-    assert down.composer == "extractive" and "TP / (TP + FN)" in down.text
+    assert down.composer == "section" and "TP / (TP + FN)" in down.text
     assert down.notice and "failed" in down.notice
     assert metrics.registry.get_sample_value("studybot_llm_fallbacks_total") == 1
 
@@ -163,7 +165,9 @@ async def test_api_key_is_sent_but_never_logged(
     from pydantic import SecretStr
 
     settings = settings.model_copy(update={"llm_api_key": SecretStr("sk-very-secret")})
-    svc = AnswerService(services.retriever, min_relevance=0.35, llm=make_chat_model(settings))
+    svc = AnswerService(
+        services.retriever, settings=ComposerSettings(min_relevance=0.35), llm=make_chat_model(settings)
+    )
     await svc.ask("How is recall computed?")
     assert fake.requests[0]["headers"]["Authorization"] == "Bearer sk-very-secret"
     assert "sk-very-secret" not in caplog.text

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import Services
-from bot.study.answering import AnswerService
+from bot.study.answering import AnswerService, ComposerSettings
 from bot.study.keyword import keyword_tokens
 from bot.study.retrieval import RetrievalConfig, Retriever
 from ingest.pipeline import ingest
@@ -148,7 +148,7 @@ async def test_python_heavy_work_runs_a_few_threads_at_a_time(services: Services
     """Search and composing pass a gate of ``cpu_slots``; embedding waits outside it, in batches."""
     gate = _CountingGate(2)
     retriever = Retriever(services.store, services.embedder, k=3, cpu=gate)
-    answers = AnswerService(retriever, min_relevance=0.2)
+    answers = AnswerService(retriever, settings=ComposerSettings(min_relevance=0.2))
     questions = [f"what does dropout do, case {i}?" for i in range(12)]
     results = await asyncio.gather(*(answers.ask(q) for q in questions))
     assert all(r.citations and _sources([r.citations[0].passage]) == ["dropout.md"] for r in results)

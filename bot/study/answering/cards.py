@@ -18,13 +18,13 @@ import hashlib
 import logging
 import math
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from bot.study.answering.questions import question_kind
+from bot.study.answering.questions import question_kind, subject_words
 from bot.study.banks import Card, CardKind
 from bot.study.embedding import Embedder
 from bot.study.keyword import keyword_tokens
@@ -40,6 +40,9 @@ class MatchWeights:
     cosine: float = 0.7
     overlap: float = 0.3
     kind_penalty: float = 0.06  # the card answers another kind of question than the one asked
+    # Times the (idf-weighted) share of the question's subject words that the card never uses, in
+    # its question, phrasings or answer: "how do I choose k for k-means" must not take the kNN card.
+    subject_penalty: float = 0.15
     candidates: int = 30  # depth of each search before scoring
 
 
@@ -112,9 +115,13 @@ class CardIndex:
         self._texts: list[str] = []
         self._owner: list[int] = []  # phrasing row -> card index
         self._tokens: list[set[str]] = []
+        self._card_words: list[set[str]] = []  # every word a card uses: question, phrasings, answer
         self._idf: dict[str, float] = {}
+        self._top_idf = 1.0
         self._matrix = np.zeros((0, 0), dtype=np.float32)
         self._bm25: object | None = None
+        # Retrieval and the composer both match the same question: the last results are kept.
+        self._recent: OrderedDict[tuple[str, int, MatchWeights], list[CardMatch]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self.cards)
@@ -144,6 +151,8 @@ class CardIndex:
         df = Counter(t for ts in self._tokens for t in ts)
         n = max(len(texts), 1)
         self._idf = {t: math.log(1 + n / c) for t, c in df.items()}
+        self._top_idf = max(self._idf.values(), default=1.0)  # the weight of a word no card uses
+        self._card_words = [set(keyword_tokens(" ".join([c.question, *c.asked_as, c.answer]))) for c in self.cards]
         embedded = 0
         if not texts:
             return 0
@@ -166,17 +175,37 @@ class CardIndex:
         if not shared:
             return 0.0
         weight = self._idf.get
-        default = max(self._idf.values(), default=1.0)
+        default = self._top_idf
         inter = sum(weight(t, default) for t in shared)
         recall = inter / sum(weight(t, default) for t in q_tokens)
         precision = inter / sum(weight(t, default) for t in p_tokens)
         return 2 * precision * recall / (precision + recall)
+
+    def _unused_share(self, subject: set[str], card: int) -> float:
+        """The idf-weighted share of the question's subject words that a card never uses."""
+        top = self._top_idf
+        total = sum(self._idf.get(t, top) for t in subject)
+        unused = sum(self._idf.get(t, top) for t in subject if t not in self._card_words[card])
+        return unused / total if total else 0.0
 
     def match(self, question: str, vector: Sequence[float] | None = None, k: int = 5) -> list[CardMatch]:
         """The ``k`` best cards for a question, best first, each with its confidence."""
         self.ensure_ready()
         if not self._texts:
             return []
+        key = (question, k, self.weights)
+        with self._lock:
+            if key in self._recent:
+                self._recent.move_to_end(key)
+                return list(self._recent[key])
+        found = self._match(question, vector, k)
+        with self._lock:
+            self._recent[key] = found
+            if len(self._recent) > 256:
+                self._recent.popitem(last=False)
+        return list(found)
+
+    def _match(self, question: str, vector: Sequence[float] | None, k: int) -> list[CardMatch]:
         w = self.weights
         q_vec = np.asarray(vector if vector is not None else self.embedder.embed_query(question), dtype=np.float32)
         cosines = self._matrix @ q_vec
@@ -194,6 +223,7 @@ class CardIndex:
                 )
                 rows |= {int(r) for r, s in zip(docs[0], scores[0], strict=True) if s > 0}
         asked = question_kind(question)
+        subject = set(keyword_tokens(" ".join(subject_words(question))))
         best: dict[int, CardMatch] = {}
         for row in rows:
             card = self.cards[self._owner[row]]
@@ -202,10 +232,21 @@ class CardIndex:
             score = w.cosine * cosine + w.overlap * overlap
             if not kinds_agree(asked, card.kind):
                 score -= w.kind_penalty
+            if subject:
+                score -= w.subject_penalty * self._unused_share(subject, self._owner[row])
             current = best.get(self._owner[row])
             if current is None or score > current.score:
                 best[self._owner[row]] = CardMatch(card, score, cosine, overlap, self._texts[row])
         return sorted(best.values(), key=lambda m: -m.score)[:k]
+
+    def sections_for(self, question: str, vector: Sequence[float], k: int) -> list[tuple[str, str, float]]:
+        """For retrieval: the note sections that the best matching cards cite, best first (a card's
+        phrasings are learners' questions that this section answers)."""
+        out: dict[tuple[str, str], float] = {}
+        for m in self.match(question, vector, k=k):
+            key = (m.card.source.note, m.card.source.section)
+            out.setdefault(key, m.cosine)
+        return [(note, section, score) for (note, section), score in out.items()]
 
     def related(self, card: Card, limit: int = 3) -> list[Card]:
         """The cards a card names as related (those that exist), at most ``limit``."""

@@ -56,7 +56,7 @@ def relevant(passages: Sequence[Passage], min_relevance: float) -> list[Passage]
 @dataclass(frozen=True)
 class ComposerSettings:
     min_relevance: float = 0.32  # a passage less similar than this to the question answers nothing
-    card_threshold: float = 0.44  # a card less confident than this is not the question (tuned)
+    card_threshold: float = 0.38  # a card less confident than this is not the question (tuned)
     near_miss: float = 0.07  # "I don't know" names topics this close to min_relevance
     opening_sentences: int = 3
     opening_words: int = 90
@@ -111,7 +111,7 @@ class Composer:
                 text += f" {sentence} [2]"
                 citations.append(Citation(2, passage))
         related = [RelatedQuestion(c.id, c.question) for c in self._related(card)]
-        subject = subject_of(card.question) or subject_of(question)
+        subject = subject_of(question) or subject_of(card.question)  # the learner's own words first
         return Answer(question, text, citations, composer="card", related=related, subject=subject, card_id=card.id)
 
     def _support(self, question: str, card: Card, passages: Sequence[Passage]) -> tuple[str, Passage] | None:

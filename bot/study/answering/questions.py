@@ -67,9 +67,12 @@ _GENERIC_TEXT = """
     instead again more less else give show tell walk through explain simple simply eli5 intuition
     intuitively mean meaning means define definition used useful good bad important importance point
     idea case cases time times anyway though still then also so and but or compare compared
+    minimize minimise maximize maximise compute calculate computed handle handles prevent avoid
+    detect improve reduce increase decrease get gets getting make makes making need needed
+    help helps apply applied approach approaches way ways
 """
 _GENERIC = frozenset(_GENERIC_TEXT.split())
-_PRONOUN = re.compile(r"\b(it|its|it's|this|that|they|them|these|those|their)\b", re.IGNORECASE)
+_PRONOUN = re.compile(r"\b(it|its|it's|this|that|they|them|these|those|their|one(?!-))\b", re.IGNORECASE)
 _LEAD = re.compile(r"^\s*(and|but|so|ok|okay|then|also|what about|how about)\b[\s,]*", re.IGNORECASE)
 
 
