@@ -14,8 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.study.banks import Card, _read_yaml, _validate_list, load_notes, load_topics  # noqa: E402
-from bot.study.errors import KnowledgeError  # noqa: E402
+from bot.study.banks import Card, _read_yaml, _validate_list, load_notes, load_topics
+from bot.study.errors import KnowledgeError
 
 ROOT = Path(__file__).resolve().parents[1] / "knowledge"
 MIN_PER_TOPIC = 8
