@@ -69,7 +69,7 @@ class Services:
 
     @cached_property
     def cards(self) -> CardIndex:
-        """The answer cards of knowledge/cards, their phrasing vectors kept in ``<collection>_cards``."""
+        """The answer cards of knowledge/cards (their phrasing vectors cached in the cache folder)."""
         from bot.study.banks import load_cards
 
         try:
@@ -77,8 +77,7 @@ class Services:
         except StudybotError as exc:  # broken card files: answer from the notes alone
             log.warning("answer cards not loaded: %s", exc)
             cards = []
-        store = VectorStore(self.settings.model_copy(update={"collection": f"{self.settings.collection}_cards"}))
-        return CardIndex(cards, self.embedder, CardVectors(store, self.embedder))
+        return CardIndex(cards, self.embedder, CardVectors(self.settings.resolved_cache_dir(), self.embedder))
 
     @cached_property
     def quiz_items(self) -> list[QuizItem]:

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from bot.app import Services
+from bot.study.answering import RelatedQuestion
 from bot.study.errors import InvalidQuestion, StudybotError
 from bot.study.questions import clean_question
 from bot.terminal import read_line, render_answer, render_results, render_sources
@@ -24,6 +25,7 @@ Commands:
   [cyan]/topics[/]                the areas and topics you can pick from
   [cyan]/sources[/]               the documents I know
   [cyan]/retrieve QUESTION[/]      the raw passages found for a question
+  [cyan]1[/], [cyan]2[/], [cyan]3[/]                 ask one of the related questions offered under an answer
   [cyan]/help[/]                  this help
   [cyan]/quit[/]                  leave (Ctrl-D works too)"""
 
@@ -35,6 +37,8 @@ class ChatSession:
         self.services = services
         self.console = console
         self.user_id, self.user_name = user
+        self.subject = ""  # what the last answer was about: "why does it work?" next is about it
+        self.related: list[RelatedQuestion] = []  # the questions offered under the last answer
 
     def _filters(self, args: list[str]) -> tuple[str | None, str | None, int | None]:
         """'/quiz math 5' -> (area, topic, count); unknown words are reported, not guessed."""
@@ -98,6 +102,10 @@ class ChatSession:
             render_results(c, q, await self.services.retriever.aretrieve(q))
         elif line.startswith("/"):
             c.print(f"Unknown command {escape(line.split()[0])}. Type /help.")
+        elif line.isdigit() and 1 <= int(line) <= len(self.related):
+            question = self.related[int(line) - 1].question
+            c.print(f"[dim]you asked:[/] {escape(question)}")
+            await self.answer(question)
         else:
             await self.answer(line)
 
@@ -148,7 +156,10 @@ class ChatSession:
             streamed.append(piece)
             c.print(escape(piece), end="", soft_wrap=True)
 
-        answer = await self.services.answers.ask(q, on_token=on_token)
+        answer = await self.services.answers.ask(q, on_token=on_token, previous=self.subject)
         if streamed:
             c.print()
         render_answer(c, answer, streamed=bool(streamed) and not answer.notice)
+        if answer.grounded:  # an "I don't know" leaves the conversation's subject as it was
+            self.subject = answer.subject
+        self.related = answer.related

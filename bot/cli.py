@@ -213,7 +213,7 @@ def ask(
         if as_json:
             _print_json(answer.to_dict())
         else:
-            render_answer(console, answer)
+            render_answer(console, answer, numbered=False)
 
     _run(body)
 

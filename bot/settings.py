@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
@@ -36,6 +37,9 @@ class Settings(BaseSettings):
     # Storage
     data_dir: Path = Path("data")
     knowledge_dir: Path = Path("knowledge")
+    # Computed once per machine and reused by every process (the answer cards' phrasing vectors):
+    # default $XDG_CACHE_HOME/studybot, else ~/.cache/studybot.
+    cache_dir: Path | None = None
 
     # Vector store: embedded on disk unless a Chroma server host is given.
     chroma_path: Path | None = None  # default: <data_dir>/chroma
@@ -164,6 +168,12 @@ class Settings(BaseSettings):
     @property
     def chroma_dir(self) -> Path:
         return self.chroma_path or self.data_dir / "chroma"
+
+    def resolved_cache_dir(self) -> Path:
+        if self.cache_dir is not None:
+            return self.cache_dir
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(base) / "studybot"
 
     def resolved_database_url(self) -> str:
         if self.database_url is not None:

@@ -30,16 +30,30 @@ async def read_line(console: Console, label: str) -> str | None:
 _CITE = re.compile(r"\[(\d{1,2})\]")
 
 
-def render_answer(console: Console, answer: Answer, *, streamed: bool = False) -> None:
+def render_answer(console: Console, answer: Answer, *, streamed: bool = False, numbered: bool = True) -> None:
+    """An answer in a panel, its sources as note title and section, and the related questions
+    (numbered when typing the number asks it, as in ``studybot chat``)."""
     if answer.notice:
         console.print(f"[yellow]{escape(answer.notice)}[/]")
     if not streamed or answer.composer != "llm":
         body = _CITE.sub(r"[bold cyan]\[\1][/]", escape(answer.text))
         style = "green" if answer.grounded else "yellow"
         console.print(Panel(body, border_style=style, title="answer", title_align="left"))
-    for c in answer.citations:
-        p = c.passage
-        console.print(f"  [bold cyan]\\[{c.n}][/] {escape(p.label)}  [dim]{escape(p.source)}[/]")
+    if answer.citations:
+        sources = Table.grid(padding=(0, 1))
+        sources.add_column(no_wrap=True)
+        sources.add_column()  # a long label wraps under itself, not under the number
+        for c in answer.citations:
+            sources.add_row(f"  [bold cyan]\\[{c.n}][/]", escape(c.passage.label))
+        console.print(sources)
+    if answer.related:
+        console.print("[dim]You might also ask:[/]")
+        related = Table.grid(padding=(0, 1))
+        related.add_column(no_wrap=True)
+        related.add_column()
+        for i, r in enumerate(answer.related, 1):
+            related.add_row(f"  [cyan]{i}.[/]" if numbered else "  -", escape(r.question))
+        console.print(related)
 
 
 def render_results(console: Console, question: str, passages: list[Passage]) -> None:

@@ -22,6 +22,7 @@ for key in list(os.environ):
 
 from bot.app import Services, build_services  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from bot.study.answering import CardIndex  # noqa: E402
 from bot.study.embedding import Embedder  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,6 +37,28 @@ def embedder() -> Embedder:
     return emb
 
 
+@pytest.fixture(scope="session")
+def card_index(embedder: Embedder) -> CardIndex:
+    """The answer cards of knowledge/, their phrasings embedded once per test session (about 30 s) into
+    the session's cache folder, where studybot processes started by tests find them too."""
+    from bot.study.answering import CardVectors
+    from bot.study.banks import load_cards
+
+    folder = Settings(_env_file=None).resolved_cache_dir()  # type: ignore[call-arg]
+    index = CardIndex(load_cards(KNOWLEDGE), embedder, CardVectors(folder, embedder))
+    index.ensure_ready()
+    return index
+
+
+def share_session_models(services: Services, embedder: Embedder, cards: CardIndex) -> Services:
+    """Give services the session's loaded model and card index (before anything built on them exists)."""
+    assert "retriever" not in services.__dict__ and "answers" not in services.__dict__
+    services.embedder = embedder
+    if services.settings.knowledge_dir.resolve() == KNOWLEDGE.resolve():
+        services.__dict__["cards"] = cards  # a cached_property: set before first use
+    return services
+
+
 @pytest.fixture
 def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     def make(**overrides: object) -> Settings:
@@ -47,14 +70,13 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
 
 
 @pytest.fixture
-def make_services(make_settings: Callable[..., Settings], embedder: Embedder) -> Callable[..., Services]:
-    """Services over a temporary store that share the session's loaded model."""
+def make_services(
+    make_settings: Callable[..., Settings], embedder: Embedder, card_index: CardIndex
+) -> Callable[..., Services]:
+    """Services over a temporary store that share the session's loaded model and answer cards."""
 
     def make(**overrides: object) -> Services:
-        services = build_services(make_settings(**overrides))
-        services.embedder = embedder
-        services.retriever.embedder = embedder
-        return services
+        return share_session_models(build_services(make_settings(**overrides)), embedder, card_index)
 
     return make
 
@@ -123,14 +145,13 @@ def chdir_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
 
 
 @pytest.fixture(scope="session")
-def knowledge_services(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Services:
+def knowledge_services(embedder: Embedder, card_index: CardIndex, tmp_path_factory: pytest.TempPathFactory) -> Services:
     """The whole knowledge/ ingested once per test session (about a minute on two cores)."""
     from ingest.pipeline import ingest
 
     data = tmp_path_factory.mktemp("knowledge-store")
     settings = Settings(_env_file=None, data_dir=data, knowledge_dir=KNOWLEDGE)  # type: ignore[call-arg]
-    services = build_services(settings)
-    services.embedder = services.retriever.embedder = embedder
+    services = share_session_models(build_services(settings), embedder, card_index)
     report = ingest([KNOWLEDGE], settings, services.store, embedder)
     assert report.files >= 100 and not report.skipped
     return services

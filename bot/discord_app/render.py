@@ -55,16 +55,26 @@ def split_for_discord(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     return parts
 
 
+ABOUT = re.compile(r"about: (.+)$")
+
+
 def answer_embeds(answer: Answer) -> list[discord.Embed]:
-    """The answer in as many embeds as it needs, the last one listing the numbered sources."""
+    """The answer in as many embeds as it needs, the last one listing the numbered sources (note
+    title and section) and, in the footer, what the answer was about (a reply without a subject of
+    its own is a follow-up on it)."""
     colour = COLOUR if answer.grounded else MEH
     bodies = split_for_discord(answer.text, DESCRIPTION_LIMIT) or ["(no answer)"]
     embeds = [discord.Embed(description=body, colour=colour) for body in bodies]
     embeds[0].title = clip(answer.question, TITLE_LIMIT)
-    sources = "\n".join(f"**[{c.n}]** {c.passage.label} · `{c.passage.source}`" for c in answer.citations)
+    sources = "\n".join(f"**[{c.n}]** {c.passage.label}" for c in answer.citations)
     if sources:
         embeds[-1].add_field(name="Sources", value=clip(sources, FIELD_LIMIT), inline=False)
+    if answer.related:
+        asks = "\n".join(f"• {r.question}" for r in answer.related)
+        embeds[-1].add_field(name="You might also ask", value=clip(asks, FIELD_LIMIT), inline=False)
     footer = answer.notice or ("Answered from the study notes." if answer.grounded else "Not in the study notes.")
+    if answer.grounded and answer.subject and not answer.notice:
+        footer += f" · about: {answer.subject}"
     embeds[-1].set_footer(text=clip(footer, 2048))
     return embeds
 
@@ -74,6 +84,15 @@ def question_title(answer_message: discord.Message) -> str | None:
     if answer_message.embeds and answer_message.embeds[0].title:
         return answer_message.embeds[0].title
     return None
+
+
+def answer_subject(answer_message: discord.Message) -> str:
+    """What an earlier answer of ours was about (its footer), else its question; "" if neither."""
+    for embed in reversed(answer_message.embeds):
+        found = ABOUT.search(embed.footer.text or "") if embed.footer else None
+        if found:
+            return found.group(1)
+    return question_title(answer_message) or ""
 
 
 def quiz_question_embed(number: int, total: int, question: str, choices: list[str], meta: str) -> discord.Embed:

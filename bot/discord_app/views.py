@@ -15,6 +15,7 @@ import discord
 
 from bot.discord_app import render
 from bot.discord_app.client import report_error
+from bot.study.answering import Answer
 from bot.study.banks import QuizType
 from bot.study.quiz import LETTERS, QuizSession, display_answer
 
@@ -287,11 +288,56 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button["discord.ui.View"]
         await interaction.response.send_message("Thanks, noted!", ephemeral=True)
 
 
-def feedback_view() -> discord.ui.View:
+class RelatedQuestionButton(
+    discord.ui.DynamicItem[discord.ui.Button["discord.ui.View"]], template=r"sbrq:(?P<card>[a-z0-9-]{1,90})"
+):
+    """A related question under an answer ("You might also ask"): clicking it asks it."""
+
+    def __init__(self, card_id: str, question: str = "") -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=render.clip(question or "Ask this", 80),
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"sbrq:{card_id}",
+                row=1,
+            )
+        )
+        self.card_id = card_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> RelatedQuestionButton:  # type: ignore[override]
+        return cls(match["card"])
+
+    async def callback(self, interaction: Interaction) -> None:
+        services = interaction.client.services
+        card = services.cards.by_id.get(self.card_id)
+        if card is None:
+            await interaction.response.send_message("That question is no longer in the study notes.", ephemeral=True)
+            return
+        private = bool(interaction.message and interaction.message.flags.ephemeral)
+        await interaction.response.defer(thinking=True, ephemeral=private)
+        try:
+            answer = await services.answers_for(interaction.guild_id).ask(card.question)
+        except Exception as exc:
+            await report_error(interaction, exc)
+            return
+        view = answer_view(answer)
+        await interaction.followup.send(
+            embeds=render.answer_embeds(answer)[:10], ephemeral=private, **({"view": view} if view else {})
+        )
+
+
+def answer_view(answer: Answer) -> discord.ui.View | None:
+    """Under an answer: its related questions, and helpful / not helpful (not under "I don't know")."""
     view = discord.ui.View(timeout=None)
-    view.add_item(FeedbackButton(True))
-    view.add_item(FeedbackButton(False))
-    return view
+    if answer.grounded:
+        view.add_item(FeedbackButton(True))
+        view.add_item(FeedbackButton(False))
+    for related in answer.related[:3]:
+        view.add_item(RelatedQuestionButton(related.card_id, related.question))
+    return view if view.children else None
 
 
 # --- confirmations -----------------------------------------------------------------------------------
@@ -345,4 +391,5 @@ DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
     QuizShortButton,
     QuizNextButton,
     FeedbackButton,
+    RelatedQuestionButton,
 )

@@ -166,9 +166,10 @@ class Retriever:
             chunk = self.store.keywords.section(note, section)
             if chunk is None:
                 continue
+            # Ranked by the card's match, scored by the section's own similarity to the question: a
+            # card's phrasing can be close to a question that the section does not answer.
             own = self.store.keywords.vectors_for([chunk.id])[0]
-            cosine = float(own @ query) if own.size else similarity
-            out.append(_Candidate(chunk, max(cosine, similarity)))
+            out.append(_Candidate(chunk, float(own @ query) if own.size else similarity))
         return _first_of_each(out)
 
     def _unknown_words_penalty(self, question_tokens: Sequence[str], stores: Sequence[VectorStore]) -> float:

@@ -37,7 +37,9 @@ from discord.http import Route
 
 from bot.app import Services, build_services
 from bot.settings import Settings
+from bot.study.answering import CardIndex
 from bot.study.embedding import Embedder
+from tests.conftest import share_session_models
 from tests.discord.fake_discord import VALID_TOKEN, BotLoggedError, FakeDiscord
 
 REPO = Path(__file__).resolve().parents[2]
@@ -223,7 +225,7 @@ def notes_data_dir(corpus: Path, tmp_path: Path, embedder: Embedder) -> Path:
 
 
 @pytest.fixture
-def bot_services(notes_data_dir: Path, embedder: Embedder) -> Callable[..., Services]:
+def bot_services(notes_data_dir: Path, embedder: Embedder, card_index: CardIndex) -> Callable[..., Services]:
     """Services for an in-process bot: the sample notes, a database of the test's own, the session's model."""
 
     def make(**overrides: object) -> Services:
@@ -234,8 +236,7 @@ def bot_services(notes_data_dir: Path, embedder: Embedder) -> Callable[..., Serv
         }
         values.update(overrides)
         services = build_services(Settings(_env_file=None, **values))  # type: ignore[call-arg]
-        services.embedder = services.retriever.embedder = embedder
-        return services
+        return share_session_models(services, embedder, card_index)
 
     return make
 

@@ -13,9 +13,11 @@ from pydantic import SecretStr
 
 from bot.app import Services, build_services
 from bot.discord_app.client import StudyBot
+from bot.study.answering import CardIndex
 from bot.study.banks import QuizType
 from bot.study.embedding import Embedder
 from bot.study.quiz import LETTERS
+from tests.conftest import share_session_models
 from tests.discord.conftest import BotStarter
 from tests.discord.fake_discord import FakeDiscord
 
@@ -27,7 +29,7 @@ COMMANDS = {"ask", "quiz", "interview", "progress", "leaderboard", "topics", "so
 
 @pytest.fixture
 def make_bot(
-    knowledge_services: Services, embedder: Embedder, tmp_path: Path, fake_discord: FakeDiscord
+    knowledge_services: Services, embedder: Embedder, card_index: CardIndex, tmp_path: Path, fake_discord: FakeDiscord
 ) -> Callable[..., StudyBot]:
     """A StudyBot over the session's ingested knowledge and a database of this test's own."""
     fake_discord.grant_intents("message_content")  # studybot asks for it; the portal setting is on
@@ -44,7 +46,7 @@ def make_bot(
         }
         values.update(overrides)
         services = build_services(knowledge_services.settings.model_copy(update=values))
-        services.embedder = services.retriever.embedder = embedder
+        share_session_models(services, embedder, card_index)
         return StudyBot(services, guild_ready_timeout=0.05)
 
     return make
@@ -107,7 +109,7 @@ async def test_global_sync_without_a_test_guild(make_bot: Callable[..., StudyBot
     assert {c["name"] for c in fake_discord.synced_commands()} == COMMANDS
 
 
-async def test_ask_defers_then_answers_with_sources_and_feedback_buttons(
+async def test_ask_defers_then_answers_with_sources_feedback_and_related_questions(
     bot: StudyBot, fake_discord: FakeDiscord
 ) -> None:
     fake = fake_discord
@@ -118,9 +120,14 @@ async def test_ask_defers_then_answers_with_sources_and_feedback_buttons(
     embed = answer["embeds"][0]
     assert embed["title"] == "why does my loss go nan? @everyone"
     sources = next(f for f in answer["embeds"][-1]["fields"] if f["name"] == "Sources")
-    assert "[1]" in sources["value"] and "debugging-training.md" in sources["value"]
+    assert "[1]" in sources["value"] and "Why the training loss becomes NaN" in sources["value"]
+    assert ".md" not in str(answer["embeds"])  # sources are note titles and sections, never paths
     assert re.search(r"\[1\]", embed["description"])
-    assert _custom_ids(answer) == ["sbfb:1", "sbfb:0"]
+    ids = _custom_ids(answer)
+    assert ids[:2] == ["sbfb:1", "sbfb:0"] and 2 <= len(ids) - 2 <= 3 and all(i.startswith("sbrq:") for i in ids[2:])
+    related = next(f for f in answer["embeds"][-1]["fields"] if f["name"] == "You might also ask")
+    assert related["value"].count("•") == len(ids) - 2
+    assert "about: " in answer["embeds"][-1]["footer"]["text"]
     request = fake.find_requests("POST", rf"/webhooks/.*/{interaction.token}")[-1]
     assert request.json["allowed_mentions"] == NO_PINGS
 
@@ -129,6 +136,33 @@ async def test_ask_defers_then_answers_with_sources_and_feedback_buttons(
     assert thanks.ephemeral and "Thanks" in thanks.data["content"]
     exported = await bot.services.db.export_user(f"discord:{fake.member.id}")
     assert exported["feedback"][0]["helpful"] is True and "nan" in exported["feedback"][0]["question"]
+
+    # A related question's button asks it: a new answer, with the card's question as its title.
+    card_id = ids[2].removeprefix("sbrq:")
+    asked = await fake.click(answer, ids[2], user=fake.member)
+    assert (await fake.wait_for_callback(asked)).type == 5
+    second = await fake.wait_for_followup(asked)
+    assert second["embeds"][0]["title"] == bot.services.cards.by_id[card_id].question
+
+
+async def test_an_i_dont_know_has_no_feedback_buttons(bot: StudyBot, fake_discord: FakeDiscord) -> None:
+    fake = fake_discord
+    interaction = await fake.slash("ask", {"question": "How long should I knead bread dough?"}, user=fake.member)
+    answer = await fake.wait_for_followup(interaction)
+    assert "can't answer" in answer["embeds"][0]["description"]
+    assert _custom_ids(answer) == []
+
+
+async def test_a_follow_up_in_the_same_channel_keeps_the_subject(bot: StudyBot, fake_discord: FakeDiscord) -> None:
+    fake = fake_discord
+    first = await fake.slash("ask", {"question": "what is dropout"}, user=fake.member)
+    await fake.wait_for_followup(first)
+    second = await fake.slash("ask", {"question": "why does it work?"}, user=fake.member)
+    answer = await fake.wait_for_followup(second)
+    assert answer["embeds"][0]["title"] == "why does it work?"
+    assert "dropout" in answer["embeds"][0]["description"].lower()
+    other = await fake.slash("ask", {"question": "why does it work?"}, user=fake.other_member)
+    assert "dropout" not in str((await fake.wait_for_followup(other))["embeds"]).lower()  # not their subject
 
 
 async def test_ask_private_and_bad_questions(bot: StudyBot, fake_discord: FakeDiscord) -> None:
@@ -140,13 +174,12 @@ async def test_ask_private_and_bad_questions(bot: StudyBot, fake_discord: FakeDi
     assert refused.ephemeral and "empty" in refused.data["content"]
     await fake.wait_for_followup(private)  # the answer itself
     metrics = bot.services.metrics.registry
-    for _ in range(50):  # the completion event follows the command's return
-        if metrics.get_sample_value("studybot_commands_total", {"command": "ask"}):
-            break
-        await asyncio.sleep(0.1)
+    async with asyncio.timeout(30):  # the completion event follows the command's return
+        while not metrics.get_sample_value("studybot_commands_total", {"command": "ask"}):
+            await asyncio.sleep(0.01)
     assert metrics.get_sample_value("studybot_commands_total", {"command": "ask"}) == 1  # the refused one is not
     assert metrics.get_sample_value("studybot_errors_total", {"kind": "InvalidQuestion"}) == 1
-    assert metrics.get_sample_value("studybot_answer_seconds_count", {"composer": "section"}) == 1
+    assert metrics.get_sample_value("studybot_answer_seconds_count", {"composer": "card"}) == 1
 
 
 async def test_solo_quiz_with_buttons_and_a_restart_in_the_middle(

@@ -122,7 +122,7 @@ def test_a_comparison_gets_both_sides(notes_only: AnswerService) -> None:
 
 def test_a_near_miss_names_its_topic(notes_only: AnswerService) -> None:
     answer = notes_only.ask_sync("how do i pick the number of clusters")
-    assert answer.grounded or "K-means clustering" in answer.closest_topics, answer.text
+    assert not answer.grounded and answer.closest_topics == ["Kmeans"], answer.text
 
 
 # ---- question kinds and follow-ups -----------------------------------------------------------------

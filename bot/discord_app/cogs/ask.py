@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -12,7 +13,8 @@ from discord.ext import commands
 
 from bot.discord_app import render
 from bot.discord_app.client import RESTARTING
-from bot.discord_app.views import feedback_view
+from bot.discord_app.views import answer_view
+from bot.study.answering import Answer
 from bot.study.errors import StudybotError
 from bot.study.questions import clean_question
 
@@ -25,6 +27,26 @@ log = logging.getLogger(__name__)
 class Ask(commands.Cog):
     def __init__(self, bot: StudyBot) -> None:
         self.bot = bot
+        # What each learner's last answer in a channel or thread was about: a question there with no
+        # subject of its own ("why does it work?") is a follow-up on it. Kept for recent learners only.
+        self.subjects: OrderedDict[tuple[int, int], str] = OrderedDict()
+
+    def _previous(self, channel_id: int, user_id: int) -> str:
+        return self.subjects.get((channel_id, user_id), "")
+
+    def _remember(self, channel_id: int, user_id: int, answer: Answer) -> None:
+        if not answer.grounded or not answer.subject:
+            return
+        key = (channel_id, user_id)
+        self.subjects[key] = answer.subject
+        self.subjects.move_to_end(key)
+        while len(self.subjects) > 10_000:
+            self.subjects.popitem(last=False)
+
+    @staticmethod
+    def _send_args(answer: Answer) -> dict[str, Any]:
+        view = answer_view(answer)
+        return {"embeds": render.answer_embeds(answer)[:10], **({"view": view} if view else {})}
 
     @app_commands.command(name="ask")
     @app_commands.describe(question="Your question, in your own words", private="Only you see the answer")
@@ -32,9 +54,11 @@ class Ask(commands.Cog):
         """Ask a question about ML engineering; the answer cites the study notes."""
         q = clean_question(question, self.bot.services.settings.max_question_chars)
         await interaction.response.defer(thinking=True, ephemeral=private)
-        answer = await self.bot.services.answers_for(interaction.guild_id).ask(q)
-        embeds = render.answer_embeds(answer)
-        await interaction.followup.send(embeds=embeds[:10], view=feedback_view(), ephemeral=private)
+        channel_id = interaction.channel_id or 0
+        previous = self._previous(channel_id, interaction.user.id)
+        answer = await self.bot.services.answers_for(interaction.guild_id).ask(q, previous=previous)
+        self._remember(channel_id, interaction.user.id, answer)
+        await interaction.followup.send(**self._send_args(answer), ephemeral=private)
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
@@ -61,25 +85,24 @@ class Ask(commands.Cog):
         self.bot.services.metrics.commands.labels("mention").inc()
         try:
             q = clean_question(text, self.bot.services.settings.max_question_chars)
-            # A follow-up keeps the conversation's context: retrieval sees the earlier question too.
-            query = f"{previous} {q}" if previous else q
+            # A follow-up is about what the answer it replies to was about, else the learner's last answer here.
+            subject = previous if previous is not None else self._previous(message.channel.id, message.author.id)
             async with message.channel.typing():
-                answer = await self.bot.services.answers_for(message.guild.id).ask(query[:2000])
-            answer.question = q
+                answer = await self.bot.services.answers_for(message.guild.id).ask(q, previous=subject)
         except StudybotError as exc:
             self.bot.services.metrics.errors.labels(type(exc).__name__).inc()
             await message.reply(str(exc), mention_author=False)
             return
-        embeds = render.answer_embeds(answer)
-        await message.reply(embeds=embeds[:10], view=feedback_view(), mention_author=False)
+        self._remember(message.channel.id, message.author.id, answer)
+        await message.reply(**self._send_args(answer), mention_author=False)
 
 
 def _replied_answer(message: discord.Message, bot_id: int) -> str | None:
-    """The question of our answer that this message replies to, if it does."""
+    """What our answer that this message replies to was about, if it replies to one."""
     ref = message.reference
     resolved = ref.resolved if ref is not None else None
     if isinstance(resolved, discord.Message) and resolved.author.id == bot_id:
-        return render.question_title(resolved)
+        return render.answer_subject(resolved)
     return None
 
 

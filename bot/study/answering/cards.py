@@ -7,9 +7,8 @@ its best phrasing matches the question: the cosine and an idf-weighted word over
 penalty when the card answers a different kind of question (a "why" asked, a definition found).
 That score is the card's confidence; the composer uses a card only above a tuned threshold.
 
-The phrasing vectors are kept in a Chroma collection of their own (``<collection>_cards``), so each
-is computed once: ``sync`` embeds the phrasings that are new since the last time and drops the
-ones no card uses any more.
+The phrasing vectors are cached in a file (``CardVectors``), so each is computed once per machine:
+the phrasings that are new since the last time are embedded, the ones no card uses any more dropped.
 """
 
 from __future__ import annotations
@@ -17,10 +16,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import os
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -28,7 +29,6 @@ from bot.study.answering.questions import question_kind, subject_words
 from bot.study.banks import Card, CardKind
 from bot.study.embedding import Embedder
 from bot.study.keyword import keyword_tokens
-from bot.study.vectorstore import VectorStore
 
 log = logging.getLogger(__name__)
 
@@ -69,28 +69,53 @@ def kinds_agree(asked: CardKind | None, card: CardKind) -> bool:
 
 
 class CardVectors:
-    """Phrasing embeddings persisted in a Chroma collection, keyed by model and text."""
+    """Phrasing embeddings cached in one ``.npz`` file per model, keyed by each text's hash.
 
-    def __init__(self, store: VectorStore, embedder: Embedder) -> None:
-        self.store = store
+    The file lives in the cache folder (``Settings.resolved_cache_dir()``), so every process on a
+    machine (the CLI, the bot, tests) embeds a phrasing once; a missing or corrupt file is rebuilt.
+    """
+
+    def __init__(self, folder: Path, embedder: Embedder) -> None:
         self.embedder = embedder
+        model = hashlib.sha256(embedder.model_name_or_path.encode()).hexdigest()[:12]
+        self.path = folder / f"card-vectors-{model}.npz"
 
-    def _id(self, text: str) -> str:
-        return hashlib.sha256(f"{self.embedder.model_name_or_path}\x1f{text}".encode()).hexdigest()[:32]
+    @staticmethod
+    def _key(text: str) -> str:
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+    def _load(self) -> dict[str, np.ndarray]:
+        try:
+            with np.load(self.path, allow_pickle=False) as data:
+                return dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("rebuilding the card vector cache %s (%s)", self.path, exc)
+            return {}
+
+    def _save(self, vectors: dict[str, np.ndarray]) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(f".{os.getpid()}.tmp.npz")
+            keys = np.array(list(vectors), dtype="<U32")
+            np.savez(tmp, keys=keys, vectors=np.asarray(list(vectors.values()), dtype=np.float32))
+            os.replace(tmp, self.path)  # atomic: a reader sees the old file or the new one
+        except OSError as exc:  # a read-only home: the vectors are still used, just not kept
+            log.warning("cannot write the card vector cache %s (%s)", self.path, exc)
 
     def vectors(self, texts: Sequence[str]) -> tuple[np.ndarray, int]:
         """A row per text (unit length), and how many had to be embedded now."""
-        wanted = {self._id(t): t for t in texts}
-        stored = {c.id: c.embedding for c in self.store.get_all(with_embeddings=True)}
-        missing = [cid for cid in wanted if cid not in stored]
+        keys = [self._key(t) for t in texts]
+        cached = self._load()
+        missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in cached}.items())
         if missing:
-            fresh = self.embedder.encode([wanted[cid] for cid in missing])
-            self.store.add(missing, fresh, [wanted[cid] for cid in missing], [{"kind": "phrasing"}] * len(missing))
-            stored.update(zip(missing, fresh, strict=True))
-        stale = [cid for cid in stored if cid not in wanted]
-        if stale:
-            self.store.delete(stale)
-        rows = np.asarray([stored[self._id(t)] for t in texts], dtype=np.float32)
+            fresh = self.embedder.encode([t for _, t in missing])
+            cached.update((k, np.asarray(v, dtype=np.float32)) for (k, _), v in zip(missing, fresh, strict=True))
+        wanted = set(keys)
+        if missing or len(cached) != len(wanted):
+            self._save({k: v for k, v in cached.items() if k in wanted})
+        rows = np.asarray([cached[k] for k in keys], dtype=np.float32)
         return rows, len(missing)
 
 
@@ -116,6 +141,7 @@ class CardIndex:
         self._owner: list[int] = []  # phrasing row -> card index
         self._tokens: list[set[str]] = []
         self._card_words: list[set[str]] = []  # every word a card uses: question, phrasings, answer
+        self._vocabulary: set[str] = set()  # every word any card uses
         self._idf: dict[str, float] = {}
         self._top_idf = 1.0
         self._matrix = np.zeros((0, 0), dtype=np.float32)
@@ -153,6 +179,7 @@ class CardIndex:
         self._idf = {t: math.log(1 + n / c) for t, c in df.items()}
         self._top_idf = max(self._idf.values(), default=1.0)  # the weight of a word no card uses
         self._card_words = [set(keyword_tokens(" ".join([c.question, *c.asked_as, c.answer]))) for c in self.cards]
+        self._vocabulary = set().union(*self._card_words)
         embedded = 0
         if not texts:
             return 0
@@ -238,6 +265,13 @@ class CardIndex:
             if current is None or score > current.score:
                 best[self._owner[row]] = CardMatch(card, score, cosine, overlap, self._texts[row])
         return sorted(best.values(), key=lambda m: -m.score)[:k]
+
+    def unknown_subject_words(self, question: str) -> set[str]:
+        """The question's subject words (stemmed) that no card uses at all: typos, or a subject the
+        cards do not cover (a server's own material, say)."""
+        self.ensure_ready()
+        words = set(keyword_tokens(" ".join(subject_words(question))))
+        return {w for w in words if w not in self._vocabulary and not any(ch.isdigit() for ch in w)}
 
     def sections_for(self, question: str, vector: Sequence[float], k: int) -> list[tuple[str, str, float]]:
         """For retrieval: the note sections that the best matching cards cite, best first (a card's

@@ -24,6 +24,7 @@ from bot.study.answering.cards import CardIndex, CardMatch
 from bot.study.answering.model import Answer, Citation, RelatedQuestion, dont_know
 from bot.study.answering.questions import question_kind, subject_of, subject_words
 from bot.study.banks import Card, CardKind
+from bot.study.keyword import keyword_tokens
 from bot.study.retrieval import Passage
 from bot.study.text import passage_sentences, terms
 
@@ -82,6 +83,8 @@ class Composer:
     ) -> Answer:
         s = self.settings
         top = matches[0] if matches and matches[0].score >= s.card_threshold else None
+        if top is not None and self._beyond_the_cards(question, passages):
+            top = None
         if top is not None:
             answer = self._from_card(question, top.card, passages, section)
             if answer is not None:
@@ -93,6 +96,17 @@ class Composer:
             return dont_know(question, close)
         answer.related = self._suggestions(matches, exclude=set())
         return answer
+
+    def _beyond_the_cards(self, question: str, passages: Sequence[Passage]) -> bool:
+        """The question names a subject that no card knows but the retrieved notes do (a server's own
+        material, a topic without cards): the notes answer it, not the nearest card."""
+        if self.cards is None:
+            return False
+        unknown = self.cards.unknown_subject_words(question)
+        if not unknown:
+            return False
+        found = relevant(passages, self.settings.min_relevance)[:3]
+        return any(unknown & set(keyword_tokens(f"{p.title} {p.section} {p.text}")) for p in found)
 
     def _from_card(
         self, question: str, card: Card, passages: Sequence[Passage], section: SectionLookup
@@ -133,10 +147,18 @@ class Composer:
     def _from_section(self, question: str, passages: Sequence[Passage]) -> Answer | None:
         kind = question_kind(question)
         subject = subject_words(question)
-        ordered = list(passages)
-        if kind is CardKind.definition and subject:
-            defining = [p for p in ordered[:3] if _defines(self._opening(p, 2), subject)]
-            ordered = defining + [p for p in ordered if p not in defining]
+        wanted = set(keyword_tokens(" ".join(subject)))
+
+        def fit(rank: int, p: Passage) -> tuple[int, float, int]:
+            """Among the top three: a section that defines the subject (for a definition question),
+            then the one naming more of the subject's words, then the retrieval order."""
+            if rank >= 3 or not wanted:
+                return (0, 0.0, rank)
+            defines = kind is CardKind.definition and _defines(self._opening(p, 2), subject)
+            named = len(wanted & set(keyword_tokens(f"{p.title} {p.section} {p.text}"))) / len(wanted)
+            return (-int(defines), -named, rank)
+
+        ordered = [p for _, p in sorted(enumerate(passages), key=lambda rp: fit(*rp))]
         for first in ordered:
             opening = self._opening(first, self.settings.opening_sentences)
             if not opening:
