@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install ingest chat test lint typecheck pytest bench clean
+.PHONY: install ingest chat test lint typecheck pytest stress-test bench clean
 
 # torch first, from its CPU build: any other torch pulls gigabytes of CUDA packages.
 $(STAMP): pyproject.toml
@@ -35,6 +35,12 @@ pytest: install
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
+
+# The tests RUNS times while every core is kept busy, as on CI's shared machines.
+RUNS ?= 3
+TESTS ?=
+stress-test: install
+	PYTHON=$(BIN)/python tools/stress-test.sh $(RUNS) $(TESTS)
 
 bench: install
 	$(BIN)/python bench/ingest_throughput.py

@@ -1,92 +1,263 @@
-"""Agreement of the rubric grader with the labelled answers (tests/data/graded_answers.yaml).
+"""Grading quality on labelled answers written apart from the grader (bench/data/grading/).
 
-Prints the good-vs-wrong agreement (good must grade correct; wrong and adversarial must not), the
-confusion matrix of labels against verdicts, per-label accuracy and the grading latency.
-Usage: python bench/grading_eval.py [--misses]
+The set was written by a separate pass that never saw the grader's code or thresholds: per question
+(bank items, and typed questions that the answer cards cover) a strong answer worded differently from
+the rubric, a partial one, confidently wrong ones in the right vocabulary (swapped terms, reversed
+stance, wrong numbers, wrong mechanism, negation), and keyword salad, injections, off-topic answers,
+copies and empty answers. Labels: correct / partial / incorrect.
+
+Two-fold cross-validation by question: the verdict scorer (grading.scorer, logistic regression over
+answer-level features) is trained on one half of the questions and reported on the other, both ways
+round; the rule alone (no scorer) is reported too. A naive baseline (a key point counts as covered
+when half its words appear in the answer; its two verdict thresholds tuned on the same half) is
+reported beside every figure. ``--write-weights`` then trains on every answer and installs the
+weights (bot/study/grading/scorer.json); tools/train_grader.py does just that.
+
+Usage: python bench/grading_eval.py [--misses] [--data DIR] [--write-weights]
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
+import random
 import time
 from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
 
+import numpy as np
 import yaml
 from common import REPO, machine, summary_ms, temp_settings
 
-from bot.study import grading
-from bot.study.banks import load_interview_questions, load_quiz_items
-from bot.study.embedding import Embedder
-from bot.study.grading import Grader, Verdict
+from bot.app import build_services
+from bot.study.errors import CannotGrade
+from bot.study.grading import Rubric, Verdict
+from bot.study.grading.claims import content_terms
+from bot.study.grading.grader import FEATURES, Analysis, OfflineGrader, contradicts, features, states
+from bot.study.grading.reading import addresses_grader
+from bot.study.grading.scorer import WEIGHTS, Scorer, fit
 
-LABELS = ("good", "partial", "wrong", "adversarial")
-VERDICTS = (Verdict.correct, Verdict.partial, Verdict.incorrect)
-# What each label should grade as: "good" must be correct, "partial" partial, the others incorrect.
-EXPECTED = {"good": Verdict.correct, "partial": Verdict.partial, "wrong": Verdict.incorrect}
+DATA = REPO / "bench" / "data" / "grading"
+WRONG = {"swapped", "reversed", "wrong-number", "wrong-mechanism", "negated"}
+JUNK = {"salad", "injection", "empty"}
+
+
+@dataclass
+class Row:
+    area: str
+    question_key: str
+    question: str
+    label: Verdict
+    kind: str
+    text: str
+    rubric: Rubric | None = None
+    analysis: Analysis | None = None
+
+
+def load() -> list[Row]:
+    rows: list[Row] = []
+    for path in sorted(DATA.glob("*.yaml")):
+        for q in yaml.safe_load(path.read_text(encoding="utf-8")):
+            key = q.get("question_id") or q["question"]
+            for a in q["answers"]:
+                rows.append(Row(path.stem, key, q["question"], Verdict(a["label"]), a["kind"], a.get("text") or ""))
+    return rows
+
+
+def folds(rows: Sequence[Row], seed: int = 11) -> tuple[list[Row], list[Row]]:
+    """Two halves of the questions (stratified by area): no question is on both sides."""
+    rng = random.Random(seed)
+    a: set[str] = set()
+    for area in sorted({r.area for r in rows}):
+        keys = sorted({r.question_key for r in rows if r.area == area})
+        rng.shuffle(keys)
+        a |= set(keys[0::2])
+    return [r for r in rows if r.question_key in a], [r for r in rows if r.question_key not in a]
+
+
+@dataclass
+class Figures:
+    n: int = 0
+    agree: int = 0
+    wrong_n: int = 0
+    wrong_incorrect: int = 0
+    wrong_correct: int = 0
+    strong_n: int = 0
+    strong_correct: int = 0
+    strong_incorrect: int = 0
+    junk_n: int = 0
+    junk_incorrect: int = 0
+
+    def add(self, row: Row, verdict: Verdict) -> None:
+        self.n += 1
+        self.agree += verdict is row.label
+        if row.kind in WRONG:
+            self.wrong_n += 1
+            self.wrong_incorrect += verdict is Verdict.incorrect
+            self.wrong_correct += verdict is Verdict.correct
+        if row.kind == "strong":
+            self.strong_n += 1
+            self.strong_correct += verdict is Verdict.correct
+            self.strong_incorrect += verdict is Verdict.incorrect
+        if row.kind in JUNK:
+            self.junk_n += 1
+            self.junk_incorrect += verdict is Verdict.incorrect
+
+    def merge(self, other: Figures) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    def objective(self) -> float:
+        """Agreement, with the two errors a learner minds most counted again: a confidently wrong
+        answer praised as correct, a strong answer failed as incorrect."""
+        return (self.agree - 2 * self.wrong_correct - 2 * self.strong_incorrect) / max(self.n, 1)
+
+    def row(self) -> str:
+        def share(a: int, b: int) -> str:
+            return f"{a / b:.3f}" if b else "-"
+
+        return (
+            f"agreement={share(self.agree, self.n)} | confidently wrong -> incorrect "
+            f"{share(self.wrong_incorrect, self.wrong_n)}, -> correct {self.wrong_correct}/{self.wrong_n} | "
+            f"strong -> correct {share(self.strong_correct, self.strong_n)}, -> incorrect "
+            f"{self.strong_incorrect}/{self.strong_n} | salad/injection/empty -> incorrect "
+            f"{share(self.junk_incorrect, self.junk_n)} (n={self.n})"
+        )
+
+
+def naive(row: Row, correct_at: float, partial_at: float) -> Verdict:
+    """The baseline: the share of key points with at least half their words in the answer."""
+    assert row.rubric is not None
+    text = row.text.strip()
+    if not text or addresses_grader(text):
+        return Verdict.incorrect
+    said = set(content_terms(text))
+    covered = 0
+    for point in row.rubric.key_points:
+        terms = set(content_terms(point))
+        covered += bool(terms) and len(terms & said) / len(terms) >= 0.5
+    score = covered / len(row.rubric.key_points)
+    return Verdict.correct if score >= correct_at else Verdict.partial if score >= partial_at else Verdict.incorrect
+
+
+Judge = Callable[[Row], Verdict]
+
+
+def figures(judge: Judge, rows: Sequence[Row]) -> Figures:
+    f = Figures()
+    for r in rows:
+        f.add(r, judge(r))
+    return f
+
+
+def answer_features(grader: OfflineGrader, row: Row) -> np.ndarray | None:
+    """The scorer's features for one analysed answer (None when nothing in it can be graded)."""
+    a = row.analysis
+    if a is None or a.nothing is not None:
+        return None
+    p = grader.params
+    stated, flagged = _flags(grader, a)
+    wrong = {i: k for i, (k, c) in enumerate(a.by_claim) if i not in flagged and contradicts(c, p)}
+    covered = {k: i for k, (i, c) in enumerate(a.by_point) if i not in wrong and i not in flagged and states(c, p)}
+    return features(a, p, covered, wrong, stated)
+
+
+def _flags(grader: OfflineGrader, a: Analysis) -> tuple[list[str], set[int]]:
+    from bot.study.grading.grader import _red_flags
+
+    return _red_flags(a, grader.params)
+
+
+def train(grader: OfflineGrader, rows: Sequence[Row]) -> Scorer:
+    usable = [(answer_features(grader, r), r.label) for r in rows]
+    x = np.array([f for f, _ in usable if f is not None])
+    y = [label for f, label in usable if f is not None]
+    return fit(x, y)
 
 
 def main() -> None:
-    settings = temp_settings()
-    embedder = Embedder(settings.resolved_embedding_model(), cache_size=0)
-    knowledge = settings.knowledge_dir
-    grader = Grader(embedder, quiz=load_quiz_items(knowledge), interview=load_interview_questions(knowledge))
-    data = yaml.safe_load((REPO / "tests" / "data" / "graded_answers.yaml").read_text(encoding="utf-8"))
-    embedder.load()
-    grader.grade(grader.rubric_for_item(grader.item(data[0]["item_id"])), data[0]["answer"])  # warm-up
-
-    counts: Counter[tuple[str, Verdict]] = Counter()
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--misses", action="store_true", help="print the held-out disagreements")
+    parser.add_argument("--data", type=Path, help="reuse this data directory (ingested once)")
+    parser.add_argument("--write-weights", action="store_true", help="train on every answer, install the weights")
+    args = parser.parse_args()
+    settings = temp_settings(**({"data_dir": args.data} if args.data else {}))
+    services = build_services(settings)
+    services.cards.ensure_ready()
+    grader = services.grader
+    rows = load()
+    cannot: Counter[str] = Counter()
+    for row in rows:
+        try:
+            if row.question_key in grader.rubrics.by_id:
+                row.rubric = grader.rubric_for_item(grader.item(row.question_key))
+            else:
+                row.rubric = grader.rubric_for_question(row.question)
+        except CannotGrade:
+            cannot[row.question_key] += 1
+    graded = [r for r in rows if r.rubric is not None]
+    started = time.perf_counter()
     seconds: list[float] = []
-    misses: list[str] = []
-    for row in data:
-        rubric = grader.rubric_for_item(grader.item(row["item_id"]))
-        started = time.perf_counter()
-        grade = grader.grade(rubric, row["answer"])
-        seconds.append(time.perf_counter() - started)
-        counts[row["label"], grade.verdict] += 1
-        bad = (row["label"] == "good") != (grade.verdict is Verdict.correct)
-        if bad or (row["label"] == "partial" and grade.verdict is not Verdict.partial):
-            answer = " ".join(row["answer"].split())[:90]
-            misses.append(f"  {row['label']:>11} -> {grade.verdict.value:<9} {row['item_id']}: {answer!r}")
+    for row in graded:
+        t = time.perf_counter()
+        assert row.rubric is not None
+        row.analysis = grader.offline.analyse(row.rubric, row.text)
+        grader.offline.decide(row.analysis, grader.offline.params, None)
+        seconds.append(time.perf_counter() - t)
+    analysed = time.perf_counter() - started
 
-    total = {label: sum(counts[label, v] for v in VERDICTS) for label in LABELS}
-    good_ok = counts["good", Verdict.correct]
-    bad_ok = sum(total[label] - counts[label, Verdict.correct] for label in ("wrong", "adversarial"))
-    n_binary = total["good"] + total["wrong"] + total["adversarial"]
+    def decide(row: Row, scorer: Scorer | None) -> Verdict:
+        assert row.analysis is not None
+        return grader.offline.decide(row.analysis, grader.offline.params, scorer).verdict
 
     print(f"machine: {machine()}")
-    print(
-        f"grader: all-MiniLM-L6-v2, cover>={grading.COVER_THRESHOLD} red flag>={grading.RED_FLAG_THRESHOLD} "
-        f"(+{grading.RED_FLAG_MARGIN}) correct>={grading.CORRECT_AT} partial>={grading.PARTIAL_AT}"
-    )
-    print(f"labelled answers: {len(data)} over {len({r['item_id'] for r in data})} questions, {dict(total)}")
-    print(
-        f"good-vs-wrong agreement: {(good_ok + bad_ok) / n_binary:.3f} "
-        f"(good graded correct {good_ok}/{total['good']}; wrong+adversarial graded not correct {bad_ok}/"
-        f"{total['wrong'] + total['adversarial']})"
-    )
-    print("confusion matrix (rows: label, columns: verdict):")
-    print(f"  {'':>11} " + " ".join(f"{v.value:>9}" for v in VERDICTS))
-    for label in LABELS:
-        print(f"  {label:>11} " + " ".join(f"{counts[label, v]:>9}" for v in VERDICTS))
-    print("per-label accuracy:")
-    for label in LABELS:
-        n = total[label]
-        if label in ("wrong", "adversarial"):
-            not_correct = n - counts[label, Verdict.correct]
-            print(
-                f"  {label:>11}: not correct {not_correct}/{n} = {not_correct / n:.3f}; "
-                f"incorrect {counts[label, Verdict.incorrect]}/{n} = {counts[label, Verdict.incorrect] / n:.3f}"
-            )
-        else:
-            hit = counts[label, EXPECTED[label]]
-            print(f"  {label:>11}: {EXPECTED[label].value} {hit}/{n} = {hit / n:.3f}")
-    three_way = counts["good", Verdict.correct] + counts["partial", Verdict.partial]
-    three_way += counts["wrong", Verdict.incorrect] + counts["adversarial", Verdict.incorrect]
-    print(f"three-way accuracy (adversarial and wrong as incorrect): {three_way / len(data):.3f}")
-    print(f"grade latency (one batched encode per answer, CPU): {summary_ms(seconds)}")
-    if "--misses" in sys.argv:
-        print("disagreements:")
-        print("\n".join(misses))
+    questions = {r.question_key for r in rows}
+    print(f"labelled answers: {len(rows)} to {len(questions)} questions, {dict(Counter(r.label.value for r in rows))}")
+    print(f"no rubric (the grader says it cannot grade): {sum(cannot.values())} answers to {len(cannot)} questions")
+    print(f"grading, first pass (embedding included, rubric vectors cached after first use): {analysed:.1f} s")
+    halves = folds(graded)
+    names = ("naive baseline", "rule only (no scorer)", "scorer trained on the other half")
+    totals = {name: Figures() for name in names}
+    for k, (train_rows, held) in enumerate([(halves[0], halves[1]), (halves[1], halves[0])], 1):
+        scorer = train(grader.offline, train_rows)
+        base = max(
+            ((c, p) for c in (0.34, 0.5, 0.6, 0.67, 0.75, 0.8) for p in (0.1, 0.2, 0.25, 0.34, 0.4, 0.5) if p < c),
+            key=lambda cp: figures(lambda r: naive(r, *cp), train_rows).objective(),
+        )
+        print(f"fold {k}: trained on {len(train_rows)} answers, reported on the other {len(held)}:")
+        for name, judge in (
+            ("naive baseline", lambda r, cp=base: naive(r, *cp)),
+            ("rule only (no scorer)", lambda r: decide(r, None)),
+            ("scorer trained on the other half", lambda r, s=scorer: decide(r, s)),
+        ):
+            f = figures(judge, held)  # type: ignore[arg-type]
+            totals[name].merge(f)
+            print(f"  {name:<34} {f.row()}")
+    print("both held-out halves together:")
+    for name, f in totals.items():
+        print(f"  {name:<34} {f.row()}")
+    if args.write_weights:
+        everything = train(grader.offline, graded)
+        note = f"trained on {len(graded)} labelled answers (bench/data/grading) by tools/train_grader.py"
+        WEIGHTS.write_text(everything.to_json(FEATURES, note) + "\n", encoding="utf-8")
+        grader.offline.scorer = everything
+        print(f"weights written to {WEIGHTS.relative_to(REPO)}")
+    warm: list[float] = []
+    for row in graded[:300]:
+        assert row.rubric is not None
+        t = time.perf_counter()
+        grader.grade(row.rubric, row.text)
+        warm.append(time.perf_counter() - t)
+    print(f"grade latency, warm (rubric vectors cached), CPU: {summary_ms(warm)}")
+    print(f"first-pass latency: {summary_ms(seconds)}")
+    if args.misses:
+        for row in graded:
+            v = grader.offline.decide(row.analysis).verdict if row.analysis else Verdict.incorrect
+            if v is not row.label:
+                print(
+                    f"  {row.label.value:>9} -> {v.value:<9} [{row.kind}] {row.question_key[:40]}: {row.text[:110]!r}"
+                )
 
 
 if __name__ == "__main__":

@@ -72,11 +72,10 @@ class Services:
         """The answer cards of knowledge/cards (their phrasing vectors cached in the cache folder)."""
         from bot.study.banks import load_cards
 
-        try:
-            cards = load_cards(self.settings.knowledge_dir)
-        except StudybotError as exc:  # broken card files: answer from the notes alone
-            log.warning("answer cards not loaded: %s", exc)
-            cards = []
+        problems: list[str] = []
+        cards = load_cards(self.settings.knowledge_dir, problems=problems)
+        for problem in problems:  # one bad card is left out, the others still answer
+            log.warning("answer card left out: %s", problem)
         return CardIndex(cards, self.embedder, CardVectors(self.settings.resolved_cache_dir(), self.embedder))
 
     @cached_property
@@ -99,11 +98,14 @@ class Services:
 
     @cached_property
     def grader(self) -> Grader:
+        from bot.study.banks import load_notes
         from bot.study.grading import Grader
 
+        notes = load_notes(self.settings.knowledge_dir)
         return Grader(
-            self.embedder, quiz=self.quiz_items, interview=self.interview_questions, retriever=self.retriever,
-            llm=self.llm, llm_timeout=self.settings.llm_timeout,
+            self.embedder, quiz=self.quiz_items, interview=self.interview_questions, cards=self.cards,
+            titles=lambda path: notes[path].title if path in notes else path, llm=self.llm,
+            llm_timeout=self.settings.llm_timeout,
         )  # fmt: skip
 
     @cached_property

@@ -278,11 +278,30 @@ def load_interview_questions(root: Path) -> list[InterviewQuestion]:
     return [q for p in _bank_files(root, "interview") for q in _validate_list(p, InterviewQuestion, _read_yaml(p))]
 
 
-def load_cards(root: Path) -> list[Card]:
-    """Every card under ``knowledge/cards/`` (one YAML list per topic); none when the folder is absent."""
+def load_cards(root: Path, *, problems: list[str] | None = None) -> list[Card]:
+    """Every card under ``knowledge/cards/`` (one YAML list per topic); none when the folder is absent.
+
+    Strict by default (the schema tests). With ``problems`` given, a card that does not validate is
+    left out and described there instead, so one bad edit does not take every card away.
+    """
     folder = root / "cards"
     paths = sorted(folder.rglob("*.yaml")) if folder.is_dir() else []
-    return [c for p in paths for c in _validate_list(p, Card, _read_yaml(p))]
+    if problems is None:
+        return [c for p in paths for c in _validate_list(p, Card, _read_yaml(p))]
+    cards: list[Card] = []
+    for path in paths:
+        try:
+            data = _read_yaml(path)
+        except KnowledgeError as exc:
+            problems.append(str(exc))
+            continue
+        for i, raw in enumerate(data if isinstance(data, list) else []):
+            try:
+                cards.append(Card.model_validate(raw))
+            except ValidationError as exc:
+                ident = raw.get("id", f"#{i}") if isinstance(raw, dict) else f"#{i}"
+                problems.append(f"{path}: card {ident}: {exc.errors()[0]['msg']}")
+    return cards
 
 
 def load_retrieval_questions(paths: Iterable[Path]) -> list[RetrievalQuestion]:

@@ -123,7 +123,7 @@ def combine_grades(question: InterviewQuestion, first: Grade, follow_up: Grade) 
     covered = [p for p in points if p in first.covered or p in follow_up.covered]
     missed = [p for p in points if p not in covered]
     stated = [f for f in flags if f in first.red_flags or f in follow_up.red_flags]
-    score = score_for(len(covered), len(points), len(stated))
+    score = score_for(len(covered), len(points), 0, len(stated))
     verdict = verdict_for(score)
     head = {Verdict.correct: "Good", Verdict.partial: "Partly right", Verdict.incorrect: "Not yet"}[verdict]
     parts = [f"{head}: with the follow-up you covered {len(covered)} of {len(points)} key points."]

@@ -1,0 +1,271 @@
+"""Does a claim state a key point, or contradict it? More than topic similarity.
+
+Two sentences about the same topic embed close together whatever they claim: "L1 gives sparse
+weights" and "L2 gives sparse weights" are near neighbours for MiniLM. So a claim is compared with
+a key point on what it says:
+
+- **words**: the key point's essential words (idf-weighted, with synonyms) present in the claim;
+- **roles**: paired terms (precision/recall, L1/L2, train/test, before/after the split ...) each
+  tied to the same words as in the key point, not swapped;
+- **direction**: no antonym where the key point has a direction word (higher/lower, more/less,
+  increase/decrease, cheaper/costlier, always/never ...);
+- **stance**: not negated relative to the key point, not dismissed ("never needed", "just a hack");
+- **numbers**: when both give numbers, some agree;
+- **counterfactuals**: the key point with its roles swapped, its direction reversed or negated;
+  a claim closer to one of those than to the key point itself says the opposite.
+
+``compare`` returns these as features; the grader's decision rule (``grader.Params``) turns them
+into "states", "contradicts" or neither.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from bot.study.grading.reading import negated
+from bot.study.text import STOPWORDS, stem, words
+
+# Paired terms: each names one side of a distinction a confused answer swaps.
+PAIRS: list[tuple[str, str]] = [
+    ("precision", "recall"), ("l1", "l2"), ("lasso", "ridge"), ("bias", "variance"), ("train", "test"),
+    ("training", "test"), ("training", "validation"), ("input", "output"), ("before", "after"),
+    ("false positive", "false negative"), ("overfitting", "underfitting"), ("overfit", "underfit"),
+    ("type i", "type ii"), ("encoder", "decoder"), ("supervised", "unsupervised"), ("bagging", "boosting"),
+    ("sensitivity", "specificity"), ("data drift", "concept drift"), ("covariate", "concept"),
+    ("data parallel", "model parallel"), ("on-policy", "off-policy"), ("generative", "discriminative"),
+    ("etl", "elt"), ("narrow", "wide"), ("mcar", "mnar"), ("row", "column"), ("mean", "median"),
+    ("horizontal", "vertical"), ("inner", "left"), ("merge", "rebase"), ("threads", "processes"),
+    ("image", "container"), ("stateless", "stateful"), ("batch", "online"), ("batch", "streaming"),
+    ("tpr", "fpr"), ("numerator", "denominator"), ("local", "global"), ("parametric", "non-parametric"),
+    ("exploration", "exploitation"), ("bert", "gpt"), ("warehouse", "lake"), ("where", "having"),
+    ("rows", "columns"), ("shallow", "deep"), ("independent", "dependent"), ("sigmoid", "softmax"),
+    ("standardization", "normalization"), ("canary", "shadow"), ("latency", "throughput"),
+    ("mae", "mse"), ("gini", "entropy"), ("lstm", "gru"), ("fp16", "bf16"), ("pods", "nodes"),
+]  # fmt: skip
+
+# Direction words and their opposites: a claim with the opposite of the key point's direction says
+# the reverse ("raises throughput" / "lowers throughput").
+_ANTONYM_TEXT = """
+    higher lower | high low | increase decrease | increases decreases | increased decreased |
+    increasing decreasing | more less | more fewer | larger smaller | bigger smaller | raise lower |
+    raises lowers | cheaper costlier | cheaper expensive | faster slower | better worse | always never |
+    reduce increase | reduces increases | reduce raise | shrink grow | shrinks grows | above below |
+    maximize minimize | maximizes minimizes | add remove | adds removes | convex non-convex |
+    linear nonlinear | linear non-linear | parallel sequential | sequentially parallel | stable unstable |
+    sparse dense | positive negative | before after | first last | increasing constant | helps hurts |
+    improves degrades | underestimates overestimates | slows speeds | up down | larger lower |
+    reduces raises | lowers raises | wider narrower | longer shorter | safer riskier | cheap expensive |
+    easy hard | strong weak | small large | many few | most least | rare common | rarely often |
+    required optional | must optional | needed unnecessary | fits underfits
+"""
+ANTONYMS: dict[str, set[str]] = {}
+for _pair in _ANTONYM_TEXT.split("|"):
+    _a, _b = _pair.split()
+    ANTONYMS.setdefault(_a, set()).add(_b)
+    ANTONYMS.setdefault(_b, set()).add(_a)
+
+# Dismissing a point instead of stating it.
+DISMISSAL = re.compile(
+    r"\b(just a hack|(is|are) (a )?hack|never (needed|necessary|matters?|helps?|useful)|"
+    r"(doesn'?t|does not|don'?t|do not|won'?t|will not) (really )?(matter|help|need|work|apply)|no need|unnecessary|"
+    r"useless|pointless|overrated|a myth|waste of (time|money)|not (needed|necessary|required|important|useful)|"
+    r"irrelevant|doesn'?t matter|it never matters|not worth it|never worth)\b",
+    re.IGNORECASE,
+)
+
+# Spellings and names that mean the same word.
+SYNONYMS: dict[str, str] = {
+    "ridge": "l2", "lasso": "l1", "regularisation": "regularization", "optimise": "optimize",
+    "normalisation": "normalization", "standardisation": "standardization", "behaviour": "behavior",
+    "labelled": "labeled", "modelling": "modeling", "nn": "neural", "lr": "learning", "ml": "machine",
+    "cnn": "convolutional", "rnn": "recurrent", "gpu": "gpus", "sgd": "stochastic", "auc": "auc",
+    "roc-auc": "auc", "tpr": "recall", "sensitivity": "recall", "fpr": "fallout", "k8s": "kubernetes",
+    "dataframe": "dataframes", "hyperparameter": "hyperparameters", "weights": "weight", "params": "parameter",
+    "parameters": "parameter", "minimise": "minimize", "maximise": "maximize", "utilisation": "utilization",
+    "colour": "color", "analyse": "analyze", "catalogue": "catalog", "zeroes": "zero", "zeros": "zero",
+}  # fmt: skip
+_NUMBER = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)(\s*%|\s*(?:gb|mb|ms|x|bytes?)\b|[kmb]\b)?", re.IGNORECASE)
+
+
+def _norm(word: str) -> str:
+    word = SYNONYMS.get(word, word)
+    return stem(word)
+
+
+def content_terms(text: str) -> list[str]:
+    """The stemmed content words of a text, synonyms folded together."""
+    return [_norm(w) for w in words(text) if w not in STOPWORDS and len(w) > 1]
+
+
+class TermWeights:
+    """idf of every content word over the rubric texts: rare words are the ones that matter."""
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        docs = [set(content_terms(t)) for t in texts]
+        df = Counter(t for d in docs for t in d)
+        n = max(len(docs), 1)
+        self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
+        self.unseen = math.log(1 + n)
+
+    def weight(self, term: str) -> float:
+        return self.idf.get(term, self.unseen)
+
+
+def _numbers(text: str) -> list[float]:
+    """The numbers a text states (20k = 20,000; 5% = 5), leaving out lone digits, which are usually
+    counts or list numbers."""
+    out: list[float] = []
+    for m in _NUMBER.finditer(text):
+        raw = m.group(1).replace(",", "")
+        unit = (m.group(2) or "").strip().lower()
+        if re.fullmatch(r"\d", raw) and not unit:
+            continue
+        try:
+            value = float(raw)
+        except ValueError:
+            continue
+        out.append(value * {"k": 1e3, "m": 1e6, "b": 1e9}.get(unit, 1.0))
+    return out
+
+
+def _phrase_positions(text: str, phrase: str) -> list[int]:
+    return [m.start() for m in re.finditer(r"(?<![a-z0-9])" + re.escape(phrase) + r"(?![a-z0-9])", text)]
+
+
+def _context(text: str, phrase: str, other: str) -> set[str]:
+    """The words said about ``phrase``: from it to the other side's first mention after it, or the end."""
+    out: set[str] = set()
+    for start in _phrase_positions(text, phrase):
+        after = text[start + len(phrase) :]
+        cut = [p for p in _phrase_positions(after, other)]
+        segment = after[: cut[0]] if cut else after
+        segment = re.split(r"[.;]|\b(?:while|whereas|but)\b", segment)[0]
+        out |= set(content_terms(segment))
+    return out - set(content_terms(phrase)) - set(content_terms(other))
+
+
+def swapped_roles(claim: str, point: str) -> bool:
+    """Both sides of a pair in both texts, and what the point says of one the claim says of the other."""
+    c, p = claim.lower(), point.lower()
+    for a, b in PAIRS:
+        if not (_phrase_positions(p, a) and _phrase_positions(p, b)):
+            continue
+        if not (_phrase_positions(c, a) and _phrase_positions(c, b)):
+            continue
+        pa, pb = _context(p, a, b), _context(p, b, a)
+        ca, cb = _context(c, a, b), _context(c, b, a)
+        straight = len(ca & pa) + len(cb & pb)
+        crossed = len(ca & pb) + len(cb & pa)
+        if crossed > straight and crossed >= 2:
+            return True
+    # One side only: the claim names the other side where the point names this one, same words around.
+    for a, b in PAIRS:
+        for x, y in ((a, b), (b, a)):
+            one_side = _phrase_positions(p, x) and not _phrase_positions(p, y)
+            if one_side and _phrase_positions(c, y) and not _phrase_positions(c, x):
+                around_p = _context(p, x, y)
+                around_c = _context(c, y, x)
+                if len(around_p & around_c) >= 2:
+                    return True
+    return False
+
+
+def reversed_direction(claim: str, point: str) -> bool:
+    """The claim has the opposite of a direction word of the point, and not the word itself."""
+    cw, pw = set(words(claim)), set(words(point))
+    return any(word in pw and word not in cw and ANTONYMS[word] & cw for word in ANTONYMS)
+
+
+def dismissed(claim: str, point: str) -> bool:
+    return bool(DISMISSAL.search(claim)) and not DISMISSAL.search(point)
+
+
+def numbers_disagree(claim: str, point: str) -> bool | None:
+    """True when both give numbers and none of the claim's is within 5% of one of the point's, False
+    when one is, None when they are not comparable."""
+    pn, cn = _numbers(point), _numbers(claim)
+    if not pn or not cn:
+        return None
+    close = any(abs(a - b) <= 0.05 * max(abs(a), abs(b), 1e-9) for a in pn for b in cn)
+    return not close
+
+
+def counterfactuals(point: str) -> list[str]:
+    """The key point saying the opposite: roles swapped, direction reversed, or negated."""
+    out: list[str] = []
+    low = point.lower()
+    for a, b in PAIRS:
+        if _phrase_positions(low, a) and _phrase_positions(low, b):
+
+            def swap(m: re.Match[str], a: str = a, b: str = b) -> str:
+                return b if m.group(1).lower() == a else a
+
+            swapped = re.sub(rf"(?i)(?<![a-z0-9])({re.escape(a)}|{re.escape(b)})(?![a-z0-9])", swap, point)
+            out.append(swapped)
+            break
+    tokens = re.findall(r"\w+|\W+", point)
+    for i, token in enumerate(tokens):
+        opposite = ANTONYMS.get(token.lower())
+        if opposite:
+            flipped = [*tokens]
+            flipped[i] = sorted(opposite)[0]
+            out.append("".join(flipped))
+            break
+    negation = re.sub(r"\b(is|are|can|does|do|will|should|must)\b", r"\1 not", point, count=1)
+    if negation != point:
+        out.append(negation)
+    return out[:3]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How one claim relates to one key point (features for the grader's decision rule)."""
+
+    similarity: float  # topic-adjusted cosine (see reading.match_scores)
+    words: float  # share of the point's essential words the claim has (idf-weighted), 0..1
+    swapped: bool
+    reversed: bool
+    stance: bool  # negated relative to the point, or dismissive
+    numbers: bool | None  # None: not comparable; True: they disagree; False: they agree
+    counterfactual: float  # how much closer the claim is to the point's opposite than to the point
+
+    @property
+    def opposite(self) -> bool:
+        return self.swapped or self.reversed or self.stance or self.numbers is True
+
+
+def word_coverage(claim_terms: set[str], point: str, weights: TermWeights) -> float:
+    """The idf-weighted share of the point's content words that the claim uses."""
+    point_terms = set(content_terms(point))
+    if not point_terms:
+        return 0.0
+    total = sum(weights.weight(t) for t in point_terms)
+    return sum(weights.weight(t) for t in point_terms & claim_terms) / total
+
+
+def compare(claim: str, point: str, similarity: float, counterfactual: float, weights: TermWeights) -> Comparison:
+    return Comparison(
+        similarity=similarity,
+        words=word_coverage(set(content_terms(claim)), point, weights),
+        swapped=swapped_roles(claim, point),
+        reversed=reversed_direction(claim, point),
+        stance=negated(claim) != negated(point) or dismissed(claim, point),
+        numbers=numbers_disagree(claim, point),
+        counterfactual=counterfactual,
+    )
+
+
+def quote(text: str, limit: int = 90) -> str:
+    """A claim quoted briefly in feedback."""
+    text = " ".join(text.split()).rstrip(".")
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
+def essential(points: Sequence[str]) -> TermWeights:
+    return TermWeights(points)

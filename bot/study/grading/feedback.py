@@ -1,0 +1,60 @@
+"""Feedback a learner reads: the verdict, what they got right (briefly quoted), what was wrong with
+the correction, at most three missed points, and where to read. Nothing is said twice."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.study.grading.claims import quote
+from bot.study.grading.model import Grade, Rubric, Verdict
+from bot.study.grading.reading import MAX_ANSWER_CHARS, Reading, lower_first, shorten
+
+MAX_MISSED = 3
+HEADS = {Verdict.correct: "Correct.", Verdict.partial: "Partly right.", Verdict.incorrect: "Not yet."}
+
+
+def model_answer(rubric: Rubric) -> str:
+    return rubric.model_answer or " ".join(rubric.key_points)
+
+
+def read_hint(sources: Sequence[str]) -> str:
+    return f"Read: {sources[0]}." if sources else ""
+
+
+def why_nothing(reading: Reading) -> str:
+    if reading.instructions:
+        return "Nothing was answered: instructions to the grader are not an answer and were ignored."
+    if reading.restated:
+        return "Nothing was answered: the answer only restates the question."
+    if reading.keywords_only:
+        return "Nothing was explained: a list of terms is not an answer; say how they relate."
+    return "Nothing was answered."
+
+
+def nothing(rubric: Rubric, why: str) -> str:
+    return f"{why} {read_hint(rubric.sources)}".strip()
+
+
+def write(rubric: Rubric, grade: Grade, reading: Reading) -> str:
+    n = len(rubric.key_points)
+    parts = [f"{HEADS[grade.verdict]} You covered {len(grade.covered)} of {n} key points."]
+    got = [quote(q, 70) for q in grade.quotes if q][:2]
+    if got:
+        parts.append("You got: " + "; ".join(f"“{g}”" for g in got) + ".")
+    for w in grade.wrong[:2]:
+        parts.append(f"You said “{quote(w.said, 80)}”; in fact: {shorten(w.correction, 110)}.")
+    for flag in grade.red_flags[:2]:
+        parts.append(f"Careful: your answer {lower_first(flag.rstrip('.'))}, which is wrong.")
+    if grade.missed:
+        lead = "You could add: " if grade.verdict is Verdict.correct else "Missing: "
+        named = "; ".join(shorten(m) for m in grade.missed[:MAX_MISSED])
+        more = len(grade.missed) - MAX_MISSED
+        parts.append(lead + named + (f" (and {more} more)" if more > 0 else "") + ".")
+    if reading.instructions:
+        parts.append("Instructions to the grader were ignored.")
+    if reading.truncated:
+        parts.append(f"Only the first {MAX_ANSWER_CHARS} characters were graded.")
+    hint = read_hint(grade.sources)
+    if hint and grade.verdict is not Verdict.correct:
+        parts.append(hint)
+    return " ".join(p.replace("….", "…") for p in parts)

@@ -1,0 +1,345 @@
+"""The offline grader: an answer's claims against a rubric's key points, by what they say.
+
+1. The answer is cut into claims (``reading``); instructions to the grader, restatements of the
+   question and keyword lists are set aside.
+2. The rubric's texts (question, key points, their counterfactuals, red flags, model answer; cached)
+   and the answer's claims and whole text are embedded.
+3. ``analyse`` compares claims with key points (``claims.compare``): topic-adjusted similarity,
+   essential words, roles of paired terms, direction, stance, numbers, and how much closer a claim
+   is to a point's opposite than to the point.
+4. ``decide`` marks each key point covered, contradicted ("You said X; in fact Y") or missed with a
+   rule (``Params``), and takes the verdict from a small learned scorer over answer-level features
+   (``scorer``: logistic regression trained on labelled answers by tools/train_grader.py, its weights
+   in scorer.json), or from the rule when no weights are installed.
+
+``analyse`` (the embedding and the features) and ``decide`` are separate so that the benchmark and
+the training script reuse one analysis per answer.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bot.study.embedding import Embedder
+from bot.study.errors import CannotGrade
+from bot.study.grading import feedback
+from bot.study.grading.claims import Comparison, TermWeights, compare, content_terms, counterfactuals, word_coverage
+from bot.study.grading.model import Grade, Rubric, Verdict, WrongClaim
+from bot.study.grading.reading import (
+    MAX_ANSWER_CHARS,
+    MAX_UNITS,
+    Reading,
+    Vector,
+    addresses_grader,
+    answer_units,
+    is_explanation,
+    match_scores,
+    negated,
+    red_flag_claim,
+    restates,
+)
+from bot.study.grading.scorer import Scorer
+
+
+@dataclass(frozen=True)
+class Params:
+    """The per-key-point rule (what feedback reports) and the fallback verdict thresholds."""
+
+    cover: float = 0.5  # similarity at which a claim states a point on meaning alone
+    cover_low: float = 0.3  # ...or at least this similarity
+    cover_words: float = 0.5  # ...with this share of the point's essential words
+    # A claim contradicts the key point it is closest to when it is about it (this similar, or with
+    # this share of its words) and the evidence says the opposite (see ``contradicts``).
+    topic: float = 0.5
+    topic_words: float = 0.4
+    negation_similarity: float = 0.6  # a negated or dismissive claim must be this close to count
+    counterfactual: float = 0.06  # closer to the point's opposite by this much: says the opposite
+    wrong_weight: float = 1.0  # key points' worth of score lost per wrong claim
+    red_flag: float = 0.7  # similarity to a red flag's claim for "states it"
+    red_flag_margin: float = 0.05  # ...and closer to it than to any key point by this much
+    red_flag_penalty: float = 0.25
+    correct_at: float = 0.66  # the rule's verdict (when no scorer is installed)
+    partial_at: float = 0.19
+
+
+@dataclass
+class Analysis:
+    """Everything ``decide`` needs about one answer to one rubric."""
+
+    rubric: Rubric
+    reading: Reading
+    text: str = ""
+    claims: list[str] = field(default_factory=list)
+    similarity: np.ndarray | None = None  # points x claims, topic-adjusted
+    words: np.ndarray | None = None  # points x claims, share of the point's essential words
+    closer: np.ndarray | None = None  # points x claims, closeness to the point's opposite
+    by_claim: list[tuple[int, Comparison]] = field(default_factory=list)  # each claim vs its closest point
+    by_point: list[tuple[int, Comparison]] = field(default_factory=list)  # each point vs its best claim
+    flag_similarity: np.ndarray | None = None  # red flags x claims
+    flag_negated: list[bool] = field(default_factory=list)
+    closest_point: np.ndarray | None = None  # per claim: the best point similarity
+    whole_model: float = 0.0  # cosine of the whole answer with the model answer
+    whole_question: float = 0.0  # ...and with the question
+    nothing: str | None = None  # why nothing can be graded, when nothing can
+
+
+class OfflineGrader:
+    """Grades answers against rubrics; needs only the embedding model (and the scorer's weights)."""
+
+    def __init__(
+        self, embedder: Embedder, weights: TermWeights, params: Params | None = None, scorer: Scorer | None = None
+    ) -> None:
+        self.embedder = embedder
+        self.weights = weights
+        self.params = params or Params()
+        self.scorer = scorer
+        self._cache: OrderedDict[str, Vector] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _encode(self, texts: Sequence[str], *, cache: bool) -> Vector:
+        """Unit vectors for ``texts``; rubric texts (``cache``) are remembered, answers are not."""
+        if not cache:
+            return np.asarray(self.embedder.encode(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if missing:
+            fresh = np.asarray(self.embedder.encode(missing), dtype=np.float32).reshape(len(missing), -1)
+            with self._lock:
+                for text, vector in zip(missing, fresh, strict=True):
+                    self._cache[text] = vector
+                while len(self._cache) > 20_000:
+                    self._cache.popitem(last=False)
+        with self._lock:
+            rows = [self._cache.get(t) for t in texts]
+        if any(r is None for r in rows):  # evicted meanwhile by another thread: embed again
+            return self._encode(texts, cache=False)
+        return np.stack([r for r in rows if r is not None])
+
+    # ---- reading and comparing -------------------------------------------------------------------
+
+    def analyse(self, rubric: Rubric, answer: str) -> Analysis:
+        if not rubric.key_points:
+            raise CannotGrade("The rubric has no key points to grade against.")
+        text = (answer or "").strip()
+        reading = Reading(truncated=len(text) > MAX_ANSWER_CHARS)
+        if reading.truncated:
+            text = text[:MAX_ANSWER_CHARS].rsplit(" ", 1)[0]
+        units = answer_units(text)[:MAX_UNITS] if text else []
+        analysis = Analysis(rubric, reading, text)
+        if not units:
+            analysis.nothing = "Nothing was answered."
+            return analysis
+        kept: list[str] = []
+        for unit in units:
+            if addresses_grader(unit):
+                reading.instructions += 1
+            elif not is_explanation(unit):
+                reading.keywords_only += 1
+            else:
+                kept.append(unit)
+        if not kept:
+            analysis.nothing = feedback.why_nothing(reading)
+            return analysis
+
+        points = list(rubric.key_points)
+        flag_claims = [red_flag_claim(f) for f in rubric.red_flags]
+        opposites = [counterfactuals(p) for p in points]
+        flat = [c for cs in opposites for c in cs]
+        model = feedback.model_answer(rubric)
+        rubric_v = self._encode([rubric.question, model, *points, *flag_claims, *flat], cache=True)
+        q, model_v = rubric_v[0], rubric_v[1]
+        point_v = rubric_v[2 : 2 + len(points)]
+        flag_v = rubric_v[2 + len(points) : 2 + len(points) + len(flag_claims)]
+        opposite_v = rubric_v[2 + len(points) + len(flag_claims) :]
+
+        answer_v = self._encode([*kept, " ".join(kept)], cache=False)
+        unit_v, whole_v = answer_v[: len(kept)], answer_v[len(kept)]
+        question_sims = unit_v @ q
+        content = [not restates(u, rubric.question, float(s)) for u, s in zip(kept, question_sims, strict=True)]
+        reading.restated = content.count(False)
+        claims = [u for u, ok in zip(kept, content, strict=True) if ok]
+        if not claims:
+            analysis.nothing = feedback.why_nothing(reading)
+            return analysis
+        claim_v = unit_v[[i for i, ok in enumerate(content) if ok]]
+
+        similarity = match_scores(q, point_v, claim_v)  # points x claims
+        raw = point_v @ claim_v.T
+        closer = np.full(similarity.shape, -1.0, dtype=np.float32)
+        offset = 0
+        for k, cs in enumerate(opposites):
+            if cs:
+                closer[k] = (opposite_v[offset : offset + len(cs)] @ claim_v.T).max(axis=0) - raw[k]
+            offset += len(cs)
+        claim_terms = [set(content_terms(c)) for c in claims]
+        words = np.array([[word_coverage(t, p, self.weights) for t in claim_terms] for p in points])
+
+        def comparison(k: int, i: int) -> Comparison:
+            return compare(claims[i], points[k], float(similarity[k, i]), float(closer[k, i]), self.weights)
+
+        analysis.claims, analysis.similarity, analysis.words, analysis.closer = claims, similarity, words, closer
+        analysis.by_claim = [(int(np.argmax(similarity[:, i])), comparison(int(np.argmax(similarity[:, i])), i))
+                             for i in range(len(claims))]  # fmt: skip
+        fit = similarity + words
+        analysis.by_point = [
+            (int(np.argmax(fit[k])), comparison(k, int(np.argmax(fit[k])))) for k in range(len(points))
+        ]
+        analysis.closest_point = similarity.max(axis=0)
+        analysis.whole_model = float(whole_v @ model_v)
+        analysis.whole_question = float(whole_v @ q)
+        if flag_claims:
+            analysis.flag_similarity = match_scores(q, flag_v, claim_v)
+            analysis.flag_negated = [negated(c) for c in flag_claims]
+        return analysis
+
+    # ---- deciding --------------------------------------------------------------------------------
+
+    def decide(self, analysis: Analysis, params: Params | None = None, scorer: Scorer | None = None) -> Grade:
+        p = params or self.params
+        scorer = scorer if scorer is not None else self.scorer
+        rubric = analysis.rubric
+        if analysis.nothing is not None:
+            return _nothing(rubric, analysis.nothing)
+        points, claims = rubric.key_points, analysis.claims
+        stated, flagged = _red_flags(analysis, p)
+        wrong = {i: k for i, (k, c) in enumerate(analysis.by_claim) if i not in flagged and contradicts(c, p)}
+        covered_by = {
+            k: i for k, (i, c) in enumerate(analysis.by_point) if i not in wrong and i not in flagged and states(c, p)
+        }
+        contradicted = set(wrong.values()) - set(covered_by)
+        covered = [points[k] for k in sorted(covered_by)]
+        missed = [points[k] for k in range(len(points)) if k not in covered_by and k not in contradicted]
+        quotes = [claims[covered_by[k]] for k in sorted(covered_by)]
+        wrong_claims = [WrongClaim(claims[i], points[k]) for i, k in sorted(wrong.items())]
+        if scorer is not None:
+            probabilities = scorer.probabilities(features(analysis, p, covered_by, wrong, stated))
+            verdict = scorer.verdict(probabilities)
+            score = float(probabilities[0] + 0.5 * probabilities[1])  # expected credit: correct 1, partial 1/2
+        else:
+            score = score_for(len(covered), len(points), len(wrong_claims), len(stated), p)
+            verdict = verdict_for(score, p)
+            if wrong_claims or stated:
+                verdict = Verdict.partial if verdict is Verdict.correct else verdict
+                if len(wrong_claims) + len(stated) >= max(1, len(covered)):
+                    verdict = Verdict.incorrect
+        grade = Grade(
+            verdict, score, covered, missed, stated, "", feedback.model_answer(rubric), list(rubric.sources),
+            wrong=wrong_claims, quotes=quotes, contradicted=[points[k] for k in sorted(contradicted)],
+        )  # fmt: skip
+        grade.feedback = feedback.write(rubric, grade, analysis.reading)
+        return grade
+
+    def grade(self, rubric: Rubric, answer: str) -> Grade:
+        return self.decide(self.analyse(rubric, answer))
+
+
+FEATURES = (
+    "covered share (rule)", "best similarity >= 0.5", "best similarity >= 0.35", "mean best similarity",
+    "mean best word share", "best word share >= 0.5", "wrong claims per point", "swapped or reversed claims",
+    "negated or dismissive claims", "wrong numbers", "max closeness to an opposite", "red flags",
+    "whole answer vs model answer", "whole answer vs question", "log words", "share of claims on a point",
+    "naive word coverage",
+)  # fmt: skip
+
+
+def features(
+    analysis: Analysis, p: Params, covered_by: dict[int, int], wrong: dict[int, int], stated: Sequence[str]
+) -> np.ndarray:
+    """The answer-level features the scorer reads (``FEATURES`` names them)."""
+    assert analysis.similarity is not None and analysis.words is not None and analysis.closer is not None
+    n = len(analysis.rubric.key_points)
+    best_sim = analysis.similarity.max(axis=1)
+    best_words = analysis.words.max(axis=1)
+    about = [c for _, c in analysis.by_claim if c.similarity >= p.topic or c.words >= p.topic_words]
+    return np.array(
+        [
+            len(covered_by) / n,
+            float((best_sim >= 0.5).mean()),
+            float((best_sim >= 0.35).mean()),
+            float(best_sim.mean()),
+            float(best_words.mean()),
+            float((best_words >= 0.5).mean()),
+            len(wrong) / n,
+            sum(c.swapped or c.reversed for c in about),
+            sum(c.stance and c.similarity >= p.negation_similarity for c in about),
+            sum(c.numbers is True for c in about),
+            max((c.counterfactual for c in about), default=0.0),
+            len(stated),
+            analysis.whole_model,
+            analysis.whole_question,
+            math.log1p(len(analysis.text.split())),
+            len(about) / max(len(analysis.claims), 1),
+            float((best_words >= 0.5).mean()),
+        ],
+        dtype=np.float64,
+    )
+
+
+def _red_flags(analysis: Analysis, p: Params) -> tuple[list[str], set[int]]:
+    """The red flags stated (a claim very close to a known wrong claim, and not to a key point)."""
+    stated: list[str] = []
+    flagged: set[int] = set()
+    if analysis.flag_similarity is None or analysis.closest_point is None:
+        return stated, flagged
+    for f, flag in enumerate(analysis.rubric.red_flags):
+        hits = [
+            i
+            for i in range(len(analysis.claims))
+            if analysis.flag_similarity[f, i] >= p.red_flag
+            and analysis.flag_similarity[f, i] >= analysis.closest_point[i] + p.red_flag_margin
+            and negated(analysis.claims[i]) == analysis.flag_negated[f]
+        ]
+        if hits:
+            stated.append(flag)
+            flagged.update(hits)
+    return stated, flagged
+
+
+def contradicts(c: Comparison, p: Params) -> bool:
+    """On the point's topic, and saying its opposite: roles swapped, direction reversed or numbers
+    wrong (with its words), negated or dismissed (and otherwise very close), or much closer to the
+    point's counterfactual than to the point."""
+    about = c.similarity >= p.topic or c.words >= p.topic_words
+    if not about:
+        return False
+    if (c.swapped or c.reversed or c.numbers is True) and c.words >= p.topic_words:
+        return True
+    if c.stance and c.similarity >= p.negation_similarity:
+        return True
+    return c.counterfactual >= p.counterfactual and c.similarity >= p.negation_similarity
+
+
+def states(c: Comparison, p: Params) -> bool:
+    if contradicts(c, p):
+        return False
+    return c.similarity >= p.cover or (c.words >= p.cover_words and c.similarity >= p.cover_low)
+
+
+def score_for(covered: int, points: int, wrong: int, red_flags: int, params: Params | None = None) -> float:
+    """Key points covered less wrong claims, as a share of the points, less a penalty per red flag."""
+    p = params or Params()
+    if points <= 0:
+        return 0.0
+    return max(0.0, min(1.0, (covered - p.wrong_weight * wrong) / points - p.red_flag_penalty * red_flags))
+
+
+def verdict_for(score: float, params: Params | None = None) -> Verdict:
+    p = params or Params()
+    if score >= p.correct_at:
+        return Verdict.correct
+    if score >= p.partial_at:
+        return Verdict.partial
+    return Verdict.incorrect
+
+
+def _nothing(rubric: Rubric, why: str) -> Grade:
+    grade = Grade(Verdict.incorrect, 0.0, [], list(rubric.key_points), [], "", feedback.model_answer(rubric),
+                  list(rubric.sources))  # fmt: skip
+    grade.feedback = feedback.nothing(rubric, why)
+    return grade

@@ -1,0 +1,119 @@
+"""Rubrics for any question: a bank item's key points and red flags, or an answer card's sentences.
+
+A question typed by a learner uses the bank item that means the same (cosine >= 0.8), else the
+answer card that matches it confidently (its answer's sentences become the key points, its answer
+the model answer). Nothing is ever built from note boilerplate: a question that matches neither
+gets an honest "I can't grade that reliably", naming the closest question that can be graded.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from bot.study.answering.cards import CardIndex
+from bot.study.banks import Card, CardKind, InterviewKind, InterviewQuestion, QuizItem, QuizType, card_sentences
+from bot.study.embedding import Embedder
+from bot.study.errors import CannotGrade
+from bot.study.grading.model import Rubric
+
+BANK_MATCH_THRESHOLD = 0.8  # a typed question this similar to a bank question is that item
+CARD_MATCH_THRESHOLD = 0.6  # a card this confident is the question (stricter than answering: a wrong rubric misleads)
+MIN_POINT_WORDS = 5
+
+Titles = Callable[[str], str]  # note path in knowledge/ -> the note's title
+
+
+class Rubrics:
+    """Builds rubrics from the banks and the answer cards."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        quiz: Sequence[QuizItem],
+        interview: Sequence[InterviewQuestion],
+        cards: CardIndex | None = None,
+        titles: Titles | None = None,
+    ) -> None:
+        self.embedder = embedder
+        self.cards = cards
+        self.titles = titles or (lambda note: note)
+        # Only items answered in free text have key points to grade against.
+        self.items: list[QuizItem | InterviewQuestion] = [*(i for i in quiz if i.type is QuizType.short), *interview]
+        self.by_id = {i.id: i for i in self.items}
+        self._vectors: np.ndarray | None = None
+        self._lock = threading.Lock()
+
+    def source(self, note: str, section: str) -> str:
+        """Where to read, as a learner sees it: ``Note title > Section``."""
+        return f"{self.titles(note)} > {section}"
+
+    def item(self, item_id: str) -> QuizItem | InterviewQuestion:
+        try:
+            return self.by_id[item_id]
+        except KeyError:
+            raise CannotGrade(f"No free-text quiz or interview item has the id {item_id!r}.") from None
+
+    def for_item(self, item: QuizItem | InterviewQuestion) -> Rubric:
+        """A bank item's rubric. A behavioral question's model answer is an example in STAR form."""
+        source = self.source(item.source.note, item.source.section)
+        if isinstance(item, QuizItem):
+            if item.type is not QuizType.short or not isinstance(item.answer, str):
+                raise CannotGrade(f"Quiz item {item.id} is not answered in free text.")
+            return Rubric(item.question, list(item.key_points), [], [source], item.answer, item.id)
+        model = self._star_example(item.question) if item.kind is InterviewKind.behavioral else None
+        return Rubric(item.question, list(item.key_points), list(item.red_flags), [source], model, item.id)
+
+    def for_card(self, card: Card, question: str | None = None) -> Rubric:
+        """A card's answer as a rubric: each sentence a key point (short asides folded into the previous)."""
+        points: list[str] = []
+        for sentence in card_sentences(card.answer):
+            if points and len(sentence.split()) < MIN_POINT_WORDS:
+                points[-1] = f"{points[-1]} {sentence}"
+            else:
+                points.append(sentence)
+        source = self.source(card.source.note, card.source.section)
+        return Rubric(question or card.question, points[:5], [], [source], card.answer, card.id)
+
+    def _star_example(self, question: str) -> str | None:
+        if self.cards is None:
+            return None
+        found = [m for m in self.cards.match(question, k=10) if m.card.kind is CardKind.behavioral]
+        return found[0].card.answer if found else None
+
+    def _bank(self) -> np.ndarray:
+        with self._lock:
+            if self._vectors is None:
+                texts = [i.question for i in self.items]
+                self._vectors = np.asarray(self.embedder.encode(texts), dtype=np.float32).reshape(len(texts), -1)
+            return self._vectors
+
+    def match_item(self, question: str) -> tuple[QuizItem | InterviewQuestion | None, float, str]:
+        """The bank item whose question means the same (or None), the similarity, and the closest question."""
+        if not self.items or not question.strip():
+            return None, 0.0, ""
+        vector = np.asarray(self.embedder.embed_query(question), dtype=np.float32)
+        sims = self._bank() @ vector
+        best = int(np.argmax(sims))
+        score = float(sims[best])
+        item = self.items[best]
+        return (item if score >= BANK_MATCH_THRESHOLD else None), score, item.question
+
+    def for_question(self, question: str) -> Rubric:
+        """The rubric for a typed question; CannotGrade (naming the closest gradable question) if none."""
+        item, item_score, closest = self.match_item(question)
+        if item is not None:
+            return self.for_item(item)
+        best_card = None
+        if self.cards is not None and len(self.cards):
+            matches = self.cards.match(question, k=1)
+            if matches:
+                best_card = matches[0]
+                if best_card.score >= CARD_MATCH_THRESHOLD:
+                    return self.for_card(best_card.card, question)
+        if best_card is not None and best_card.cosine > item_score:
+            closest = best_card.card.question
+        hint = f" The closest question I can grade: “{closest}”" if closest else ""
+        raise CannotGrade(f"I can't grade that question reliably: no rubric in the study notes matches it.{hint}")
