@@ -34,7 +34,7 @@ from bot.app import build_services
 from bot.study.errors import CannotGrade
 from bot.study.grading import Rubric, Verdict
 from bot.study.grading.claims import content_terms
-from bot.study.grading.grader import FEATURES, Analysis, OfflineGrader, contradicts, features, states
+from bot.study.grading.grader import FEATURES, Analysis, OfflineGrader, features, findings
 from bot.study.grading.reading import addresses_grader
 from bot.study.grading.scorer import WEIGHTS, Scorer, fit
 
@@ -156,17 +156,8 @@ def answer_features(grader: OfflineGrader, row: Row) -> np.ndarray | None:
     a = row.analysis
     if a is None or a.nothing is not None:
         return None
-    p = grader.params
-    stated, flagged = _flags(grader, a)
-    wrong = {i: k for i, (k, c) in enumerate(a.by_claim) if i not in flagged and contradicts(c, p)}
-    covered = {k: i for k, (i, c) in enumerate(a.by_point) if i not in wrong and i not in flagged and states(c, p)}
-    return features(a, p, covered, wrong, stated)
-
-
-def _flags(grader: OfflineGrader, a: Analysis) -> tuple[list[str], set[int]]:
-    from bot.study.grading.grader import _red_flags
-
-    return _red_flags(a, grader.params)
+    stated, wrong, covered = findings(a, grader.params)
+    return features(a, grader.params, covered, wrong, stated)
 
 
 def train(grader: OfflineGrader, rows: Sequence[Row]) -> Scorer:

@@ -110,7 +110,9 @@ def test_ask_json_contract(ingested: Callable[..., object]) -> None:
 
 def test_ask_human_output_lists_sources(ingested: Callable[..., object]) -> None:
     result = ingested("ask", "What happens to dropout at inference time?")
-    assert result.exit_code == 0 and "Dropout at inference time" in result.output and "dropout.md" in result.output
+    assert result.exit_code == 0, result.output
+    assert "[1] Dropout regularization > Dropout at inference time" in result.output  # source by title and section
+    assert ".md" not in result.output  # never a file path
 
 
 def test_ask_stdin_one_json_object_per_line(ingested: Callable[..., object]) -> None:
@@ -209,7 +211,7 @@ def test_chat_session_answers_and_handles_commands(tmp_path: Path, corpus: Path)
     )
     assert out.returncode == 0, out.stderr
     text = out.stdout
-    assert "TP / (TP + FN). [1]" in text and "How recall is computed" in text  # answer with its source
+    assert "TP / (TP + FN)" in text and "[1] Precision and recall > How recall is computed" in text  # answer, source
     assert "limit is 2000" in text  # an oversized question is refused, the session goes on
     assert "3 ingested documents" in text and "kmeans.txt" in text  # /sources
     assert "Top 5 passages for: centroids" in text  # /retrieve

@@ -85,8 +85,8 @@ class Outcome(StrEnum):
 
 
 def source_of(question: InterviewQuestion) -> str:
-    """``notes/x/y.md#Section``: where to read about a question."""
-    return f"{question.source.note}#{question.source.section}"
+    """``note > Section``: where to read about a question, when no titled source is at hand."""
+    return f"{question.source.note} > {question.source.section}"
 
 
 def clean_answer(raw: str) -> str:
@@ -125,13 +125,13 @@ def combine_grades(question: InterviewQuestion, first: Grade, follow_up: Grade) 
     stated = [f for f in flags if f in first.red_flags or f in follow_up.red_flags]
     score = score_for(len(covered), len(points), 0, len(stated))
     verdict = verdict_for(score)
-    head = {Verdict.correct: "Good", Verdict.partial: "Partly right", Verdict.incorrect: "Not yet"}[verdict]
+    head = {Verdict.correct: "Correct", Verdict.partial: "Partly right", Verdict.incorrect: "Not yet"}[verdict]
     parts = [f"{head}: with the follow-up you covered {len(covered)} of {len(points)} key points."]
     if missed:
         parts.append("Missing: " + "; ".join(_shorten(m) for m in missed) + ".")
     parts += [f"Careful: your answer {f[:1].lower()}{f[1:].rstrip('.')}, which is wrong." for f in stated]
     if missed or verdict is not Verdict.correct:
-        parts.append(f"Read: {source_of(question)}.")
+        parts.append(f"Read: {first.sources[0] if first.sources else source_of(question)}.")
     return Grade(verdict, score, covered, missed, stated, " ".join(parts), first.model_answer, list(first.sources))
 
 
@@ -873,7 +873,7 @@ class InterviewService:
     def _unanswered(self, session: InterviewSession, user_id: str, outcome: Outcome, now: datetime) -> AnswerFeedback:
         question = session.questions[session.index]
         why = "no answer in time" if outcome is Outcome.timeout else "skipped"
-        sources = [source_of(question)]
+        sources = self.grader.rubric_for_item(question).sources or [source_of(question)]
         feedback = f"{why[:1].upper()}{why[1:]}. Read: {sources[0]}."
         grade = Grade(Verdict.incorrect, 0.0, [], list(question.key_points), [], feedback, "", sources)
         return self._result(session, user_id, grade, outcome, now)

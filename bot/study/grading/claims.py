@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from bot.study.grading.reading import negated
+from bot.study.grading.reading import answer_units, negated
 from bot.study.text import STOPWORDS, stem, words
 
 # Paired terms: each names one side of a distinction a confused answer swaps.
@@ -175,9 +175,35 @@ def swapped_roles(claim: str, point: str) -> bool:
 
 
 def reversed_direction(claim: str, point: str) -> bool:
-    """The claim has the opposite of a direction word of the point, and not the word itself."""
+    """The claim has the opposite of a direction word of the point, and not the word itself. An opposite
+    the point also uses does not count: "low bias, high variance" is half of "low bias and high variance
+    for small k, higher bias for large k", not its reverse."""
     cw, pw = set(words(claim)), set(words(point))
-    return any(word in pw and word not in cw and ANTONYMS[word] & cw for word in ANTONYMS)
+    return any(word in pw and word not in cw and ANTONYMS[word] & (cw - pw) for word in ANTONYMS)
+
+
+_UP = "high higher more larger large bigger big increase increases increased raise raises raised grows greater"
+_DOWN = "low lower less fewer smaller small decrease decreases decreased reduce reduces reduced shrinks lowers"
+POLARITY = {**{w: 1 for w in _UP.split()}, **{w: -1 for w in _DOWN.split()}}
+_MODIFIED = re.compile(r"\b(" + "|".join(POLARITY) + r")\s+(?:the\s+|a\s+|its\s+)?([a-z][a-z0-9-]+)", re.I)
+
+
+def _directions(text: str) -> dict[str, set[int]]:
+    """What a text says goes up or down: "low bias and high variance" -> {bias: {-1}, variance: {+1}}."""
+    out: dict[str, set[int]] = {}
+    for m in _MODIFIED.finditer(text):
+        noun = _norm(m.group(2).lower())
+        if noun not in POLARITY:
+            out.setdefault(noun, set()).add(POLARITY[m.group(1).lower()])
+    return out
+
+
+def opposite_directions(claim: str, point: str) -> bool:
+    """The claim says something goes the other way from the point's matching clause ("a small k gives
+    high bias" against "a small k gives low bias"), and never the same way."""
+    mine, theirs = _directions(claim), _directions(_nearest_clause(claim, point))
+    shared = [n for n in mine if n in theirs and len(theirs[n]) == 1 and len(mine[n]) == 1]
+    return bool(shared) and all(mine[n] != theirs[n] for n in shared)
 
 
 def dismissed(claim: str, point: str) -> bool:
@@ -232,6 +258,8 @@ class Comparison:
     stance: bool  # negated relative to the point, or dismissive
     numbers: bool | None  # None: not comparable; True: they disagree; False: they agree
     counterfactual: float  # how much closer the claim is to the point's opposite than to the point
+    inside: float = 0.0  # share of the claim's content words that the point uses too
+    dismissive: bool = False  # "is just a hack", "never needed"... where the point is not
 
     @property
     def opposite(self) -> bool:
@@ -247,16 +275,34 @@ def word_coverage(claim_terms: set[str], point: str, weights: TermWeights) -> fl
     return sum(weights.weight(t) for t in point_terms & claim_terms) / total
 
 
+def _nearest_clause(claim: str, point: str) -> str:
+    """The clause of ``point`` that shares most words with ``claim``: a claim that states one clause
+    of a point is compared with that clause, so "writes are idempotent" does not read as the negation
+    of "writes are idempotent, so a retry does not duplicate"."""
+    clauses = answer_units(point)
+    if len(clauses) <= 1:
+        return point
+    terms = set(content_terms(claim))
+    return max(clauses, key=lambda c: len(terms & set(content_terms(c))))
+
+
 def compare(claim: str, point: str, similarity: float, counterfactual: float, weights: TermWeights) -> Comparison:
     return Comparison(
         similarity=similarity,
         words=word_coverage(set(content_terms(claim)), point, weights),
         swapped=swapped_roles(claim, point),
-        reversed=reversed_direction(claim, point),
-        stance=negated(claim) != negated(point) or dismissed(claim, point),
+        reversed=reversed_direction(claim, point) or opposite_directions(claim, point),
+        stance=negated(claim) != negated(_nearest_clause(claim, point)) or dismissed(claim, point),
         numbers=numbers_disagree(claim, point),
         counterfactual=counterfactual,
+        inside=_inside(claim, point),
+        dismissive=dismissed(claim, point),
     )
+
+
+def _inside(claim: str, point: str) -> float:
+    mine = set(content_terms(claim))
+    return len(mine & set(content_terms(point))) / len(mine) if mine else 0.0
 
 
 def quote(text: str, limit: int = 90) -> str:

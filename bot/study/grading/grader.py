@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -87,6 +87,8 @@ class Analysis:
     whole_model: float = 0.0  # cosine of the whole answer with the model answer
     whole_question: float = 0.0  # ...and with the question
     nothing: str | None = None  # why nothing can be graded, when nothing can
+    fit: np.ndarray | None = None  # points x claims: similarity plus word share, to rank the claims per point
+    pair: Callable[[int, int], Comparison] | None = None  # (point, claim) -> their comparison
 
 
 class OfflineGrader:
@@ -187,6 +189,7 @@ class OfflineGrader:
         analysis.by_claim = [(int(np.argmax(similarity[:, i])), comparison(int(np.argmax(similarity[:, i])), i))
                              for i in range(len(claims))]  # fmt: skip
         fit = similarity + words
+        analysis.fit, analysis.pair = fit, comparison
         analysis.by_point = [
             (int(np.argmax(fit[k])), comparison(k, int(np.argmax(fit[k])))) for k in range(len(points))
         ]
@@ -207,27 +210,19 @@ class OfflineGrader:
         if analysis.nothing is not None:
             return _nothing(rubric, analysis.nothing)
         points, claims = rubric.key_points, analysis.claims
-        stated, flagged = _red_flags(analysis, p)
-        wrong = {i: k for i, (k, c) in enumerate(analysis.by_claim) if i not in flagged and contradicts(c, p)}
-        covered_by = {
-            k: i for k, (i, c) in enumerate(analysis.by_point) if i not in wrong and i not in flagged and states(c, p)
-        }
+        stated, wrong, covered_by = findings(analysis, p)
         contradicted = set(wrong.values()) - set(covered_by)
         covered = [points[k] for k in sorted(covered_by)]
         missed = [points[k] for k in range(len(points)) if k not in covered_by and k not in contradicted]
         quotes = [claims[covered_by[k]] for k in sorted(covered_by)]
         wrong_claims = [WrongClaim(claims[i], points[k]) for i, k in sorted(wrong.items())]
+        share = score_for(len(covered), len(points), len(wrong_claims), len(stated), p)
         if scorer is not None:
-            probabilities = scorer.probabilities(features(analysis, p, covered_by, wrong, stated))
-            verdict = scorer.verdict(probabilities)
-            score = float(probabilities[0] + 0.5 * probabilities[1])  # expected credit: correct 1, partial 1/2
+            verdict = scorer.verdict(scorer.probabilities(features(analysis, p, covered_by, wrong, stated)))
         else:
-            score = score_for(len(covered), len(points), len(wrong_claims), len(stated), p)
-            verdict = verdict_for(score, p)
-            if wrong_claims or stated:
-                verdict = Verdict.partial if verdict is Verdict.correct else verdict
-                if len(wrong_claims) + len(stated) >= max(1, len(covered)):
-                    verdict = Verdict.incorrect
+            verdict = verdict_for(share, p)
+        verdict = _bounded(verdict, analysis, len(covered), len(points), len(wrong_claims) + len(stated))
+        score = _within(verdict, share, p)  # the share of key points earned, inside the verdict's band
         grade = Grade(
             verdict, score, covered, missed, stated, "", feedback.model_answer(rubric), list(rubric.sources),
             wrong=wrong_claims, quotes=quotes, contradicted=[points[k] for k in sorted(contradicted)],
@@ -244,8 +239,59 @@ FEATURES = (
     "mean best word share", "best word share >= 0.5", "wrong claims per point", "swapped or reversed claims",
     "negated or dismissive claims", "wrong numbers", "max closeness to an opposite", "red flags",
     "whole answer vs model answer", "whole answer vs question", "log words", "share of claims on a point",
-    "naive word coverage",
 )  # fmt: skip
+
+
+def findings(analysis: Analysis, p: Params) -> tuple[list[str], dict[int, int], dict[int, int]]:
+    """The red flags stated, the wrong claims (claim -> the point it contradicts) and the points
+    covered (point -> the claim that states it)."""
+    stated, flagged = _red_flags(analysis, p)
+    # A claim that states one point is not wrong for seeming to swap the roles of another one.
+    stating = {i for i, c in analysis.by_point if states(c, p)}
+    wrong = {
+        i: k
+        for i, (k, c) in enumerate(analysis.by_claim)
+        if i not in flagged and i not in stating and contradicts(c, p)
+    }
+    # Each point: the best-fitting claim that states it (of the five that fit it best).
+    chosen: dict[int, tuple[int, Comparison]] = {}
+    if analysis.fit is not None and analysis.pair is not None:
+        for k in range(len(analysis.rubric.key_points)):
+            for i in np.argsort(-analysis.fit[k], kind="stable")[:5]:
+                i = int(i)
+                if i in wrong or i in flagged:
+                    continue
+                c = analysis.pair(k, i)
+                if states(c, p):
+                    chosen[k] = (i, c)
+                    break
+    # One claim may cover several points, but only its closest one on topic alone: each further point
+    # needs the claim to use its words or to be very close to it.
+    best: dict[int, int] = {}
+    for k, (i, c) in chosen.items():
+        if i not in best or c.similarity > chosen[best[i]][1].similarity:
+            best[i] = k
+    covered_by = {k: i for k, (i, c) in chosen.items() if best[i] == k or c.words >= 0.3 or c.similarity >= 0.7}
+    return stated, wrong, covered_by
+
+
+def _bounded(verdict: Verdict, analysis: Analysis, covered: int, points: int, errors: int) -> Verdict:
+    """Limits no learned weight may cross. An answer that speaks to the grader, or is mostly a list
+    of terms, earns nothing. A wrong claim or red flag rules out "correct", and as many errors as
+    points covered make it "incorrect". Every point covered with nothing wrong is at least "partial"
+    (and "correct" when it covers them all)."""
+    reading = analysis.reading
+    if reading.instructions or reading.keywords_only >= max(1, len(analysis.claims)):
+        return Verdict.incorrect
+    if errors:
+        if errors >= max(1, covered):
+            return Verdict.incorrect
+        return Verdict.partial if verdict is Verdict.correct or covered / points >= 0.5 else verdict
+    if covered == points:
+        return Verdict.correct
+    if covered and verdict is Verdict.incorrect and covered / points >= 0.5:
+        return Verdict.partial
+    return verdict
 
 
 def features(
@@ -275,7 +321,6 @@ def features(
             analysis.whole_question,
             math.log1p(len(analysis.text.split())),
             len(about) / max(len(analysis.claims), 1),
-            float((best_words >= 0.5).mean()),
         ],
         dtype=np.float64,
     )
@@ -310,13 +355,23 @@ def contradicts(c: Comparison, p: Params) -> bool:
         return False
     if (c.swapped or c.reversed or c.numbers is True) and c.words >= p.topic_words:
         return True
-    if c.stance and c.similarity >= p.negation_similarity:
+    if c.numbers is True and c.similarity >= p.negation_similarity:
         return True
-    return c.counterfactual >= p.counterfactual and c.similarity >= p.negation_similarity
+    # A negation alone is often a paraphrase ("does not stay on" for "is switched off"): it is wrong
+    # when the claim says the point in the point's own words, negated.
+    if c.dismissive or (c.stance and c.similarity >= p.negation_similarity and c.inside >= 0.7):
+        return True
+    # Closeness to an opposite is not evidence when the claim only repeats the point's own words.
+    return c.counterfactual >= p.counterfactual and c.similarity >= p.negation_similarity and c.inside < 0.9
 
 
 def states(c: Comparison, p: Params) -> bool:
-    if contradicts(c, p):
+    """Says what the point says: close enough in meaning or in essential words, and not against it
+    (a dismissive claim, or one with the opposite direction, roles or numbers never covers a point,
+    wrong or not; a negation alone is too often a paraphrase to rule it out)."""
+    if c.swapped or c.reversed or c.numbers is True or c.dismissive or contradicts(c, p):
+        return False
+    if c.stance and c.counterfactual > 0:  # negated, and nearer the point's negation than the point
         return False
     return c.similarity >= p.cover or (c.words >= p.cover_words and c.similarity >= p.cover_low)
 
@@ -327,6 +382,16 @@ def score_for(covered: int, points: int, wrong: int, red_flags: int, params: Par
     if points <= 0:
         return 0.0
     return max(0.0, min(1.0, (covered - p.wrong_weight * wrong) / points - p.red_flag_penalty * red_flags))
+
+
+def _within(verdict: Verdict, score: float, p: Params) -> float:
+    """``score`` moved into the band of ``verdict`` (correct: from ``correct_at``; partial: between)."""
+    low, high = {
+        Verdict.correct: (p.correct_at, 1.0),
+        Verdict.partial: (p.partial_at, p.correct_at - 0.01),
+        Verdict.incorrect: (0.0, p.partial_at - 0.01),
+    }[verdict]
+    return round(min(high, max(low, score)), 2)
 
 
 def verdict_for(score: float, params: Params | None = None) -> Verdict:

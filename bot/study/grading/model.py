@@ -62,6 +62,8 @@ class Grade:
             "missed": list(self.missed),
             "red_flags": list(self.red_flags),
             "wrong": [w.to_dict() for w in self.wrong],
+            "quotes": list(self.quotes),
+            "contradicted": list(self.contradicted),
             "feedback": self.feedback,
             "model_answer": self.model_answer,
             "sources": list(self.sources),
@@ -82,6 +84,8 @@ class Grade:
             str(data["model_answer"]),
             list(data["sources"]),
             wrong=[WrongClaim(str(w["said"]), str(w["correction"])) for w in data.get("wrong", [])],
+            quotes=list(data.get("quotes", [])),
+            contradicted=list(data.get("contradicted", [])),
             judge=str(data.get("judge", "offline")),
             notice=data.get("notice"),
         )

@@ -20,6 +20,8 @@ Vector = np.ndarray
 
 
 _CLAUSE = re.compile(r";\s+|,\s+(?=(?:and|but|while|whereas|so|which|because)\s)")
+# A sentence may start with a lower-case name from code ("... one example. jax.vmap maps ...").
+_CODE_START = re.compile(r"(?<=[a-z0-9)\]]\.)\s+(?=[a-z_][a-z0-9_]*[._(][a-z_])")
 _TAG = re.compile(r"</?\s*[A-Za-z][\w-]*\s*>")
 # Text addressed to whoever grades the answer, not about the subject.
 _TO_THE_GRADER = re.compile(
@@ -41,8 +43,12 @@ _FUNCTION_WORD_TEXT = """
     had do does did can could will would should may might must of to in on at by for with from into
     over under between than as if when while because so since which who whom whose what where how why
     and or but not no nor never only each every all any some more most less fewer then there here i
-    we you he she one after before until without per across through about against
+    we you he she one after before until without per across through about against cannot also both
+    either via using such like
 """
+# A short sentence can be a claim without function words ("Bagging mainly reduces variance."): it has
+# a word in a verb's form ahead of another word. A keyword list has no such word.
+_VERB_FORM = re.compile(r"^[a-z]{3,}(?:es|ed|izes|ises|ates)$")
 _FUNCTION_WORDS = frozenset(_FUNCTION_WORD_TEXT.split())
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'+#.-]*")
 _NEGATION = re.compile(
@@ -92,7 +98,8 @@ def answer_units(text: str) -> list[str]:
     if current:
         paragraphs.append(" ".join(current))
     units: list[str] = []
-    for sentence in (s for p in paragraphs for s in split_sentences(p)):
+    sentences = (s for p in paragraphs for s in split_sentences(p))
+    for sentence in (part for s in sentences for part in _CODE_START.split(s)):
         if len(sentence.split()) > CLAUSE_WORDS:
             parts = [p.strip(" ,;") for p in _CLAUSE.split(sentence)]
             units.extend(p for p in parts if p)
@@ -107,7 +114,12 @@ def is_explanation(unit: str) -> bool:
     if len(words) < 3:
         return False
     glue = sum(w in _FUNCTION_WORDS or w.endswith("n't") for w in words)
-    return glue >= 1 and glue / len(words) >= 0.12
+    if glue >= 1 and glue / len(words) >= 0.12:
+        return True
+    sentence = unit.rstrip().endswith((".", "!"))
+    if sentence and len(words) >= 6 and glue / len(words) >= 0.08:
+        return True
+    return sentence and any(_VERB_FORM.match(w) for w in words[1:-1])
 
 
 def addresses_grader(unit: str) -> bool:
@@ -165,4 +177,4 @@ def restates(unit: str, question: str, similarity: float) -> bool:
     if not unit_terms:
         return False
     inside = len(unit_terms & set(terms(question))) / len(unit_terms)
-    return similarity >= 0.75 and inside >= 0.8
+    return similarity >= 0.75 and inside >= 0.9
