@@ -93,7 +93,7 @@ def test_grade_one_answer_and_a_json_lines_batch(cli: Callable[..., object]) -> 
     assert len(rows) == 3, rows
     assert rows[0].get("verdict") == "incorrect" and rows[0]["score"] == 0, rows[0]
     assert "error" in rows[1]
-    assert "cannot be graded" in rows[2]["error"]  # off-bank question and nothing ingested here
+    assert "can't grade that question reliably" in rows[2]["error"]  # no bank item or card matches
 
 
 def test_grade_needs_a_question_and_an_answer(cli: Callable[..., object]) -> None:
