@@ -187,6 +187,9 @@ class Composer:
             words += n
             if len(out) == limit:
                 break
+        # A sentence that introduces a list or code block (ends with a colon) says nothing without it.
+        while len(out) > 1 and out[-1].rstrip().endswith(":"):
+            out.pop()
         return out
 
     def _other_side(
