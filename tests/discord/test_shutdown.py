@@ -21,7 +21,7 @@ from bot.discord_app.client import RESTARTING, StudyBot, build_bot
 from tests.discord.conftest import BotStarter
 from tests.discord.fake_discord import GENERAL_ID, GUILD_ID, FakeDiscord
 from tests.discord.processes import StudybotProcess, studybot_env
-from tests.fakes import loopback_server
+from tests.fakes import loopback_server, openai_completion
 
 LLM_REPLY = "Dropout zeroes random units while training, so that they cannot co-adapt [1]."
 QUESTION = {"question": "How does dropout work during training?"}
@@ -40,14 +40,7 @@ class GatedLLM:
         self.requests.append(await request.json())
         self._arrived.set()
         await self.gate.wait()
-        message = {"role": "assistant", "content": LLM_REPLY}
-        return web.json_response(
-            {
-                "id": "c1", "object": "chat.completion", "created": int(time.time()), "model": "gated",
-                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
-            }
-        )  # fmt: skip
+        return web.json_response(openai_completion("gated", LLM_REPLY))
 
     async def wait_for_requests(self, count: int, timeout: float = 30) -> None:
         async with asyncio.timeout(timeout):

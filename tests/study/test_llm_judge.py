@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,7 +17,7 @@ from bot.settings import LLMProvider, Settings
 from bot.study.embedding import Embedder
 from bot.study.grading import Grader, Rubric, Verdict
 from bot.study.llm import make_chat_model
-from tests.fakes import loopback_server
+from tests.fakes import loopback_server, ollama_reply, openai_completion
 
 RUBRIC = Rubric(
     question="What is the difference between L1 and L2 regularization?",
@@ -52,29 +51,12 @@ class FakeLLM:
         self.requests.append(body)
         if body["model"] == "slow":
             await asyncio.sleep(5)
-        message = {"role": "assistant", "content": self.reply}
-        return web.json_response(
-            {
-                "id": "c1",
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": body["model"],
-                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
-            }
-        )
+        return web.json_response(openai_completion(body["model"], self.reply))
 
     async def ollama(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         self.requests.append(body)
-        resp = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
-        await resp.prepare(request)
-        base = {"model": body["model"], "created_at": "2026-12-03T00:00:00Z"}
-        line = {**base, "message": {"role": "assistant", "content": self.reply}, "done": False}
-        await resp.write((json.dumps(line) + "\n").encode())
-        final = {**base, "message": {"role": "assistant", "content": ""}, "done": True, "done_reason": "stop"}
-        await resp.write((json.dumps(final) + "\n").encode())
-        return resp
+        return await ollama_reply(request, body["model"], [self.reply])
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from bot.settings import LLMProvider
 from bot.study.answering import AnswerService, ComposerSettings
 from bot.study.llm import make_chat_model
 from ingest.pipeline import ingest
-from tests.fakes import loopback_server
+from tests.fakes import loopback_server, ollama_reply
 
 WORDS = ["Recall", "is", "TP", "/", "(TP", "+", "FN)", "[1]."]
 
@@ -32,23 +31,7 @@ class FakeOllama:
             return web.Response(status=500, text="model crashed")
         if body["model"] == "slow":
             await asyncio.sleep(5)
-        resp = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
-        await resp.prepare(request)
-        base = {"model": body["model"], "created_at": "2026-11-24T00:00:00Z"}
-        for word in WORDS:
-            line = {**base, "message": {"role": "assistant", "content": word + " "}, "done": False}
-            await resp.write((json.dumps(line) + "\n").encode())
-        final = {
-            **base,
-            "message": {"role": "assistant", "content": ""},
-            "done": True,
-            "done_reason": "stop",
-            "total_duration": 1,
-            "eval_count": len(WORDS),
-            "prompt_eval_count": 10,
-        }
-        await resp.write((json.dumps(final) + "\n").encode())
-        return resp
+        return await ollama_reply(request, body["model"], [word + " " for word in WORDS])
 
 
 @pytest.fixture

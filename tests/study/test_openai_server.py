@@ -19,7 +19,7 @@ from bot.study.answering import AnswerService, ComposerSettings
 from bot.study.llm import make_chat_model
 from ingest.pipeline import ingest
 from tests.conftest import free_port
-from tests.fakes import loopback_server
+from tests.fakes import loopback_server, openai_completion
 
 REPLY = "Recall is TP / (TP + FN) [1]."
 
@@ -54,16 +54,7 @@ class FakeOpenAI:
                 await resp.write(f"data: {json.dumps(chunk)}\n\n".encode())
             await resp.write(b"data: [DONE]\n\n")
             return resp
-        return web.json_response(
-            {
-                "id": "c1",
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": REPLY}, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
-            }
-        )
+        return web.json_response(openai_completion(model, REPLY))
 
 
 @pytest.fixture
