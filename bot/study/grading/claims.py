@@ -25,6 +25,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.study.grading.reading import answer_units, negated
 from bot.study.text import STOPWORDS, stem, words
@@ -198,10 +199,10 @@ def _directions(text: str) -> dict[str, set[int]]:
     return out
 
 
-def opposite_directions(claim: str, point: str) -> bool:
+def opposite_directions(claim: str, point: str, clause: str | None = None) -> bool:
     """The claim says something goes the other way from the point's matching clause ("a small k gives
     high bias" against "a small k gives low bias"), and never the same way."""
-    mine, theirs = _directions(claim), _directions(_nearest_clause(claim, point))
+    mine, theirs = _directions(claim), _directions(clause or _nearest_clause(claim, point))
     shared = [n for n in mine if n in theirs and len(theirs[n]) == 1 and len(mine[n]) == 1]
     return bool(shared) and all(mine[n] != theirs[n] for n in shared)
 
@@ -279,24 +280,32 @@ def _nearest_clause(claim: str, point: str) -> str:
     """The clause of ``point`` that shares most words with ``claim``: a claim that states one clause
     of a point is compared with that clause, so "writes are idempotent" does not read as the negation
     of "writes are idempotent, so a retry does not duplicate"."""
-    clauses = answer_units(point)
+    clauses = _clauses(point)
     if len(clauses) <= 1:
         return point
     terms = set(content_terms(claim))
     return max(clauses, key=lambda c: len(terms & set(content_terms(c))))
 
 
+@lru_cache(maxsize=4096)
+def _clauses(point: str) -> tuple[str, ...]:
+    """A key point's clauses (key points repeat across every answer graded on them)."""
+    return tuple(answer_units(point))
+
+
 def compare(claim: str, point: str, similarity: float, counterfactual: float, weights: TermWeights) -> Comparison:
+    clause = _nearest_clause(claim, point)
+    dismissive = dismissed(claim, point)
     return Comparison(
         similarity=similarity,
         words=word_coverage(set(content_terms(claim)), point, weights),
         swapped=swapped_roles(claim, point),
-        reversed=reversed_direction(claim, point) or opposite_directions(claim, point),
-        stance=negated(claim) != negated(_nearest_clause(claim, point)) or dismissed(claim, point),
+        reversed=reversed_direction(claim, point) or opposite_directions(claim, point, clause),
+        stance=negated(claim) != negated(clause) or dismissive,
         numbers=numbers_disagree(claim, point),
         counterfactual=counterfactual,
         inside=_inside(claim, point),
-        dismissive=dismissed(claim, point),
+        dismissive=dismissive,
     )
 
 
