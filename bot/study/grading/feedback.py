@@ -3,6 +3,7 @@ the correction, at most three missed points, and where to read. Nothing is said 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from bot.study.grading.claims import quote
@@ -21,7 +22,9 @@ def read_hint(sources: Sequence[str]) -> str:
     return f"Read: {sources[0]}." if sources else ""
 
 
-def why_nothing(reading: Reading) -> str:
+def why_nothing(reading: Reading, text: str = "") -> str:
+    if len(re.findall(r"[A-Za-z]{2,}", text)) < 3:  # "?", "skip", "idk": no attempt, not a list of terms
+        return "Nothing was answered."
     if reading.instructions:
         return "Nothing was answered: instructions to the grader are not an answer and were ignored."
     if reading.restated:
@@ -37,8 +40,11 @@ def nothing(rubric: Rubric, why: str) -> str:
 
 def write(rubric: Rubric, grade: Grade, reading: Reading) -> str:
     n = len(rubric.key_points)
-    parts = [f"{HEADS[grade.verdict]} You covered {len(grade.covered)} of {n} key points."]
-    got = [quote(q, 70) for q in grade.quotes if q][:2]
+    parts = [HEADS[grade.verdict]]
+    if grade.verdict is not Verdict.correct or len(grade.covered) == n:
+        # A "correct" from the scorer with few points matched says nothing a count would contradict.
+        parts.append(f"You covered {len(grade.covered)} of {n} key points.")
+    got = [quote(q, 70) for q in dict.fromkeys(q for q in grade.quotes if q)][:2]
     if got:
         parts.append("You got: " + "; ".join(f"“{g}”" for g in got) + ".")
     for w in grade.wrong[:2]:

@@ -146,7 +146,7 @@ class OfflineGrader:
             else:
                 kept.append(unit)
         if not kept:
-            analysis.nothing = feedback.why_nothing(reading)
+            analysis.nothing = feedback.why_nothing(reading, text)
             return analysis
 
         points = list(rubric.key_points)
@@ -167,7 +167,7 @@ class OfflineGrader:
         reading.restated = content.count(False)
         claims = [u for u, ok in zip(kept, content, strict=True) if ok]
         if not claims:
-            analysis.nothing = feedback.why_nothing(reading)
+            analysis.nothing = feedback.why_nothing(reading, text)
             return analysis
         claim_v = unit_v[[i for i, ok in enumerate(content) if ok]]
 
@@ -283,12 +283,18 @@ def _bounded(verdict: Verdict, analysis: Analysis, covered: int, points: int, er
     reading = analysis.reading
     if reading.instructions or reading.keywords_only >= max(1, len(analysis.claims)):
         return Verdict.incorrect
+    if reading.restated and not covered:  # the question given back, and nothing of the answer
+        return Verdict.incorrect
     if errors:
         if errors >= max(1, covered):
             return Verdict.incorrect
         return Verdict.partial if verdict is Verdict.correct or covered / points >= 0.5 else verdict
     if covered == points:
         return Verdict.correct
+    if verdict is Verdict.correct and covered * 3 < points:
+        # Praise needs evidence: under a third of the points found is "partial", however well the
+        # answer reads as a whole (a fluent wrong answer must not be called correct).
+        return Verdict.partial
     if covered and verdict is Verdict.incorrect and covered / points >= 0.5:
         return Verdict.partial
     return verdict
