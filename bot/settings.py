@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     # Embeddings and retrieval
     embedding_model: str = BUNDLED_MODEL
     embedding_batch_size: Annotated[int, Field(ge=1, le=1024)] = 32
+    # Embed questions with an ONNX export of the model (made by `studybot ingest` in the cache
+    # folder): a one-shot command starts in a fraction of the time. Off, or without a usable
+    # export, sentence-transformers embeds everything. Ingestion always uses sentence-transformers.
+    onnx_queries: bool = True
     retrieval_k: Annotated[int, Field(ge=1, le=50)] = 5
     # hybrid (BM25 + dense, fused by reciprocal rank), dense, or keyword (BM25 only).
     retrieval_mode: RetrievalMode = "hybrid"

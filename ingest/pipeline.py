@@ -180,7 +180,7 @@ def ingest(
     group = settings.ingest_batch_size
     for start in range(0, len(plan.to_add), group):
         part = plan.to_add[start : start + group]
-        vectors = embedder.encode([c.embed_text for c in part])
+        vectors = embedder.encode([c.embed_text for c in part], reference=True)
         store.add([c.id for c in part], vectors, [c.text for c in part], [c.metadata for c in part])
         done += len(part)
         log.info("added %d/%d chunks", done, len(plan.to_add))

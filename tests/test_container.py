@@ -74,9 +74,11 @@ def test_dockerfile_is_multi_stage_cpu_only_non_root_with_a_healthcheck() -> Non
     build, runtime = _stages()
     assert (build.name, runtime.name) == ("build", "runtime")
     runs = build.all("RUN")
-    torch = next(i for i, r in enumerate(runs) if "torch==2.13.0" in r)
-    project = next(i for i, r in enumerate(runs) if "pip install ." in r)
-    assert "download.pytorch.org/whl/cpu" in runs[torch] and torch < project  # CPU torch first
+    torch = next(i for i, r in enumerate(runs) if r.endswith("torch --index-url https://download.pytorch.org/whl/cpu"))
+    project = next(i for i, r in enumerate(runs) if "pip install -c /tmp/requirements.lock ." in r)
+    assert torch < project  # CPU torch first
+    assert "-c /tmp/requirements.lock" in runs[torch]  # both pinned by the lock file
+    assert "requirements.lock /tmp/requirements.lock" in build.all("COPY")
     assert any("studybot ingest" in r for r in runs), "the knowledge base is ingested at build time"
     copied = " ".join(runtime.all("COPY"))
     assert "--from=build /opt/venv" in copied and "--from=build" in copied and "/app" in copied
@@ -99,12 +101,13 @@ def _image_env(tmp_path: Path, knowledge: Path) -> dict[str, str]:
     image["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
     image["STUDYBOT_DATA_DIR"] = str(tmp_path / "app" / "data")
     image["STUDYBOT_KNOWLEDGE_DIR"] = str(knowledge)
+    image["STUDYBOT_CACHE_DIR"] = str(tmp_path / "app" / "cache")
     return {**env, **image}
 
 
 def _studybot(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).with_name("studybot")
-    return subprocess.run([str(exe), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
+    return subprocess.run([str(exe), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=600)
 
 
 @pytest.mark.slow
@@ -116,6 +119,7 @@ def test_the_images_build_step_and_commands_run_with_its_environment(corpus: Pat
     built = _studybot(["ingest"], env, tmp_path)
     assert built.returncode == 0, built.stderr
     assert (tmp_path / "app" / "data" / "chroma").is_dir()
+    assert list((tmp_path / "app" / "cache" / "onnx").glob("*/model.onnx")), "questions embed with ONNX in the image"
 
     asked = _studybot(["ask", "How is recall computed?", "--json"], env, tmp_path)
     assert asked.returncode == 0 and "TP / (TP + FN)" in json.loads(asked.stdout)["answer"]
