@@ -224,3 +224,23 @@ def test_two_turn_exchanges_keep_the_subject(
     if is_follow_up(second):  # no subject of its own: searched with the previous one
         assert after.searched != second and before.subject.split()[0] in after.searched.lower()
     assert expected in after.text.lower(), (after.searched, after.text)
+
+
+def test_an_opening_never_ends_on_the_sentence_that_introduces_a_code_block(
+    make_services: Callable[..., Services], tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "unit-tests.md").write_text(
+        "# Unit testing\n\n## What a good unit test looks like\n\n"
+        "A good unit test checks one behaviour of one function with a fixed input. "
+        "It runs in milliseconds and needs no network or disk. Here is one for a tokenizer:\n\n"
+        "```python\ndef test_splits_on_spaces():\n    assert tokenize('a b') == ['a', 'b']\n```\n",
+        encoding="utf-8",
+    )
+    services = make_services(card_threshold=2.0)
+    ingest([notes], services.settings, services.store, services.embedder)
+    answer = services.answers.ask_sync("what does a good unit test look like")
+    body = _body(answer.text)
+    assert answer.composer == "section" and body.startswith("A good unit test checks one behaviour"), body
+    assert "Here is one" not in body and not body.endswith(":"), body
