@@ -54,6 +54,13 @@ def render_prompt(console: Console, prompt: Prompt) -> None:
 
 def render_feedback(console: Console, result: AnswerFeedback) -> None:
     lines = [escape(result.feedback)]
+    if result.follow_up and result.follow_up_outcome is not None:
+        about = {
+            Outcome.answered: result.follow_up_feedback,
+            Outcome.skipped: "skipped",
+            Outcome.timeout: "no answer in time",
+        }[result.follow_up_outcome]
+        lines.append(f"[magenta]follow-up:[/] {escape(about)}")
     if result.outcome is Outcome.answered:
         lines += [f"[green]✓[/] {escape(p)}" for p in result.covered]
         lines += [f"[red]✗[/] {escape(p)}" for p in result.missed]
@@ -73,8 +80,7 @@ def render_scorecard(console: Console, card: Scorecard) -> None:
     table.add_column("score", justify="right")
     for item in card.items:
         note = {Outcome.timeout: " (no answer in time)", Outcome.skipped: " (skipped)"}.get(item.outcome, "")
-        follow = " +follow-up" if item.follow_up_asked else ""
-        result = f"[{_COLOURS[item.verdict]}]{item.verdict.value}[/]{follow}{note}"
+        result = f"[{_COLOURS[item.verdict]}]{item.verdict.value}[/]{escape(item.follow_up_note)}{note}"
         table.add_row(str(item.number), escape(item.topic), result, f"{item.score:.0%}")
     table.add_section()
     table.add_row("", "[bold]overall[/]", "", f"[bold]{card.overall:.0%}[/]")

@@ -201,15 +201,17 @@ def interview_prompt_embed(prompt: Prompt) -> discord.Embed:
 
 
 def interview_feedback_embed(fb: AnswerFeedback) -> discord.Embed:
-    return grade_embed(fb, f"Q{fb.number} · {fb.name}: {fb.verdict.value} ({fb.score:.0%})")
+    embed = grade_embed(fb, f"Q{fb.number} · {fb.name}: {fb.verdict.value} ({fb.score:.0%})")
+    if fb.follow_up and fb.follow_up_outcome is not None:
+        about = {"answered": fb.follow_up_feedback, "skipped": "Skipped.", "timeout": "No answer in time."}
+        text = f"*{fb.follow_up}*\n{about.get(fb.follow_up_outcome.value, '')}".strip()
+        embed.insert_field_at(0, name="Follow-up", value=clip(text, FIELD_LIMIT), inline=False)
+    return embed
 
 
 def scorecard_embed(card: Scorecard) -> discord.Embed:
     embed = discord.Embed(title=clip(f"Scorecard: {card.name} · {card.overall:.0%}", TITLE_LIMIT), colour=COLOUR)
-    rows = "\n".join(
-        f"Q{i.number} {i.topic}: {i.verdict.value} ({i.score:.0%})" + (" +follow-up" if i.follow_up_asked else "")
-        for i in card.items
-    )
+    rows = "\n".join(f"Q{i.number} {i.topic}: {i.verdict.value} ({i.score:.0%}){i.follow_up_note}" for i in card.items)
     embed.description = clip(rows or "No question was answered.", DESCRIPTION_LIMIT)
     for name, values in (("Strengths", card.strengths), ("To improve", card.to_improve), ("Read next", card.read_next)):
         if values:

@@ -128,6 +128,8 @@ class InterviewQuestion(_Strict):
     kind: InterviewKind
     question: NonEmpty
     key_points: list[NonEmpty] = Field(min_length=3, max_length=6)
+    # A behavioral question's model answer: one story told in STAR form (Situation, Task, Action, Result).
+    example_answer: NonEmpty | None = None
     follow_ups: list[NonEmpty] = Field(min_length=1, max_length=3)
     red_flags: list[NonEmpty] = Field(min_length=1)
     source: SourceRef
@@ -139,6 +141,16 @@ class InterviewQuestion(_Strict):
             if len(p.split()) < 5 or not p.rstrip().endswith((".", "?", "!", ")")):
                 raise ValueError(f"key point is not a full sentence: {p!r}")
         return points
+
+    @model_validator(mode="after")
+    def _star_example(self) -> InterviewQuestion:
+        if self.kind is InterviewKind.behavioral:
+            labels = ("Situation:", "Task:", "Action:", "Result:")
+            if not self.example_answer or any(label not in self.example_answer for label in labels):
+                raise ValueError("a behavioral question needs an example_answer in STAR form (Situation: ...)")
+        elif self.example_answer is not None:
+            raise ValueError("only behavioral questions have an example_answer")
+        return self
 
 
 class CardKind(StrEnum):

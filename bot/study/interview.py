@@ -44,7 +44,7 @@ from bot.study.errors import (
     SessionFinished,
     SessionNotFound,
 )
-from bot.study.grading import Grade, Grader, Verdict, red_flag_claim, score_for, verdict_for
+from bot.study.grading import Grade, Grader, Params, Verdict, red_flag_claim, score_for, verdict_for
 from bot.study.questions import CONTROL_CHARS
 from bot.study.store import AttemptRecord, Store
 from bot.study.store import assume_utc as _utc
@@ -118,21 +118,54 @@ def _shorten(text: str, limit: int = 90) -> str:
 
 def combine_grades(question: InterviewQuestion, first: Grade, follow_up: Grade) -> Grade:
     """One result for an answer and its follow-up: the union of the key points covered (and of the
-    red flags stated), scored the way the grader scores one answer."""
+    red flags stated and wrong claims made), scored the way the grader scores one answer. A wrong
+    claim or red flag in either answer rules out "correct", as it does for one answer."""
     points, flags = question.key_points, question.red_flags
     covered = [p for p in points if p in first.covered or p in follow_up.covered]
     missed = [p for p in points if p not in covered]
     stated = [f for f in flags if f in first.red_flags or f in follow_up.red_flags]
-    score = score_for(len(covered), len(points), 0, len(stated))
+    wrong = list({w.said: w for w in [*first.wrong, *follow_up.wrong]}.values())
+    contradicted = [p for p in points if p in first.contradicted or p in follow_up.contradicted]
+    score = score_for(len(covered), len(points), len(wrong), len(stated))
     verdict = verdict_for(score)
+    if verdict is Verdict.correct and (wrong or stated):
+        verdict, score = Verdict.partial, min(score, Params().correct_at - 0.01)
     head = {Verdict.correct: "Correct", Verdict.partial: "Partly right", Verdict.incorrect: "Not yet"}[verdict]
     parts = [f"{head}: with the follow-up you covered {len(covered)} of {len(points)} key points."]
+    parts += [f"You said “{_shorten(w.said)}”; in fact {_lower_first(w.correction)}" for w in wrong[:2]]
+    parts += [f"Careful: your answer {_lower_first(f).rstrip('.')}, which is wrong." for f in stated]
     if missed:
-        parts.append("Missing: " + "; ".join(_shorten(m) for m in missed) + ".")
-    parts += [f"Careful: your answer {f[:1].lower()}{f[1:].rstrip('.')}, which is wrong." for f in stated]
+        parts.append("Missing: " + "; ".join(_shorten(m) for m in missed[:3]) + ".")
     if missed or verdict is not Verdict.correct:
         parts.append(f"Read: {first.sources[0] if first.sources else source_of(question)}.")
-    return Grade(verdict, score, covered, missed, stated, " ".join(parts), first.model_answer, list(first.sources))
+    quotes = [*first.quotes, *(q for q in follow_up.quotes if q not in first.quotes)]
+    return Grade(
+        verdict, score, covered, missed, stated, " ".join(parts), first.model_answer, list(first.sources),
+        wrong=wrong, quotes=quotes, contradicted=contradicted, judge=follow_up.judge,
+    )  # fmt: skip
+
+
+def follow_up_feedback(first: Grade, follow_up: Grade) -> str:
+    """What the follow-up answer itself did: the key points it added, what it got wrong."""
+    added = [p for p in follow_up.covered if p not in first.covered]
+    known = {w.said for w in first.wrong}
+    wrong = [w for w in follow_up.wrong if w.said not in known]
+    flags = [f for f in follow_up.red_flags if f not in first.red_flags]
+    if added:
+        parts = ["Your follow-up added: " + "; ".join(_shorten(p) for p in added[:3]) + "."]
+    elif follow_up.covered:
+        parts = ["Your follow-up repeated points you had already made; it added no new key point."]
+    else:
+        parts = ["Your follow-up did not add a key point."]
+    parts += [f"In it you said “{_shorten(w.said)}”; in fact {_lower_first(w.correction)}" for w in wrong[:2]]
+    parts += [f"Careful: it {_lower_first(f).rstrip('.')}, which is wrong." for f in flags]
+    return " ".join(parts)
+
+
+def _lower_first(text: str) -> str:
+    text = text.strip()
+    keep = len(text) > 1 and text[1].isupper()  # an acronym ("ROC AUC ...") keeps its case
+    return text if keep or not text else text[:1].lower() + text[1:]
 
 
 # --- session data ---------------------------------------------------------------------------------
@@ -187,6 +220,8 @@ class AnswerFeedback:
     outcome: Outcome = Outcome.answered
     follow_up: str | None = None  # the follow-up that was asked, if any
     answered_at: datetime = field(default_factory=_system_clock)
+    follow_up_outcome: Outcome | None = None  # answered, skipped or timeout, once a follow-up was asked
+    follow_up_feedback: str = ""  # what the follow-up answer itself added or got wrong
 
     @property
     def correct(self) -> bool:
@@ -199,13 +234,19 @@ class AnswerFeedback:
             "score": round(self.score, 3),
             "outcome": self.outcome.value,
             "answered_at": self.answered_at.isoformat(),
+            "follow_up_outcome": self.follow_up_outcome.value if self.follow_up_outcome else None,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AnswerFeedback:
+        """Also reads results stored before follow-ups had their own outcome."""
         values = dict(data)
         values["verdict"] = Verdict(values["verdict"])
         values["outcome"] = Outcome(values["outcome"])
+        follow = values.get("follow_up_outcome")
+        if follow is None and values.get("follow_up"):
+            follow = Outcome.answered.value  # stored before: a follow-up that counted was answered
+        values["follow_up_outcome"] = Outcome(follow) if follow else None
         values["answered_at"] = _utc(datetime.fromisoformat(values["answered_at"]))
         return cls(**values)
 
@@ -244,6 +285,17 @@ class ScoreItem:
     score: float
     outcome: Outcome
     follow_up_asked: bool
+    follow_up_outcome: Outcome | None = None
+
+    @property
+    def follow_up_note(self) -> str:
+        """How the follow-up went, for a scorecard line ("" when none was asked)."""
+        if not self.follow_up_asked:
+            return ""
+        return {
+            Outcome.skipped: " (follow-up skipped)",
+            Outcome.timeout: " (follow-up: no answer in time)",
+        }.get(self.follow_up_outcome or Outcome.answered, " +follow-up")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -251,6 +303,7 @@ class ScoreItem:
             "verdict": self.verdict.value,
             "score": round(self.score, 3),
             "outcome": self.outcome.value,
+            "follow_up_outcome": self.follow_up_outcome.value if self.follow_up_outcome else None,
         }
 
 
@@ -284,8 +337,9 @@ class Scorecard:
         ]
         for item in self.items:
             extra = {Outcome.timeout: " (no answer in time)", Outcome.skipped: " (skipped)"}.get(item.outcome, "")
-            follow = " +follow-up" if item.follow_up_asked else ""
-            lines.append(f"  Q{item.number} [{item.topic}] {item.verdict.value} {item.score:.0%}{follow}{extra}")
+            lines.append(
+                f"  Q{item.number} [{item.topic}] {item.verdict.value} {item.score:.0%}{item.follow_up_note}{extra}"
+            )
         for title, entries, empty in (
             ("Strengths", self.strengths, "none yet"),
             ("To improve", self.to_improve, "nothing missed"),
@@ -299,7 +353,17 @@ class Scorecard:
 def build_scorecard(session: InterviewSession, participant: Participant) -> Scorecard:
     results = sorted((r for r in session.results if r.user_id == participant.user_id), key=lambda r: r.number)
     items = [
-        ScoreItem(r.number, r.question_id, r.question, r.topic, r.verdict, r.score, r.outcome, r.follow_up is not None)
+        ScoreItem(
+            r.number,
+            r.question_id,
+            r.question,
+            r.topic,
+            r.verdict,
+            r.score,
+            r.outcome,
+            r.follow_up is not None,
+            r.follow_up_outcome,
+        )
         for r in results
     ]
     overall = sum(r.score for r in results) / len(results) if results else 0.0
@@ -711,8 +775,10 @@ class InterviewService:
             now = self._now()
             for slot in list(session.slots):
                 if slot.first is not None:  # the first answer was graded: it counts without its follow-up
+                    grade = Grade.from_dict(slot.first)
+                    grade.feedback = f"The interview ended before the follow-up was answered. {grade.feedback}"
                     result = self._result(
-                        session, slot.user_id, Grade.from_dict(slot.first), Outcome.answered, now, slot.follow_up
+                        session, slot.user_id, grade, Outcome.answered, now, slot.follow_up, Outcome.skipped
                     )
                     session.results.append(result)
                     await self._record(session, result)
@@ -747,9 +813,14 @@ class InterviewService:
                 await self._save(session)
                 prompt = session.current_prompt(user_id)
                 return InterviewStep(session, follow_up=prompt, prompt=prompt)
-            if slot.first is not None:
-                grade = combine_grades(question, Grade.from_dict(slot.first), grade)
-            result = self._result(session, user_id, grade, Outcome.answered, now, slot.follow_up)
+            if slot.first is None:
+                result = self._result(session, user_id, grade, Outcome.answered, now)
+            else:
+                first = Grade.from_dict(slot.first)
+                result = self._result(
+                    session, user_id, combine_grades(question, first, grade), Outcome.answered, now, slot.follow_up,
+                    Outcome.answered, follow_up_feedback(first, grade),
+                )  # fmt: skip
             return await self._close(session, slot, result, now)
 
     async def skip(self, session_id: str, user_id: str) -> InterviewStep:
@@ -759,9 +830,9 @@ class InterviewService:
             slot = self._open_slot(session, user_id)
             now = self._now()
             if slot.first is not None:
-                result = self._result(
-                    session, user_id, Grade.from_dict(slot.first), Outcome.answered, now, slot.follow_up
-                )
+                grade = Grade.from_dict(slot.first)
+                grade.feedback = f"Follow-up skipped: your first answer counts. {grade.feedback}"
+                result = self._result(session, user_id, grade, Outcome.answered, now, slot.follow_up, Outcome.skipped)
             else:
                 result = self._unanswered(session, user_id, Outcome.skipped, now)
             return await self._close(session, slot, result, now)
@@ -846,6 +917,8 @@ class InterviewService:
         outcome: Outcome,
         now: datetime,
         follow_up: str | None = None,
+        follow_up_outcome: Outcome | None = None,
+        follow_up_feedback: str = "",
     ) -> AnswerFeedback:
         question = session.questions[session.index]
         participant = session.participant(user_id)
@@ -868,6 +941,8 @@ class InterviewService:
             outcome=outcome,
             follow_up=follow_up,
             answered_at=now,
+            follow_up_outcome=follow_up_outcome,
+            follow_up_feedback=follow_up_feedback,
         )
 
     def _unanswered(self, session: InterviewSession, user_id: str, outcome: Outcome, now: datetime) -> AnswerFeedback:
@@ -906,7 +981,9 @@ class InterviewService:
             if slot.first is not None:
                 grade = Grade.from_dict(slot.first)
                 grade.feedback = f"No follow-up answer in time; your first answer counts. {grade.feedback}"
-                result = self._result(session, slot.user_id, grade, Outcome.answered, now, slot.follow_up)
+                result = self._result(
+                    session, slot.user_id, grade, Outcome.answered, now, slot.follow_up, Outcome.timeout
+                )
                 await self._record(session, result)
             else:
                 result = self._unanswered(session, slot.user_id, Outcome.timeout, now)
@@ -973,6 +1050,7 @@ __all__ = [
     "SessionStatus",
     "clean_answer",
     "combine_grades",
+    "follow_up_feedback",
     "pick_follow_up",
     "select_questions",
 ]

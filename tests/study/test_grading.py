@@ -416,3 +416,17 @@ def test_a_cards_own_answer_grades_correct(grader: Grader, card_index: CardIndex
         if grade.verdict is not Verdict.correct or grade.wrong:
             bad.append((card.id, grade.verdict.value, [w.said for w in grade.wrong], grade.missed))
     assert bad == []
+
+
+def test_a_behavioral_question_shows_its_star_example_as_the_model_answer(grader: Grader) -> None:
+    behavioral = [q for q in load_interview_questions(KNOWLEDGE) if q.kind.value == "behavioral"]
+    assert len(behavioral) >= 10
+    for q in behavioral:
+        rubric = grader.rubric_for_item(q)
+        assert rubric.model_answer is not None and q.example_answer is not None
+        assert rubric.model_answer.split() == q.example_answer.split(), q.id
+        labels = [line.split(":")[0] for line in rubric.model_answer.splitlines()]
+        assert labels == ["Situation", "Task", "Action", "Result"], q.id
+        grade = grader.grade(rubric, "I would do my best and communicate well with the team.")
+        assert grade.model_answer == rubric.model_answer  # the story, not the rubric restated
+        assert not any(point in grade.model_answer for point in q.key_points), q.id

@@ -32,13 +32,16 @@ from bot.study.errors import (
     SessionFinished,
     SessionNotFound,
 )
-from bot.study.grading import Grader, Verdict
+from bot.study.grading import Grade, Grader, Verdict, WrongClaim
 from bot.study.interview import (
+    AnswerFeedback,
     InterviewService,
     InterviewSession,
     Outcome,
     SessionStatus,
     clean_answer,
+    combine_grades,
+    follow_up_feedback,
     pick_follow_up,
     select_questions,
     source_of,
@@ -133,6 +136,7 @@ async def test_full_solo_interview(service: InterviewService, store: Store) -> N
     assert fb.covered == q1.key_points and fb.missed == [] and fb.follow_up in q1.follow_ups
     assert fb.sources == [source_of(q1)] and fb.model_answer == " ".join(q1.key_points)
     assert "follow-up" in fb.feedback
+    assert fb.follow_up_outcome is Outcome.answered and fb.follow_up_feedback.startswith("Your follow-up added: ")
     assert step.prompt is not None and step.prompt.number == 2 and step.prompt.text == q2.question
 
     # A good answer is correct at once: no follow-up.
@@ -147,6 +151,7 @@ async def test_full_solo_interview(service: InterviewService, store: Store) -> N
     fb = step.feedback
     assert step.follow_up is None and fb is not None and fb.verdict is not Verdict.correct
     assert fb.covered == [q3.key_points[0]] and fb.missed == q3.key_points[1:]
+    assert fb.follow_up_feedback.startswith("Your follow-up repeated points you had already made")
     assert step.finished and step.prompt is None and step.session.status is SessionStatus.finished
 
     [card] = step.scorecards
@@ -382,9 +387,60 @@ async def test_time_limit_expiry_and_late_answers(
     assert step is not None and step.finished
     [fb] = step.released
     assert fb.outcome is Outcome.answered and fb.covered == [q3.key_points[0]] and fb.follow_up is not None
+    assert fb.follow_up_outcome is Outcome.timeout and fb.feedback.startswith("No follow-up answer in time")
+    [card] = step.scorecards
+    line = next(x for x in card.summary_lines() if x.startswith(f"  Q{fb.number} "))
+    assert line.endswith("(follow-up: no answer in time)") and "+follow-up" not in line
     attempts = await store.attempts("u1")
     assert [a.item_id for a in attempts] == [q3.id]  # only graded answers count as attempts
     assert await service.expire(session.id, now=clock.now + timedelta(days=1)) is None
+
+
+async def test_a_skipped_follow_up_shows_as_skipped_and_the_first_answer_counts(service: InterviewService) -> None:
+    session = await service.start("u1", "Ann", area="algorithms", level="junior", questions=3)
+    q1 = session.questions[0]
+    step = await service.answer(session.id, "u1", weak(q1))
+    assert step.follow_up is not None
+    step = await service.skip(session.id, "u1")
+    fb = step.feedback
+    assert fb is not None and fb.outcome is Outcome.answered and q1.key_points[0] in fb.covered
+    assert fb.follow_up_outcome is Outcome.skipped and fb.feedback.startswith("Follow-up skipped: your first answer")
+    assert fb.follow_up_feedback == ""
+    step = await service.answer(session.id, "u1", good(session.questions[1]))
+    step = await service.answer(session.id, "u1", good(session.questions[2]))
+    [card] = step.scorecards
+    assert [i.follow_up_note for i in card.items] == [" (follow-up skipped)", "", ""]
+    assert "+follow-up" not in "\n".join(card.summary_lines())
+    stored = await service.load(session.id)  # the outcome survives the database round trip
+    assert [r.follow_up_outcome for r in stored.results] == [Outcome.skipped, None, None]
+
+
+def test_a_wrong_claim_in_the_follow_up_is_reported_and_rules_out_correct() -> None:
+    q = BANK[0]
+    sources = [source_of(q)]
+    first = Grade(Verdict.partial, 0.5, q.key_points[:-1], [q.key_points[-1]], [], "", "model", sources)
+    said = "the opposite of the last key point"
+    follow = Grade(
+        Verdict.partial, 0.5, [q.key_points[-1]], q.key_points[:-1], [], "", "model", sources,
+        wrong=[WrongClaim(said, q.key_points[0])],
+    )  # fmt: skip
+    combined = combine_grades(q, first, follow)
+    assert combined.covered == q.key_points and combined.verdict is Verdict.partial
+    assert f"You said “{said}”" in combined.feedback and combined.wrong == follow.wrong
+    own = follow_up_feedback(first, follow)
+    assert own.startswith("Your follow-up added: ") and f"In it you said “{said}”" in own
+    assert AnswerFeedback.from_dict({**_stored_result(), "follow_up": "Why?"}).follow_up_outcome is Outcome.answered
+    assert AnswerFeedback.from_dict(_stored_result()).follow_up_outcome is None
+
+
+def _stored_result() -> dict[str, object]:
+    """A result as stored before follow-ups had an outcome of their own."""
+    return {
+        "session_id": "s", "number": 1, "question_id": "q", "question": "Q?", "topic": "t", "user_id": "u",
+        "name": "", "verdict": "partial", "score": 0.5, "covered": [], "missed": [], "red_flags": [],
+        "feedback": "", "model_answer": "", "sources": [], "outcome": "answered", "follow_up": None,
+        "answered_at": "2026-12-01T10:00:00+00:00",
+    }  # fmt: skip
 
 
 async def test_end_early_keeps_what_was_answered(service: InterviewService, store: Store) -> None:

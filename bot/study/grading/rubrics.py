@@ -8,6 +8,7 @@ gets an honest "I can't grade that reliably", naming the closest question that c
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Sequence
 
@@ -63,7 +64,9 @@ class Rubrics:
             if item.type is not QuizType.short or not isinstance(item.answer, str):
                 raise CannotGrade(f"Quiz item {item.id} is not answered in free text.")
             return Rubric(item.question, list(item.key_points), [], [source], item.answer, item.id)
-        model = self._star_example(item.question) if item.kind is InterviewKind.behavioral else None
+        model = None
+        if item.kind is InterviewKind.behavioral:
+            model = _star_lines(item.example_answer) if item.example_answer else self._star_example(item.question)
         return Rubric(item.question, list(item.key_points), list(item.red_flags), [source], model, item.id)
 
     def for_card(self, card: Card, question: str | None = None) -> Rubric:
@@ -117,3 +120,8 @@ class Rubrics:
             closest = best_card.card.question
         hint = f" The closest question I can grade: “{closest}”" if closest else ""
         raise CannotGrade(f"I can't grade that question reliably: no rubric in the study notes matches it.{hint}")
+
+
+def _star_lines(example: str) -> str:
+    """A STAR example with each part (Situation, Task, Action, Result) on a line of its own."""
+    return re.sub(r"\s+(Task|Action|Result):", r"\n\1:", example.strip())
