@@ -18,21 +18,22 @@ from typing import TYPE_CHECKING
 
 from bot.metrics import Metrics
 from bot.settings import Settings
-from bot.study.answering import AnswerService, CardIndex, CardVectors, ComposerSettings
+from bot.study.answering.cards import CardIndex, CardVectors
 from bot.study.embedding import Embedder
 from bot.study.errors import StudybotError
 from bot.study.llm import make_chat_model
-from bot.study.retrieval import RetrievalConfig, Retriever
 from bot.study.vectorstore import VectorStore
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
+    from bot.study.answering import AnswerService
     from bot.study.banks import InterviewQuestion, QuizItem, TopicList
     from bot.study.grading import Grader
     from bot.study.interview import InterviewService
     from bot.study.progress import ProgressService
     from bot.study.quiz import QuizService
+    from bot.study.retrieval import Retriever
     from bot.study.store import Store
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,8 @@ class Services:
         return ProgressService(self.db, self.topics)
 
     def _retriever(self, extra: list[VectorStore] | None = None) -> Retriever:
+        from bot.study.retrieval import RetrievalConfig, Retriever
+
         s = self.settings
         config = RetrievalConfig(mode=s.retrieval_mode, per_source=s.retrieval_per_source)
         return Retriever(
@@ -160,6 +163,8 @@ class Services:
         return cache[key]
 
     def _answer_service(self, retriever: Retriever) -> AnswerService:
+        from bot.study.answering import AnswerService, ComposerSettings
+
         s = self.settings
         composing = ComposerSettings(min_relevance=s.min_relevance, card_threshold=s.card_threshold)
         return AnswerService(

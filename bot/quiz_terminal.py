@@ -29,7 +29,7 @@ HINTS = {
 
 
 def render_question(console: Console, services: Services, session: QuizSession) -> None:
-    item = services.quizzes.item(session.item_ids[session.index])
+    item = services.quizzes.shown(session)
     lines = [f"[bold]{escape(item.question)}[/]"]
     lines += [f"  [cyan]{LETTERS[i]}[/]. {escape(choice)}" for i, choice in enumerate(item.choices)]
     title = f"{session.mode} {session.index + 1}/{session.total} · {item.topic} · {item.difficulty.value}"

@@ -35,7 +35,7 @@ def user_key(user: discord.abc.User) -> str:
 
 def quiz_message(bot: StudyBot, session: QuizSession) -> tuple[discord.Embed, discord.ui.View]:
     """The embed and controls of a quiz's current question."""
-    item = bot.services.quizzes.item(session.item_ids[session.index])
+    item = bot.services.quizzes.shown(session)
     meta = f"{item.topic} · {item.difficulty.value}" + (" · everyone can answer" if session.channel else "")
     embed = render.quiz_question_embed(session.index + 1, session.total, item.question, list(item.choices), meta)
     view = discord.ui.View(timeout=None)
@@ -222,7 +222,7 @@ class QuizNextButton(
                 await interaction.response.send_message("That question is already closed.", ephemeral=True)
                 return
             results = session.results[self.idx]
-            item = quizzes.item(session.item_ids[self.idx])
+            item = quizzes.shown(session, self.idx)
             # Mentions render names without pinging anyone: the bot sends with AllowedMentions.none().
             right = [f"<@{u.split(':', 1)[1]}>" for u, r in results.items() if r["correct"]]
             lines = [

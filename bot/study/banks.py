@@ -236,15 +236,24 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     if not m:
         return {}, text
     try:
-        meta = yaml.safe_load(m.group(1)) or {}
+        meta = _yaml(m.group(1)) or {}
     except yaml.YAMLError:
         return {}, text
     return (meta if isinstance(meta, dict) else {}), text[m.end() :]
 
 
+# libyaml's parser when PyYAML was built with it (the wheels are): the same safe loading, ~10x faster,
+# which matters because a one-shot `studybot ask` reads ~100 card files.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_LOADER)  # a safe loader: plain data only
+
+
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return _yaml(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise KnowledgeError(f"{path}: cannot read YAML ({exc})") from exc
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from langchain_core.language_models import BaseChatModel
+from typing import TYPE_CHECKING
 
 from bot.settings import LLMProvider, Settings
 from bot.study.errors import ConfigError
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 
 def make_chat_model(settings: Settings) -> BaseChatModel | None:

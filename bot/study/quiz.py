@@ -61,6 +61,9 @@ class QuizSession:
     index: int = 0
     results: list[dict[str, dict[str, Any]]] = field(default_factory=list)  # per question: user -> result
     finished: bool = False
+    # item id -> the order its choices are shown in (indexes into the bank's choices), drawn when the
+    # session opens and saved with it: letters and buttons mean the same after a restart.
+    orders: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -79,7 +82,21 @@ class QuizSession:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> QuizSession:
-        return cls(**data)
+        return cls(**data)  # sessions saved before ``orders`` existed show the bank's order
+
+
+def presented(item: QuizItem, order: Sequence[int] | None) -> QuizItem:
+    """The item with its choices in ``order`` and its answer pointing at the same choice(s)."""
+    if not order or item.type not in (QuizType.mcq, QuizType.multi) or sorted(order) != list(range(len(item.choices))):
+        return item
+    choices = [item.choices[i] for i in order]
+    position = {original: shown for shown, original in enumerate(order)}
+    if isinstance(item.answer, list):
+        answer: Any = sorted(position[i] for i in item.answer)
+    else:
+        assert isinstance(item.answer, int)
+        answer = position[item.answer]
+    return item.model_copy(update={"choices": choices, "answer": answer})
 
 
 @dataclass
@@ -165,7 +182,13 @@ class QuizService:
         self._grading: set[tuple[str, int, str]] = set()
 
     def item(self, item_id: str) -> QuizItem:
+        """The item as the bank has it (choices in the authored order)."""
         return self.items[item_id]
+
+    def shown(self, session: QuizSession, index: int | None = None) -> QuizItem:
+        """A question of the session (the current one by default) as this session shows it: shuffled choices."""
+        item_id = session.item_ids[session.index if index is None else index]
+        return presented(self.items[item_id], session.orders.get(item_id))
 
     def select(
         self,
@@ -247,6 +270,10 @@ class QuizService:
         await self.store.ensure_user(user_id, user_name, group_id)
         session = QuizSession(uuid.uuid4().hex, user_id, item_ids, mode, channel, group_id, channel_id)
         session.results = [{} for _ in item_ids]
+        for item_id in item_ids:  # shuffled on every presentation: position and letter give nothing away
+            item = self.items[item_id]
+            if item.type in (QuizType.mcq, QuizType.multi):
+                session.orders[item_id] = self._random.sample(range(len(item.choices)), len(item.choices))
         await self._save(session)
         return session
 
@@ -287,7 +314,7 @@ class QuizService:
     async def _record(
         self, session: QuizSession, index: int, user_id: str, response: str, user_name: str
     ) -> QuizResult:
-        item = self.items[session.item_ids[index]]
+        item = self.shown(session, index)
         result = await self._grade(item, user_id, response)
         if session.channel:
             await self.store.ensure_user(user_id, user_name, session.group_id)

@@ -74,7 +74,7 @@ async def _answer_quiz_question(fake: FakeDiscord, bot: StudyBot, message: JSON,
     ids = [i for i in _custom_ids(message) if re.match(r"sbq[ms]?:", i)]
     sid, idx = ids[0].split(":")[1:3]
     quizzes = bot.services.quizzes
-    item = quizzes.item((await quizzes.load(sid)).item_ids[int(idx)])
+    item = quizzes.shown(await quizzes.load(sid), int(idx))  # the choices in the order the message shows
     if item.type is QuizType.mcq:
         assert isinstance(item.answer, int)
         letter = LETTERS[item.answer if right else (item.answer + 1) % len(item.choices)]

@@ -90,8 +90,8 @@ async def test_filters_and_counts(quizzes: QuizService) -> None:
 async def test_a_whole_quiz_with_explanations_and_summary(quizzes: QuizService) -> None:
     session = await quizzes.start("u1", "Ada", area="evaluation", types=["mcq", "true_false", "multi"], count=4)
     results = []
-    for n, item_id in enumerate(session.item_ids):
-        item = quizzes.item(item_id)
+    for n in range(session.total):
+        item = quizzes.shown(session, n)
         results.append(await quizzes.answer(session.id, "u1", _right(item) if n % 2 == 0 else _wrong(item)))
     assert [r.correct for r in results] == [True, False, True, False]
     assert all(r.explanation and r.source.startswith("notes/evaluation/") for r in results)
@@ -118,13 +118,14 @@ async def test_short_answers_are_graded_by_meaning(quizzes: QuizService) -> None
 
 async def test_restart_mid_quiz_resumes_where_it_was(quizzes: QuizService, embedder: Embedder) -> None:
     session = await quizzes.start("u1", types=["mcq"], count=3)
-    await quizzes.answer(session.id, "u1", _right(quizzes.item(session.item_ids[0])))
+    await quizzes.answer(session.id, "u1", _right(quizzes.shown(session, 0)))
     # A new process: new service objects over the same database file.
     store = Store(quizzes.store.url)
     fresh = QuizService(store, quizzes.grader, ITEMS)
     resumed = await fresh.active_for("u1")
     assert resumed is not None and resumed.id == session.id and resumed.index == 1
-    result = await fresh.answer(session.id, "u1", _right(fresh.item(resumed.item_ids[1])))
+    assert resumed.orders == session.orders  # the same letters mean the same choices after a restart
+    result = await fresh.answer(session.id, "u1", _right(fresh.shown(resumed)))
     assert result.correct
     await store.close()
 
@@ -138,7 +139,7 @@ async def test_only_the_owner_answers_a_solo_quiz(quizzes: QuizService) -> None:
 async def test_a_double_click_records_one_answer(quizzes: QuizService) -> None:
     """Two submissions of the same question at once: one is graded, the other refused, none skipped."""
     session = await quizzes.start("u1", types=["mcq"], count=2)
-    first = quizzes.item(session.item_ids[0])
+    first = quizzes.shown(session, 0)
     outcomes = await asyncio.gather(
         quizzes.answer(session.id, "u1", _right(first)),
         quizzes.answer(session.id, "u1", _wrong(first)),
@@ -153,8 +154,8 @@ async def test_a_double_click_records_one_answer(quizzes: QuizService) -> None:
 
 async def test_channel_mode_ranks_everyone(quizzes: QuizService) -> None:
     session = await quizzes.start("host", count=2, types=["mcq"], channel=True, group_id="g1")
-    for item_id in session.item_ids:
-        item = quizzes.item(item_id)
+    for n in range(session.total):
+        item = quizzes.shown(session, n)
         await quizzes.answer(session.id, "a", _right(item), "Ada")
         await quizzes.answer(session.id, "b", _wrong(item), "Bo")
         with pytest.raises(InvalidAnswer, match="already answered"):
@@ -167,9 +168,9 @@ async def test_channel_mode_ranks_everyone(quizzes: QuizService) -> None:
 
 async def test_review_serves_due_items_first_then_weak_topics(quizzes: QuizService) -> None:
     session = await quizzes.start("u1", topic="calibration", types=["mcq", "true_false"], count=2)
-    missed = quizzes.item(session.item_ids[0])
+    missed = quizzes.shown(session, 0)
     await quizzes.answer(session.id, "u1", _wrong(missed))
-    await quizzes.answer(session.id, "u1", _right(quizzes.item(session.item_ids[1])))
+    await quizzes.answer(session.id, "u1", _right(quizzes.shown(session, 1)))
     # The missed item comes back within minutes; the one answered right a little later.
     later = datetime.now(UTC) + timedelta(hours=1)
     assert missed.id in await quizzes.store.due_items("u1", later)
@@ -180,3 +181,38 @@ async def test_review_serves_due_items_first_then_weak_topics(quizzes: QuizServi
     assert len(review.item_ids) == 4
     weak_topics = {quizzes.item(i).topic for i in review.item_ids[1:]}
     assert "calibration" in weak_topics  # the learner's weakest attempted topic comes next
+
+
+async def test_choices_are_shuffled_per_session_and_graded_as_shown(quizzes: QuizService) -> None:
+    sessions = [await quizzes.start(f"u{n}", types=["mcq", "multi"], count=8) for n in range(3)]
+    moved = 0
+    for session in sessions:
+        for n, item_id in enumerate(session.item_ids):
+            bank, shown = quizzes.item(item_id), quizzes.shown(session, n)
+            assert sorted(shown.choices) == sorted(bank.choices)  # the same choices, another order
+            moved += shown.choices != bank.choices
+            if shown.type is QuizType.mcq:  # the shown answer is the bank's right choice
+                assert isinstance(shown.answer, int) and isinstance(bank.answer, int)
+                assert shown.choices[shown.answer] == bank.choices[bank.answer]
+    assert moved >= 12, "choices keep the authored order"
+    first = sessions[0]
+    result = await quizzes.answer(first.id, "u0", _right(quizzes.shown(first, 0)))
+    assert result.correct and result.right_answer.split(". ", 1)[0] in _right(quizzes.shown(first, 0))
+    # Another session of the same items shows another order somewhere.
+    again = await quizzes._open("u9", "", first.item_ids, "quiz", False, None, None)
+    assert again.orders != first.orders
+
+
+def test_the_right_choice_is_not_given_away_by_its_length() -> None:
+    """Over every single-answer item: the right option is strictly the longest no more often than about
+    chance (one in the number of options), and not avoided either (never the longest would also tell)."""
+    mcq = [i for i in ITEMS if i.type is QuizType.mcq]
+    longest = shortest = 0
+    for item in mcq:
+        assert isinstance(item.answer, int)
+        right, others = len(item.choices[item.answer]), [len(c) for n, c in enumerate(item.choices) if n != item.answer]
+        longest += right > max(others)
+        shortest += right < min(others)
+    assert len(mcq) >= 200
+    assert 0.10 <= longest / len(mcq) <= 0.30, f"right option strictly longest in {longest} of {len(mcq)}"
+    assert shortest / len(mcq) <= 0.30, f"right option strictly shortest in {shortest} of {len(mcq)}"

@@ -17,19 +17,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-
-from langchain_core.language_models import BaseChatModel
+from typing import TYPE_CHECKING
 
 from bot.study.answering.cards import CardIndex
 from bot.study.banks import Card, InterviewQuestion, QuizItem
 from bot.study.embedding import Embedder
 from bot.study.grading.claims import TermWeights
 from bot.study.grading.grader import FEATURES, OfflineGrader, Params, score_for, verdict_for
-from bot.study.grading.judge import LLMJudge
 from bot.study.grading.model import Grade, Rubric, Verdict, WrongClaim
 from bot.study.grading.reading import MAX_ANSWER_CHARS, red_flag_claim
 from bot.study.grading.rubrics import Rubrics, Titles
 from bot.study.grading.scorer import Scorer
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+    from bot.study.grading.judge import LLMJudge
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +69,11 @@ class Grader:
         texts = [p for i in self.rubrics.items for p in i.key_points]
         texts += [c.answer for c in (cards.cards if cards is not None else [])]
         self.offline = OfflineGrader(embedder, TermWeights(texts), params, Scorer.load(features=FEATURES))
-        self.judge = LLMJudge(llm) if llm is not None else None
+        self.judge: LLMJudge | None = None
+        if llm is not None:  # LangChain's prompt and parser classes load only when an LLM is configured
+            from bot.study.grading.judge import LLMJudge
+
+            self.judge = LLMJudge(llm)
         self.llm_timeout = llm_timeout
 
     # rubrics
