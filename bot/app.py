@@ -75,10 +75,10 @@ class Services:
     @cached_property
     def cards(self) -> CardIndex:
         """The answer cards of knowledge/cards (their phrasing vectors cached in the cache folder)."""
-        from bot.study.banks import load_cards
+        from bot.study.banks import load_cards_cached
 
         problems: list[str] = []
-        cards = load_cards(self.settings.knowledge_dir, problems=problems)
+        cards = load_cards_cached(self.settings.knowledge_dir, self.settings.resolved_cache_dir(), problems=problems)
         for problem in problems:  # one bad card is left out, the others still answer
             log.warning("answer card left out: %s", problem)
         return CardIndex(cards, self.embedder, CardVectors(self.settings.resolved_cache_dir(), self.embedder))

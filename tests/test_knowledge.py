@@ -184,3 +184,35 @@ def test_no_near_duplicate_questions(
         np.fill_diagonal(sims, 0)
         i, j = np.unravel_index(int(np.argmax(sims)), sims.shape)
         assert sims[i, j] < 0.93, f"near-duplicates: {bank[i].id} / {bank[j].id}"
+
+
+def test_cards_are_cached_between_processes_and_reread_when_a_file_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from bot.study import banks
+
+    root, cache = tmp_path / "knowledge", tmp_path / "cache"
+    area = next(p for p in sorted((KNOWLEDGE / "cards").iterdir()) if p.is_dir())
+    shutil.copytree(area, root / "cards" / area.name)
+    expected = banks.load_cards(root)
+    problems: list[str] = []
+    assert banks.load_cards_cached(root, cache, problems=problems) == expected and problems == []
+    assert len(list(cache.glob("cards-*.json"))) == 1
+
+    with monkeypatch.context() as patch:
+        patch.setattr(banks, "load_cards", lambda *a, **k: pytest.fail("read the YAML again"))
+        assert banks.load_cards_cached(root, cache, problems=[]) == expected  # from the cache alone
+
+    edited = sorted((root / "cards").rglob("*.yaml"))[0]
+    question = banks.load_cards(root)[0].question  # the first card of the first file
+    text = edited.read_text(encoding="utf-8")
+    assert question in text
+    edited.write_text(text.replace(question, question.rstrip("?") + " exactly?", 1), encoding="utf-8")
+    fresh = banks.load_cards_cached(root, cache, problems=[])
+    assert any(c.question.endswith(" exactly?") for c in fresh)  # the edit is seen, not the stale cache
+    assert len(list(cache.glob("cards-*.json"))) == 1  # the stale file was replaced
+
+    next(cache.glob("cards-*.json")).write_text("{not json", encoding="utf-8")
+    assert banks.load_cards_cached(root, cache, problems=[]) == fresh  # a corrupt cache is rebuilt

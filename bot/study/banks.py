@@ -6,6 +6,9 @@ reports the file and item that is wrong instead of failing later at quiz time.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -322,6 +325,45 @@ def load_cards(root: Path, *, problems: list[str] | None = None) -> list[Card]:
             except ValidationError as exc:
                 ident = raw.get("id", f"#{i}") if isinstance(raw, dict) else f"#{i}"
                 problems.append(f"{path}: card {ident}: {exc.errors()[0]['msg']}")
+    return cards
+
+
+CARD_CACHE_FORMAT = 1  # bump when Card's fields change: older cache files are then ignored
+
+
+def load_cards_cached(root: Path, cache_dir: Path, *, problems: list[str]) -> list[Card]:
+    """``load_cards(root, problems=...)``, kept as validated JSON in ``cache_dir`` between processes.
+
+    Reading ~100 YAML files is most of a one-shot command's card loading; the cache file is named
+    by a hash of every card file's path, size and modification time, so an edited, added or removed
+    card file is read afresh. A missing, corrupt or unwritable cache only costs the YAML read.
+    """
+    folder = root / "cards"
+    paths = sorted(folder.rglob("*.yaml")) if folder.is_dir() else []
+    digest = hashlib.sha256(f"{CARD_CACHE_FORMAT}:{folder.resolve()}".encode())
+    for path in paths:
+        stat = path.stat()
+        digest.update(f"{path.relative_to(folder)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    cache = cache_dir / f"cards-{digest.hexdigest()[:24]}.json"
+    try:
+        data = json.loads(cache.read_text(encoding="utf-8"))
+        cards = [Card.model_validate(raw) for raw in data["cards"]]
+        problems.extend(str(p) for p in data["problems"])
+        return cards
+    except (OSError, ValueError, KeyError, TypeError, ValidationError):
+        pass
+    found: list[str] = []
+    cards = load_cards(root, problems=found)
+    problems.extend(found)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        for old in cache_dir.glob("cards-*.json"):  # one cache file per card set: drop the stale ones
+            old.unlink(missing_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"cards": [c.model_dump(mode="json") for c in cards], "problems": found}))
+        os.replace(tmp, cache)
+    except OSError:
+        pass  # a read-only cache folder: the cards still load, just not faster next time
     return cards
 
 
