@@ -172,6 +172,27 @@ class Services:
             metrics=self.metrics,
         )  # fmt: skip
 
+    def prepare_answers(self) -> None:
+        """For a one-shot command: load what the first answer needs on two threads at once (the
+        embedder and the keyword index on one, the answer cards on this one). Errors are left for
+        the answer itself to raise, with its friendly message."""
+
+        def store_side() -> None:
+            try:
+                self.embedder.load()
+                if self.settings.retrieval_mode != "dense":
+                    self.store.keywords.ensure_fresh()
+            except Exception:  # an empty or unreachable store: the question reports it
+                log.debug("preparing the store failed", exc_info=True)
+
+        worker = threading.Thread(target=store_side, name="prepare-answers", daemon=True)
+        worker.start()
+        try:
+            self.cards.ensure_ready()
+        except StudybotError:
+            log.debug("preparing the answer cards failed", exc_info=True)
+        worker.join()
+
     def warm_up(self) -> None:
         """Load now what first uses would (the model, the keyword index, the quiz and interview
         banks and the services over them), then settle the GC.

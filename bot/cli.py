@@ -213,6 +213,7 @@ def ask(
         if question != "-":
             q = clean_question(question, settings.max_question_chars)
         services = _services(settings)
+        services.prepare_answers()
         if question == "-":
             for raw in _stdin_questions():
                 try:

@@ -430,3 +430,14 @@ def test_a_behavioral_question_shows_its_star_example_as_the_model_answer(grader
         grade = grader.grade(rubric, "I would do my best and communicate well with the team.")
         assert grade.model_answer == rubric.model_answer  # the story, not the rubric restated
         assert not any(point in grade.model_answer for point in q.key_points), q.id
+
+
+def test_correct_needs_at_least_one_key_point_found() -> None:
+    from bot.study.grading.grader import Analysis, _bounded
+    from bot.study.grading.reading import Reading
+
+    analysis = Analysis(Rubric("Q?", ["a b c d e.", "f g h i j.", "k l m n o."], [], ["s"]), Reading(), claims=["x"])
+    assert _bounded(Verdict.correct, analysis, covered=0, points=3, errors=0) is Verdict.partial
+    assert _bounded(Verdict.correct, analysis, covered=1, points=3, errors=0) is Verdict.correct
+    assert _bounded(Verdict.correct, analysis, covered=2, points=3, errors=1) is Verdict.partial
+    assert _bounded(Verdict.partial, analysis, covered=3, points=3, errors=0) is Verdict.correct

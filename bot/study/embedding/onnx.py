@@ -188,7 +188,9 @@ def export(model: SentenceTransformer, model_path: str, root: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".export-", dir=root))
     try:
-        sample = model.tokenize(["a first sample sentence", "and a second, longer sample sentence"])
+        texts = ["a first sample sentence", "and a second, longer sample sentence"]
+        tokenize = getattr(model, "preprocess", None) or model.tokenize  # renamed in sentence-transformers 6
+        sample = tokenize(texts)
         args = tuple(sample[name] for name in inputs)
         axes = {name: {0: "batch", 1: "tokens"} for name in inputs}
         with torch.no_grad(), warnings.catch_warnings():

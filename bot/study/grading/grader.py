@@ -291,9 +291,12 @@ def _bounded(verdict: Verdict, analysis: Analysis, covered: int, points: int, er
         return Verdict.partial if verdict is Verdict.correct or covered / points >= 0.5 else verdict
     if covered == points:
         return Verdict.correct
-    if verdict is Verdict.correct and covered * 3 < points:
-        # Praise needs evidence: under a third of the points found is "partial", however well the
-        # answer reads as a whole (a fluent wrong answer must not be called correct).
+    if verdict is Verdict.correct and not covered:
+        # Praise needs evidence: with no key point found the answer is "partial" at best, however
+        # well it reads as a whole (a fluent wrong answer must not be called correct). On
+        # bench/grading_eval.py's 274 reworded strong answers this bar costs 27 their "correct"
+        # (the matcher finds none of their points); a third of the points cost 54 and caught only
+        # 10 more of the 274 confidently wrong ones.
         return Verdict.partial
     if covered and verdict is Verdict.incorrect and covered / points >= 0.5:
         return Verdict.partial
