@@ -193,11 +193,17 @@ def interview_prompt_embed(prompt: Prompt) -> discord.Embed:
     kind = "Follow-up" if prompt.is_follow_up else f"Question {prompt.number}/{prompt.total}"
     title = clip(f"{kind} for {who}", TITLE_LIMIT)
     embed = discord.Embed(title=title, description=clip(prompt.text, DESCRIPTION_LIMIT), colour=COLOUR)
-    deadline = f" · answer by <t:{int(prompt.deadline.timestamp())}:t>" if prompt.deadline else ""
-    embed.set_footer(
-        text=f"{prompt.topic} · {prompt.level} · {prompt.kind}{deadline}. Type your answer in this thread."
-    )
+    if prompt.deadline:  # Discord renders timestamps in fields, not in footers
+        at = int(prompt.deadline.timestamp())
+        embed.add_field(name="Answer by", value=f"<t:{at}:t> (<t:{at}:R>)", inline=False)
+    about = " · ".join(words(part) for part in (prompt.topic, prompt.level, prompt.kind))
+    embed.set_footer(text=f"{about}. Type your answer in this thread.")
     return embed
+
+
+def words(slug: str) -> str:
+    """A slug as words: ``system_design`` -> ``system design``, ``pytorch-basics`` -> ``pytorch basics``."""
+    return slug.replace("_", " ").replace("-", " ")
 
 
 def interview_feedback_embed(fb: AnswerFeedback) -> discord.Embed:

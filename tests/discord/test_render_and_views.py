@@ -59,3 +59,21 @@ async def test_confirm_view_disables_its_buttons_on_timeout() -> None:
     await view.on_timeout()  # what discord.py calls when the minute is up
     assert edits and all(isinstance(c, discord.ui.Button) and c.disabled for c in edits[0].children)
     assert view.confirmed is None
+
+
+def test_an_interview_prompt_shows_its_deadline_where_discord_renders_it() -> None:
+    from datetime import UTC, datetime
+
+    from bot.study.interview import Prompt
+
+    deadline = datetime(2026, 12, 3, 18, 30, tzinfo=UTC)
+    prompt = Prompt(
+        "s", 2, 5, "iv-1", "Design a feature store.", "Design a feature store.", False, ("u1",), ("Ada",),
+        deadline, "mlops", "feature-stores", "senior", "system_design",
+    )  # fmt: skip
+    embed = render.interview_prompt_embed(prompt).to_dict()
+    footer = embed["footer"]["text"]
+    assert "<t:" not in footer and "_" not in footer and "feature stores · senior · system design" in footer
+    [field] = embed["fields"]
+    stamp = int(deadline.timestamp())
+    assert field["name"] == "Answer by" and field["value"] == f"<t:{stamp}:t> (<t:{stamp}:R>)"
