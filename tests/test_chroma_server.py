@@ -18,8 +18,11 @@ def test_ingest_and_retrieve_through_a_chroma_server(
     chroma_server: ChromaServer, make_services: Callable[..., Services], corpus: Path, tmp_path: Path
 ) -> None:
     services = make_services(chroma_host="127.0.0.1", chroma_port=chroma_server.port)
+    probe = services.embedder.embed_query("how is recall computed")
+    assert services.store.query(probe, 5) == []  # an empty collection answers with nothing, not an error
     report = ingest([corpus], services.settings, services.store, services.embedder)
     assert report.added > 0
+    assert len(services.store.query(probe, 1000)) == services.store.count()  # more asked than stored: all
     assert not (tmp_path / "data" / "chroma").exists()  # nothing went to the embedded store
     top = services.retriever.retrieve("how is recall computed", k=1)[0]
     assert top.section == "How recall is computed" and top.score > 0.5

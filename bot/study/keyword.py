@@ -177,7 +177,9 @@ class KeywordIndex:
             tokens = [t for t in tokens if t in self._vocab]
         if bm25 is None or not tokens or k <= 0:
             return []
-        docs, scores = bm25.retrieve([tokens], k=min(k, len(chunks)), show_progress=False, n_threads=1)
+        docs, scores = bm25.retrieve(
+            [tokens], k=min(k, len(chunks)), show_progress=False, n_threads=0
+        )  # 0: no thread pool per call
         query = np.asarray(vector, dtype=np.float32) if vector is not None else None
         hits: list[KeywordHit] = []
         for row, score in zip(docs[0], scores[0], strict=True):

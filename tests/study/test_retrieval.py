@@ -166,3 +166,13 @@ def test_warm_up_loads_what_first_uses_need(services: Services) -> None:
     finally:
         gc.unfreeze()
         gc.set_threshold(*thresholds)
+
+
+def test_the_embedded_store_answers_an_empty_or_small_collection(
+    make_services: Callable[..., Services], corpus: Path
+) -> None:
+    services = make_services()
+    probe = services.embedder.embed_query("how is recall computed")
+    assert services.store.query(probe, 5) == []
+    ingest([corpus], services.settings, services.store, services.embedder)
+    assert len(services.store.query(probe, 1000)) == services.store.count() > 0

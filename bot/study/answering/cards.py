@@ -246,7 +246,7 @@ class CardIndex:
             known = [t for t in q_list if t in self._idf]
             if known:
                 docs, scores = self._bm25.retrieve(
-                    [known], k=min(w.candidates, len(self._texts)), show_progress=False, n_threads=1
+                    [known], k=min(w.candidates, len(self._texts)), show_progress=False, n_threads=0
                 )
                 rows |= {int(r) for r, s in zip(docs[0], scores[0], strict=True) if s > 0}
         asked = question_kind(question)
