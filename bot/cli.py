@@ -488,6 +488,7 @@ def interview(
                 questions=questions,
                 user_id=user_id,
                 user_name=user_name,
+                raise_errors=True,
             )
 
         _engine(settings, go)

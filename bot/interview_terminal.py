@@ -110,8 +110,13 @@ async def run_interview(
     area: str | None = None,
     user_id: str | None = None,
     user_name: str | None = None,
+    raise_errors: bool = False,
 ) -> None:
-    """Run a solo mock interview until it finishes, is ended with ``/end``, or input ends (EOF)."""
+    """Run a solo mock interview until it finishes, is ended with ``/end``, or input ends (EOF).
+
+    An interview that cannot start (no question matches the filters) is a printed message inside
+    chat, or, with ``raise_errors`` (the `studybot interview` command), the error itself, so the
+    command exits non-zero like `studybot quiz` does."""
     service = services_like.interviews
     if user_id is None:
         user_id, default_name = default_user()
@@ -123,6 +128,8 @@ async def run_interview(
             user_id, user_name or "", topic=topic, area=area, level=level, questions=questions
         )
     except StudybotError as exc:
+        if raise_errors:
+            raise
         console.print(f"[red]{escape(str(exc))}[/]")
         return
     console.print(f"[bold]Mock interview[/]: {session.total} questions. {HELP}")

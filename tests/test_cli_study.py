@@ -73,6 +73,13 @@ def test_quiz_with_impossible_filters_is_a_clear_error(cli: Callable[..., object
     assert "Traceback" not in result.output
 
 
+def test_interview_with_an_unknown_topic_is_a_clear_error(cli: Callable[..., object]) -> None:
+    result = cli("interview", "--topic", "quantum")
+    assert result.exit_code == 1, result.output  # like `studybot quiz`
+    assert "error: No interview questions have the topic 'quantum'" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_grade_one_answer_and_a_json_lines_batch(cli: Callable[..., object]) -> None:
     one = cli(
         "grade", "--question", BANK[0].question.lower().rstrip("?"), "--answer", " ".join(BANK[0].key_points), "--json",
