@@ -6,7 +6,7 @@ import asyncio
 import re
 from typing import TYPE_CHECKING
 
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
@@ -118,11 +118,14 @@ def render_sources(console: Console, rows: list[tuple[str, str, int]]) -> None:
 def render_grade(console: Console, grade: Grade) -> None:
     """A graded free-text answer: verdict, what was covered and missed, feedback, where to read."""
     colour = {"correct": "green", "partial": "yellow"}.get(grade.verdict.value, "red")
-    lines = [f"[bold {colour}]{grade.verdict.value}[/] (score {grade.score:.2f})"]
-    lines += [f"  [green]✓[/] {escape(p)}" for p in grade.covered]
-    lines += [f"  [red]✗[/] {escape(p)}" for p in grade.missed]
-    lines += [f"  [red]![/] {escape(p)}" for p in grade.red_flags]
-    lines.append(escape(grade.feedback))
-    if grade.sources:
-        lines.append(f"[dim]Read: {escape(', '.join(grade.sources))}[/]")
-    console.print(Panel("\n".join(lines), border_style=colour, title="grade", title_align="left"))
+    points = Table.grid(padding=(0, 1))  # a mark column, so a long point wraps under its own text
+    points.add_column(width=3, justify="right")
+    points.add_column()
+    for mark, entries in (("[green]✓[/]", grade.covered), ("[red]✗[/]", grade.missed), ("[red]![/]", grade.red_flags)):
+        for entry in entries:
+            points.add_row(mark, escape(entry))
+    parts: list[RenderableType] = [f"[bold {colour}]{grade.verdict.value}[/] (score {grade.score:.2f})", points]
+    parts.append(escape(grade.feedback))
+    if grade.sources and "Read:" not in grade.feedback:  # the feedback names where to read already
+        parts.append(f"[dim]Read: {escape(', '.join(grade.sources))}[/]")
+    console.print(Panel(Group(*parts), border_style=colour, title="grade", title_align="left"))

@@ -88,6 +88,8 @@ def test_grade_one_answer_and_a_json_lines_batch(cli: Callable[..., object]) -> 
     data = json.loads(one.stdout)
     assert {"verdict", "score", "covered", "missed", "feedback"} <= set(data)
     assert data["verdict"] == "correct" and data["missed"] == []  # matched to the bank item by meaning
+    weak = cli("grade", "--question", BANK[0].question, "--answer", BANK[0].key_points[0])
+    assert weak.exit_code == 0 and weak.output.count("Read:") == 1, weak.output  # where to read, once
     lines = "\n".join(
         [
             json.dumps({"question": BANK[1].question, "answer": ""}),
