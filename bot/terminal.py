@@ -13,10 +13,10 @@ from rich.table import Table
 
 from bot.study.answering import Answer
 from bot.study.retrieval import Passage
-from ingest.pipeline import IngestReport, RemovalReport
 
 if TYPE_CHECKING:
     from bot.study.grading import Grade
+    from ingest.pipeline import IngestReport, RemovalReport
 
 
 async def read_line(console: Console, label: str) -> str | None:
