@@ -77,3 +77,27 @@ def test_an_interview_prompt_shows_its_deadline_where_discord_renders_it() -> No
     [field] = embed["fields"]
     stamp = int(deadline.timestamp())
     assert field["name"] == "Answer by" and field["value"] == f"<t:{stamp}:t> (<t:{stamp}:R>)"
+
+
+def test_interview_feedback_shows_how_the_follow_up_went() -> None:
+    from bot.study.grading import Verdict
+    from bot.study.interview import AnswerFeedback, Outcome
+
+    def feedback(outcome: Outcome | None, own: str = "") -> dict[str, Any]:
+        fb = AnswerFeedback(
+            "s", 1, "iv-1", "What is dropout?", "regularization", "u1", "Ada", Verdict.partial, 0.5,
+            ["Dropout zeroes units."], ["It is off at inference."], [], "Partly right.", "Model.", ["Note > Section"],
+            follow_up="What happens at inference?" if outcome else None, follow_up_outcome=outcome,
+            follow_up_feedback=own,
+        )  # fmt: skip
+        return render.interview_feedback_embed(fb).to_dict()
+
+    answered = feedback(Outcome.answered, "Your follow-up added: it is off at inference.")
+    assert answered["fields"][0] == {
+        "name": "Follow-up",
+        "value": "*What happens at inference?*\nYour follow-up added: it is off at inference.",
+        "inline": False,
+    }
+    assert feedback(Outcome.skipped)["fields"][0]["value"].endswith("Skipped.")
+    assert feedback(Outcome.timeout)["fields"][0]["value"].endswith("No answer in time.")
+    assert all(f["name"] != "Follow-up" for f in feedback(None).get("fields", []))
