@@ -54,13 +54,8 @@ def render_prompt(console: Console, prompt: Prompt) -> None:
 
 def render_feedback(console: Console, result: AnswerFeedback) -> None:
     lines = [escape(result.feedback)]
-    if result.follow_up and result.follow_up_outcome is not None:
-        about = {
-            Outcome.answered: result.follow_up_feedback,
-            Outcome.skipped: "skipped",
-            Outcome.timeout: "no answer in time",
-        }[result.follow_up_outcome]
-        lines.append(f"[magenta]follow-up:[/] {escape(about)}")
+    if result.follow_up_summary:
+        lines.append(f"[magenta]follow-up:[/] {escape(result.follow_up_summary)}")
     if result.outcome is Outcome.answered:
         lines += [f"[green]✓[/] {escape(p)}" for p in result.covered]
         lines += [f"[red]✗[/] {escape(p)}" for p in result.missed]

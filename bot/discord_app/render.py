@@ -208,9 +208,8 @@ def words(slug: str) -> str:
 
 def interview_feedback_embed(fb: AnswerFeedback) -> discord.Embed:
     embed = grade_embed(fb, f"Q{fb.number} · {fb.name}: {fb.verdict.value} ({fb.score:.0%})")
-    if fb.follow_up and fb.follow_up_outcome is not None:
-        about = {"answered": fb.follow_up_feedback, "skipped": "Skipped.", "timeout": "No answer in time."}
-        text = f"*{fb.follow_up}*\n{about.get(fb.follow_up_outcome.value, '')}".strip()
+    if fb.follow_up_summary:
+        text = f"*{fb.follow_up}*\n{fb.follow_up_summary}"
         embed.insert_field_at(0, name="Follow-up", value=clip(text, FIELD_LIMIT), inline=False)
     return embed
 

@@ -45,6 +45,7 @@ from bot.study.errors import (
     SessionNotFound,
 )
 from bot.study.grading import Grade, Grader, Params, Verdict, red_flag_claim, score_for, verdict_for
+from bot.study.grading.feedback import careful, said_instead
 from bot.study.questions import CONTROL_CHARS
 from bot.study.store import AttemptRecord, Store
 from bot.study.store import assume_utc as _utc
@@ -132,8 +133,8 @@ def combine_grades(question: InterviewQuestion, first: Grade, follow_up: Grade) 
         verdict, score = Verdict.partial, min(score, Params().correct_at - 0.01)
     head = {Verdict.correct: "Correct", Verdict.partial: "Partly right", Verdict.incorrect: "Not yet"}[verdict]
     parts = [f"{head}: with the follow-up you covered {len(covered)} of {len(points)} key points."]
-    parts += [f"You said “{_shorten(w.said)}”; in fact {_lower_first(w.correction)}" for w in wrong[:2]]
-    parts += [f"Careful: your answer {_lower_first(f).rstrip('.')}, which is wrong." for f in stated]
+    parts += [said_instead(w) for w in wrong[:2]]
+    parts += [careful(f) for f in stated]
     if missed:
         parts.append("Missing: " + "; ".join(_shorten(m) for m in missed[:3]) + ".")
     if missed or verdict is not Verdict.correct:
@@ -157,15 +158,9 @@ def follow_up_feedback(first: Grade, follow_up: Grade) -> str:
         parts = ["Your follow-up repeated points you had already made; it added no new key point."]
     else:
         parts = ["Your follow-up did not add a key point."]
-    parts += [f"In it you said “{_shorten(w.said)}”; in fact {_lower_first(w.correction)}" for w in wrong[:2]]
-    parts += [f"Careful: it {_lower_first(f).rstrip('.')}, which is wrong." for f in flags]
+    parts += [said_instead(w, "In it you said") for w in wrong[:2]]
+    parts += [careful(f, "it") for f in flags]
     return " ".join(parts)
-
-
-def _lower_first(text: str) -> str:
-    text = text.strip()
-    keep = len(text) > 1 and text[1].isupper()  # an acronym ("ROC AUC ...") keeps its case
-    return text if keep or not text else text[:1].lower() + text[1:]
 
 
 # --- session data ---------------------------------------------------------------------------------
@@ -226,6 +221,15 @@ class AnswerFeedback:
     @property
     def correct(self) -> bool:
         return self.verdict is Verdict.correct
+
+    @property
+    def follow_up_summary(self) -> str:
+        """How the follow-up went, in words ("" when none was asked)."""
+        if not self.follow_up or self.follow_up_outcome is None:
+            return ""
+        return {Outcome.skipped: "Skipped.", Outcome.timeout: "No answer in time."}.get(
+            self.follow_up_outcome, self.follow_up_feedback
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

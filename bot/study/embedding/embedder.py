@@ -129,7 +129,9 @@ class Embedder(Embeddings):
 
         with self._lock:
             try:
-                OnnxEncoder.open(self.export_root, self.model_name_or_path)
+                opened = OnnxEncoder.open(self.export_root, self.model_name_or_path)
+                if not self._backend:  # keep it: questions would open the same export again
+                    self._onnx, self._backend = opened, ONNX
                 return "current"
             except ExportUnavailable as exc:
                 if not exc.fixable:

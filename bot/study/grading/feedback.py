@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 
 from bot.study.grading.claims import quote
-from bot.study.grading.model import Grade, Rubric, Verdict
+from bot.study.grading.model import Grade, Rubric, Verdict, WrongClaim
 from bot.study.grading.reading import MAX_ANSWER_CHARS, Reading, lower_first, shorten
 
 MAX_MISSED = 3
@@ -38,6 +38,16 @@ def nothing(rubric: Rubric, why: str) -> str:
     return f"{why} {read_hint(rubric.sources)}".strip()
 
 
+def said_instead(wrong: WrongClaim, lead: str = "You said") -> str:
+    """A wrong claim and its correction: "You said “X”; in fact: Y." """
+    return f"{lead} “{quote(wrong.said, 80)}”; in fact: {shorten(wrong.correction, 110)}."
+
+
+def careful(flag: str, who: str = "your answer") -> str:
+    """A red flag the answer raised: "Careful: your answer swaps ..., which is wrong." """
+    return f"Careful: {who} {lower_first(flag.rstrip('.'))}, which is wrong."
+
+
 def write(rubric: Rubric, grade: Grade, reading: Reading) -> str:
     n = len(rubric.key_points)
     parts = [HEADS[grade.verdict]]
@@ -47,10 +57,8 @@ def write(rubric: Rubric, grade: Grade, reading: Reading) -> str:
     got = [quote(q, 70) for q in dict.fromkeys(q for q in grade.quotes if q)][:2]
     if got:
         parts.append("You got: " + "; ".join(f"“{g}”" for g in got) + ".")
-    for w in grade.wrong[:2]:
-        parts.append(f"You said “{quote(w.said, 80)}”; in fact: {shorten(w.correction, 110)}.")
-    for flag in grade.red_flags[:2]:
-        parts.append(f"Careful: your answer {lower_first(flag.rstrip('.'))}, which is wrong.")
+    parts += [said_instead(w) for w in grade.wrong[:2]]
+    parts += [careful(flag) for flag in grade.red_flags[:2]]
     if grade.missed:
         lead = "You could add: " if grade.verdict is Verdict.correct else "Missing: "
         named = "; ".join(shorten(m) for m in grade.missed[:MAX_MISSED])
