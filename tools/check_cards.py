@@ -2,15 +2,20 @@
 
 Validates each card's schema (bot.study.banks.Card), that its file is knowledge/cards/<area>/<topic>.yaml
 of a topic in topics.yaml, that it cites a real heading of its note (never a retrieval-aid section),
-that ids are unique and related ids exist, and that every topic has at least 8 cards. Prints one
-line per problem; exit 1 if any.
+that ids are unique and related ids exist, and that every topic has at least 8 cards; with
+``--near`` also that no two cards' questions are near-duplicates (cosine of their embeddings at or
+above NEAR_DUPLICATE). Prints one line per problem; exit 1 if any.
 """
 
 from __future__ import annotations
 
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -19,6 +24,7 @@ from bot.study.errors import KnowledgeError
 
 ROOT = Path(__file__).resolve().parents[1] / "knowledge"
 MIN_PER_TOPIC = 8
+NEAR_DUPLICATE = 0.94  # question pairs as close as this ask the same thing: merge them or tell them apart
 
 
 def card_problems(paths: list[Path], *, whole_bank: bool) -> list[str]:
@@ -64,6 +70,17 @@ def card_problems(paths: list[Path], *, whole_bank: bool) -> list[str]:
     return problems
 
 
+def near_duplicates(cards: list[Card], encode: Callable[[list[str]], Any]) -> list[str]:
+    """Pairs of cards whose questions mean the same (``encode`` returns unit vectors, one per text)."""
+    vectors = np.asarray(encode([c.question for c in cards]), dtype=np.float32)
+    sims = np.triu(vectors @ vectors.T, k=1)
+    return [
+        f"near-duplicate questions ({sims[i, j]:.2f}): {cards[i].id} {cards[i].question!r} / "
+        f"{cards[j].id} {cards[j].question!r}"
+        for i, j in np.argwhere(sims >= NEAR_DUPLICATE)
+    ]
+
+
 def load_all_cards() -> list[Card]:
     cards: list[Card] = []
     for path in sorted((ROOT / "cards").rglob("*.yaml")):
@@ -75,8 +92,15 @@ def load_all_cards() -> list[Card]:
 
 
 def main(argv: list[str]) -> int:
+    near = "--near" in argv
+    argv = [a for a in argv if a != "--near"]
     paths = [Path(a).resolve() for a in argv] or sorted((ROOT / "cards").rglob("*.yaml"))
     problems = card_problems(paths, whole_bank=not argv)
+    if near:
+        from bot.settings import Settings  # noqa: PLC0415 (loads the embedding model only when asked)
+        from bot.study.embedding import Embedder  # noqa: PLC0415
+
+        problems += near_duplicates(load_all_cards(), Embedder(Settings().resolved_embedding_model()).encode)
     for line in problems:
         print(line)
     n = sum(len(_read_yaml(p) or []) for p in paths)
