@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections import Counter
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
 
 from bot.study.banks import (
+    CardKind,
     Difficulty,
     InterviewKind,
     InterviewQuestion,
@@ -19,6 +22,7 @@ from bot.study.banks import (
     QuizType,
     RetrievalQuestion,
     TopicList,
+    load_cards,
     load_interview_questions,
     load_notes,
     load_quiz_items,
@@ -184,6 +188,32 @@ def test_no_near_duplicate_questions(
         np.fill_diagonal(sims, 0)
         i, j = np.unravel_index(int(np.argmax(sims)), sims.shape)
         assert sims[i, j] < 0.93, f"near-duplicates: {bank[i].id} / {bank[j].id}"
+
+
+def _check_cards_tool() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("check_cards", REPO / "tools" / "check_cards.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_answer_cards_follow_the_schema_and_cover_every_topic(topics: TopicList) -> None:
+    """Every card validates, lives in its topic's file, cites a real content heading, has a unique id
+    and related ids that exist; every topic has at least 8 cards (tools/check_cards.py)."""
+    tool = _check_cards_tool()
+    paths = sorted((KNOWLEDGE / "cards").rglob("*.yaml"))
+    assert tool.card_problems(paths, whole_bank=True) == []
+    cards = load_cards(KNOWLEDGE)
+    assert len(cards) >= 1000
+    per_topic = Counter(c.topic for c in cards)
+    assert min(per_topic[t] for t in topics.topic_ids()) >= tool.MIN_PER_TOPIC
+    assert {c.kind for c in cards} == set(CardKind)  # every kind of question is answered somewhere
+
+
+def test_no_two_cards_ask_the_same_question(embedder: Embedder) -> None:
+    tool = _check_cards_tool()
+    assert tool.near_duplicates(load_cards(KNOWLEDGE), embedder.encode) == []
 
 
 def test_cards_are_cached_between_processes_and_reread_when_a_file_changes(

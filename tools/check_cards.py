@@ -97,8 +97,8 @@ def main(argv: list[str]) -> int:
     paths = [Path(a).resolve() for a in argv] or sorted((ROOT / "cards").rglob("*.yaml"))
     problems = card_problems(paths, whole_bank=not argv)
     if near:
-        from bot.settings import Settings  # noqa: PLC0415 (loads the embedding model only when asked)
-        from bot.study.embedding import Embedder  # noqa: PLC0415
+        from bot.settings import Settings  # loads the embedding model only when asked
+        from bot.study.embedding import Embedder
 
         problems += near_duplicates(load_all_cards(), Embedder(Settings().resolved_embedding_model()).encode)
     for line in problems:

@@ -7,6 +7,7 @@ value, 25 fields, 6,000 characters per embed in all.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import discord
 
@@ -25,6 +26,11 @@ COLOUR = discord.Colour.blurple()
 GOOD = discord.Colour.green()
 MEH = discord.Colour.gold()
 BAD = discord.Colour.red()
+
+
+def words(slug: str) -> str:
+    """A slug as words: ``system_design`` -> ``system design``, ``pytorch-basics`` -> ``pytorch basics``."""
+    return slug.replace("_", " ").replace("-", " ")
 
 
 def clip(text: str, limit: int) -> str:
@@ -119,7 +125,9 @@ def quiz_result_embed(result: QuizResult, who: str | None = None) -> discord.Emb
     return embed
 
 
-def quiz_summary_embed(summary: QuizSummary, names: dict[str, str] | None = None) -> discord.Embed:
+def quiz_summary_embed(
+    summary: QuizSummary, names: dict[str, str] | None = None, titles: Callable[[str], str] = words
+) -> discord.Embed:
     embed = discord.Embed(title="Quiz finished", colour=COLOUR)
     if summary.ranking and names is not None:
         medals = ["🥇", "🥈", "🥉"]
@@ -129,12 +137,15 @@ def quiz_summary_embed(summary: QuizSummary, names: dict[str, str] | None = None
         ]
         embed.description = clip("\n".join(lines), DESCRIPTION_LIMIT)
     else:
-        embed.description = f"**{summary.correct}/{summary.answered}** correct."
-        topics = "\n".join(f"{t}: {ok}/{seen}" for t, (ok, seen) in sorted(summary.by_topic.items()))
+        skipped = summary.total - summary.answered
+        embed.description = f"**{summary.correct}/{summary.answered}** correct" + (
+            f", {skipped} skipped." if skipped else "."
+        )
+        topics = "\n".join(f"{titles(t)}: {ok}/{seen}" for t, (ok, seen) in sorted(summary.by_topic.items()))
         if topics:
             embed.add_field(name="By topic", value=clip(topics, FIELD_LIMIT), inline=False)
-        if summary.to_review:
-            embed.set_footer(text="Missed questions come back in /quiz review when they are due.")
+        if summary.to_review or skipped:
+            embed.set_footer(text="What you missed comes back in /quiz review when it is due.")
     return embed
 
 
@@ -199,11 +210,6 @@ def interview_prompt_embed(prompt: Prompt) -> discord.Embed:
     about = " · ".join(words(part) for part in (prompt.topic, prompt.level, prompt.kind))
     embed.set_footer(text=f"{about}. Type your answer in this thread.")
     return embed
-
-
-def words(slug: str) -> str:
-    """A slug as words: ``system_design`` -> ``system design``, ``pytorch-basics`` -> ``pytorch basics``."""
-    return slug.replace("_", " ").replace("-", " ")
 
 
 def interview_feedback_embed(fb: AnswerFeedback) -> discord.Embed:

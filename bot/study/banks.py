@@ -76,6 +76,16 @@ class TopicList(_Strict):
     def area_of(self, topic_id: str) -> Area | None:
         return next((a for a in self.areas if any(t.id == topic_id for t in a.topics)), None)
 
+    def title_of(self, topic_or_area: str) -> str:
+        """A topic's or an area's title as people read it; an unknown id as words."""
+        for area in self.areas:
+            if area.id == topic_or_area:
+                return area.title
+            for topic in area.topics:
+                if topic.id == topic_or_area:
+                    return topic.title
+        return topic_or_area.replace("_", " ").replace("-", " ")
+
 
 class SourceRef(_Strict):
     """A section of a note: ``note`` is relative to ``knowledge/``, ``section`` a heading's text."""

@@ -348,8 +348,42 @@ class QuizService:
         await self._save(session)
         return session
 
+    async def skip(self, session_id: str, index: int) -> QuizSession:
+        """Solo: leave question ``index`` unanswered and move on (nothing is recorded for it)."""
+        session = await self.load(session_id)
+        if not session.finished and session.index == index and not session.results[index]:
+            session.move_on()
+            await self._save(session)
+        return session
+
+    async def resumable(self, user_id: str) -> QuizSession | None:
+        """The learner's unfinished solo quiz or review, if any (a paused one stays active)."""
+        records = await self.store.sessions(kind="quiz", owner_id=user_id, status="active")
+        sessions = [QuizSession.from_dict(r.state) for r in records]
+        return next((s for s in sessions if not s.channel and not s.finished), None)
+
+    async def missed_again(self, session_id: str, user_name: str = "") -> QuizSession:
+        """A review of the questions the owner missed or skipped in a finished session."""
+        old = await self.load(session_id)
+        missed = [i for i, per_user in zip(old.item_ids, old.results, strict=True)
+                  if not (per_user.get(old.owner_id) or {}).get("correct")]  # fmt: skip
+        if not missed:
+            raise NoQuizItems("You missed nothing in that quiz: try a new one.")
+        return await self._open(old.owner_id, user_name, missed, "review", False, old.group_id, old.channel_id)
+
+    async def another_like(self, session_id: str, user_name: str = "") -> QuizSession:
+        """A new quiz over the same topic (or area) as a finished one, of the same length."""
+        old = await self.load(session_id)
+        items = [self.items[i] for i in old.item_ids if i in self.items]
+        topics = {i.topic for i in items}
+        areas = {i.area for i in items}
+        topic = next(iter(topics)) if len(topics) == 1 else None
+        area = next(iter(areas)) if len(areas) == 1 and topic is None else None
+        return await self.start(old.owner_id, user_name, area=area, topic=topic, count=min(old.total, MAX_COUNT),
+                                group_id=old.group_id, channel_id=old.channel_id)  # fmt: skip
+
     async def _grade(self, item: QuizItem, user_id: str, response: str) -> QuizResult:
-        source = f"{item.source.note}#{item.source.section}"
+        source = self.grader.rubrics.source(item.source.note, item.source.section)
         if item.type is QuizType.short:
             text = response.strip()[:MAX_ANSWER_CHARS]
             if not text:

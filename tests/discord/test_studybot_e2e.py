@@ -182,35 +182,110 @@ async def test_ask_private_and_bad_questions(bot: StudyBot, fake_discord: FakeDi
     assert metrics.get_sample_value("studybot_answer_seconds_count", {"composer": "card"}) == 1
 
 
-async def test_solo_quiz_with_buttons_and_a_restart_in_the_middle(
+EPHEMERAL = 64
+GREEN, RED, GREY = 3, 4, 2
+
+
+def _buttons(message: JSON) -> list[JSON]:
+    return [c for row in message.get("components", []) for c in row.get("components", []) if c.get("type") == 2]
+
+
+async def _closed_question(fake: FakeDiscord, answered: Any) -> JSON:
+    """The question message as the bot edited it after grading (a deferred update of the original)."""
+    edit = await fake.wait_for_request("PATCH", rf"/webhooks/\d+/{answered.token}/messages/@original")
+    return edit.json  # type: ignore[no-any-return]
+
+
+async def _press(fake: FakeDiscord, message_id: int | str, prefix: str, user: Any) -> Any:
+    """Click the button whose custom id starts with ``prefix`` on the message as it is now."""
+    message = fake.get_message(int(message_id))
+    assert message is not None
+    custom_id = next(i for i in _custom_ids(message) if i.startswith(prefix))
+    return await fake.click(message, custom_id, user=user)
+
+
+async def test_solo_quiz_is_private_keeps_its_buttons_and_survives_a_restart(
     make_bot: Callable[..., StudyBot], start_bot: BotStarter, fake_discord: FakeDiscord
 ) -> None:
     fake = fake_discord
     bot = await start_bot(make_bot())
-    start = await cmd(fake, "quiz start", {"area": "math", "count": 2}, user=fake.member)
+    start = await cmd(fake, "quiz start", {"topic": "probability", "count": 2}, user=fake.member)
+    assert (await fake.wait_for_callback(start)).ephemeral  # even "thinking" is private
     first = await fake.wait_for_followup(start)
-    assert first["embeds"][0]["title"] == "Question 1/2"
+    assert first["flags"] & EPHEMERAL and first["embeds"][0]["title"] == "Question 1/2"
+    assert "Probability" in first["embeds"][0]["footer"]["text"]  # the topic's title, not its slug
+    assert {i.split(":")[0] for i in _custom_ids(first)} >= {"sbqk", "sbqx"}  # Skip and Stop
     intruder = await _answer_quiz_question(fake, bot, first, fake.other_member, right=True)
     assert "someone else" in (await fake.wait_for_callback(intruder)).data["content"]
 
     clicked = await _answer_quiz_question(fake, bot, first, fake.member, right=True)
     assert (await fake.wait_for_callback(clicked)).type == 6  # acknowledged at once, as a deferred update
-    edit = await fake.wait_for_request("PATCH", rf"/webhooks/\d+/{clicked.token}/messages/@original")
-    assert edit.json["components"] == [] and "Correct!" in edit.json["embeds"][1]["description"]
-    second = await fake.wait_for_message(
-        predicate=lambda m: m["embeds"] and m["embeds"][0].get("title") == "Question 2/2"
-    )
+    closed = await _closed_question(fake, clicked)
+    assert "Correct!" in closed["embeds"][1]["description"]
+    assert "notes/" not in closed["embeds"][1]["footer"]["text"]  # sources by title and section
+    buttons = _buttons(closed)
+    choices = [b for b in buttons if b["custom_id"].startswith("sbqd:")]
+    assert all(b.get("disabled") for b in choices)  # kept, so the learner sees what they picked
+    if choices:  # a multiple-choice or true/false question: the right option is green
+        assert [b["style"] for b in choices].count(GREEN) >= 1 and RED not in [b["style"] for b in choices]
+    assert [b["label"] for b in buttons if not b.get("disabled")] == ["Next ▶"]  # nothing moves on by itself
+
+    nxt = await _press(fake, first["id"], "sbqn:", fake.member)
+    second = await fake.wait_for_followup(nxt)
+    assert second["flags"] & EPHEMERAL and second["embeds"][0]["title"] == "Question 2/2"
+    assert not [b for b in _buttons(fake.get_message(int(first["id"])) or {}) if not b.get("disabled")]
 
     await bot.close()  # the bot restarts mid-quiz
     bot = await start_bot(make_bot())
     last = await _answer_quiz_question(fake, bot, second, fake.member, right=False)
     await fake.wait_for_callback(last)
-    summary = await fake.wait_for_message(
-        predicate=lambda m: bool(m["embeds"]) and m["embeds"][0].get("title") == "Quiz finished"
-    )
+    closed = await _closed_question(fake, last)
+    choices = [b for b in _buttons(closed) if b["custom_id"].startswith("sbqd:")]
+    if choices:
+        styles = [b["style"] for b in choices]
+        assert GREEN in styles and (RED in styles or len(choices) == 1)  # the right one, and the wrong pick
+    results = await _press(fake, second["id"], "sbqn:", fake.member)
+    summary = await fake.wait_for_followup(results)
+    assert summary["flags"] & EPHEMERAL and summary["embeds"][0]["title"] == "Quiz finished"
     assert "1/2" in summary["embeds"][0]["description"]
+    assert [b["label"] for b in _buttons(summary)] == ["Review what I missed", "New quiz"]
     attempts = await bot.services.db.attempts(f"discord:{fake.member.id}")
     assert [a.correct for a in attempts] == [True, False]
+
+    again = await _press(fake, summary["id"], "sbqr:", fake.member)
+    retry = await fake.wait_for_followup(again)
+    assert retry["embeds"][0]["title"] == "Question 1/1" and "review" in retry["embeds"][0]["footer"]["text"]
+    assert retry["flags"] & EPHEMERAL
+
+
+async def test_skip_stop_and_resume_a_solo_quiz(bot: StudyBot, fake_discord: FakeDiscord) -> None:
+    fake = fake_discord
+    start = await cmd(fake, "quiz start", {"topic": "sql", "count": 3}, user=fake.member)
+    first = await fake.wait_for_followup(start)
+    skipped = await _press(fake, first["id"], "sbqk:", fake.member)
+    update = await fake.wait_for_callback(skipped)
+    assert update.type == 7 and "Skipped" in update.data["embeds"][1]["description"]
+    assert all(b.get("disabled") for b in _buttons(update.data))
+    second = await fake.wait_for_followup(skipped)
+    assert second["embeds"][0]["title"] == "Question 2/3" and second["flags"] & EPHEMERAL
+
+    stopped = await _press(fake, second["id"], "sbqx:", fake.member)
+    update = await fake.wait_for_callback(stopped)
+    assert update.type == 7 and update.data["components"] == []
+    assert "Paused at question 2 of 3" in update.data["embeds"][1]["description"]
+
+    resumed = await cmd(fake, "quiz start", user=fake.member)  # no options: carry on
+    again = await fake.wait_for_followup(resumed)
+    assert again["embeds"][0]["title"] == "Question 2/3"
+    assert "Carrying on with your quiz" in again["embeds"][0]["description"]
+    assert _custom_ids(again)[0].split(":")[1] == _custom_ids(second)[0].split(":")[1]  # the same session
+
+    fresh = await cmd(fake, "quiz start", {"count": 1}, user=fake.member)  # an option: a new quiz
+    new = await fake.wait_for_followup(fresh)
+    assert new["embeds"][0]["title"] == "Question 1/1"
+    assert await bot.services.quizzes.resumable(f"discord:{fake.member.id}") is not None  # only the new one
+    old_sid = _custom_ids(second)[0].split(":")[1]
+    assert (await bot.services.quizzes.load(old_sid)).finished
 
 
 async def test_channel_quiz_ranks_everyone(bot: StudyBot, fake_discord: FakeDiscord) -> None:
@@ -421,13 +496,13 @@ async def test_quiz_review_serves_what_was_missed(bot: StudyBot, fake_discord: F
     question = await fake.wait_for_followup(start)
     missed = await _answer_quiz_question(fake, bot, question, fake.member, right=False)
     await fake.wait_for_callback(missed)
-    await fake.wait_for_message(
-        predicate=lambda m: bool(m["embeds"]) and m["embeds"][0].get("title") == "Quiz finished"
-    )
+    await _closed_question(fake, missed)
+    results = await _press(fake, question["id"], "sbqn:", fake.member)
+    assert (await fake.wait_for_followup(results))["embeds"][0]["title"] == "Quiz finished"
     review = await cmd(fake, "quiz review", user=fake.member)
     first = await fake.wait_for_followup(review)
-    assert first["embeds"][0]["title"].startswith("Question 1/")
-    assert "calibration" in first["embeds"][0]["footer"]["text"]  # the weakest topic comes first
+    assert first["embeds"][0]["title"].startswith("Question 1/") and first["flags"] & EPHEMERAL
+    assert "calibration" in first["embeds"][0]["footer"]["text"].lower()  # the weakest topic comes first
 
 
 async def test_interview_answer_through_a_modal_and_a_timeout(bot: StudyBot, fake_discord: FakeDiscord) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.study.banks import QuizItem, QuizType, load_interview_questions, load_quiz_items
+from bot.study.banks import QuizItem, QuizType, load_interview_questions, load_notes, load_quiz_items
 from bot.study.embedding import Embedder
 from bot.study.errors import InvalidAnswer, NoQuizItems, SessionFinished
 from bot.study.grading import Grader
@@ -46,7 +46,10 @@ def _wrong(item: QuizItem) -> str:
 @pytest.fixture
 async def quizzes(tmp_path: Path, embedder: Embedder) -> QuizService:
     store = Store(f"sqlite+aiosqlite:///{tmp_path}/q.db")
-    grader = Grader(embedder, quiz=ITEMS, interview=load_interview_questions(KNOWLEDGE))
+    notes = load_notes(KNOWLEDGE)
+    grader = Grader(
+        embedder, quiz=ITEMS, interview=load_interview_questions(KNOWLEDGE), titles=lambda path: notes[path].title
+    )
     service = QuizService(store, grader, ITEMS, seed=7)
     yield service  # type: ignore[misc]
     await store.close()
@@ -94,7 +97,7 @@ async def test_a_whole_quiz_with_explanations_and_summary(quizzes: QuizService) 
         item = quizzes.shown(session, n)
         results.append(await quizzes.answer(session.id, "u1", _right(item) if n % 2 == 0 else _wrong(item)))
     assert [r.correct for r in results] == [True, False, True, False]
-    assert all(r.explanation and r.source.startswith("notes/evaluation/") for r in results)
+    assert all(r.explanation and " > " in r.source and ".md" not in r.source for r in results)
     assert results[1].right_answer  # a wrong answer is shown the right one
     finished = await quizzes.load(session.id)
     assert finished.finished
@@ -216,3 +219,36 @@ def test_the_right_choice_is_not_given_away_by_its_length() -> None:
     assert len(mcq) >= 200
     assert 0.10 <= longest / len(mcq) <= 0.30, f"right option strictly longest in {longest} of {len(mcq)}"
     assert shortest / len(mcq) <= 0.30, f"right option strictly shortest in {shortest} of {len(mcq)}"
+
+
+async def test_skip_then_review_what_was_missed_and_a_new_quiz_like_it(quizzes: QuizService) -> None:
+    session = await quizzes.start("u1", "Ann", topic="sql", count=3)
+    first, second, third = (quizzes.shown(session, i) for i in range(3))
+    await quizzes.answer(session.id, "u1", _right(first))
+    assert (await quizzes.resumable("u1")).id == session.id  # type: ignore[union-attr]
+    session = await quizzes.skip(session.id, 1)
+    assert session.index == 2 and session.results[1] == {}
+    assert (await quizzes.skip(session.id, 1)).index == 2  # a second skip of the same question does nothing
+    await quizzes.answer(session.id, "u1", _wrong(third))
+    done = await quizzes.load(session.id)
+    summary = quizzes.summary(done)
+    assert done.finished and (summary.total, summary.answered, summary.correct) == (3, 2, 1)
+    assert await quizzes.resumable("u1") is None
+    assert [a.item_id for a in await quizzes.store.attempts("u1")] == [first.id, third.id]  # a skip records nothing
+
+    again = await quizzes.missed_again(session.id, "Ann")
+    assert again.mode == "review" and again.item_ids == [second.id, third.id]  # skipped and wrong, in order
+    like = await quizzes.another_like(session.id, "Ann")
+    assert like.total == 3 and {quizzes.item(i).topic for i in like.item_ids} == {"sql"}
+    assert (await quizzes.resumable("u1")) is not None  # the newest unfinished one
+
+    perfect = await quizzes.start("u2", "Bo", topic="sql", count=1)
+    await quizzes.answer(perfect.id, "u2", _right(quizzes.shown(perfect)))
+    with pytest.raises(NoQuizItems, match="missed nothing"):
+        await quizzes.missed_again(perfect.id)
+
+
+async def test_a_quiz_result_names_its_source_by_title_and_section(quizzes: QuizService) -> None:
+    session = await quizzes.start("u1", topic="sql", count=1)
+    result = await quizzes.answer(session.id, "u1", _right(quizzes.shown(session)))
+    assert ".md" not in result.source and " > " in result.source

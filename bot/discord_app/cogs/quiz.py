@@ -64,28 +64,39 @@ class Quiz(commands.GroupCog, group_name="quiz"):
         count: app_commands.Range[int, 1, 25] = 5,
         channel: bool = False,
     ) -> None:
-        """Start a quiz with buttons; your answers feed your review schedule."""
-        await interaction.response.defer(thinking=True)
-        session = await self.bot.services.quizzes.start(
-            user_key(interaction.user), interaction.user.display_name, area=area, topic=topic, difficulty=difficulty,
+        """Start a quiz (private unless `channel`), or carry on with the one you paused."""
+        private = not channel
+        await interaction.response.defer(thinking=True, ephemeral=private)
+        quizzes = self.bot.services.quizzes
+        user = user_key(interaction.user)
+        paused = await quizzes.resumable(user)
+        options = (area, topic, difficulty, channel) != (None, None, None, False) or interaction.namespace.count
+        if paused is not None and not options:
+            kind = "review" if paused.mode == "review" else "quiz"
+            note = f"Carrying on with your {kind}: question {paused.index + 1} of {paused.total}."
+            embed, view = quiz_message(self.bot, paused, note)
+            await interaction.followup.send(embed=embed, view=view, ephemeral=True)
+            return
+        session = await quizzes.start(
+            user, interaction.user.display_name, area=area, topic=topic, difficulty=difficulty,
             count=count, channel=channel, group_id=_group(interaction), channel_id=str(interaction.channel_id),
         )  # fmt: skip
-        embed, view = quiz_message(self.bot, session)
-        if session.total < count:
-            await interaction.followup.send(f"Only {session.total} question(s) match.", embed=embed, view=view)
-        else:
-            await interaction.followup.send(embed=embed, view=view)
+        if paused is not None and private:
+            await quizzes.stop(paused.id)  # options given: a new quiz replaces the paused one
+        note = f"Only {session.total} question(s) match." if session.total < count else ""
+        embed, view = quiz_message(self.bot, session, note)
+        await interaction.followup.send(embed=embed, view=view, ephemeral=private)
 
     @app_commands.command(name="review")
     async def review(self, interaction: discord.Interaction[StudyBot]) -> None:
-        """Review what is due (spaced repetition), then your weakest topics."""
-        await interaction.response.defer(thinking=True)
+        """Review what is due (spaced repetition), then your weakest topics; only you see it."""
+        await interaction.response.defer(thinking=True, ephemeral=True)
         session = await self.bot.services.quizzes.review(
             user_key(interaction.user), interaction.user.display_name, count=10, group_id=_group(interaction),
             channel_id=str(interaction.channel_id),
         )  # fmt: skip
         embed, view = quiz_message(self.bot, session)
-        await interaction.followup.send(embed=embed, view=view)
+        await interaction.followup.send(embed=embed, view=view, ephemeral=True)
 
 
 def _group(interaction: discord.Interaction[StudyBot]) -> str | None:
