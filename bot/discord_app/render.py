@@ -13,7 +13,7 @@ import discord
 
 from bot.study.answering import Answer
 from bot.study.grading import Grade
-from bot.study.interview import AnswerFeedback, Prompt, Scorecard
+from bot.study.interview import AnswerFeedback, Prompt, Scorecard, WrapUp
 from bot.study.progress import Progress
 from bot.study.quiz import LETTERS, QuizResult, QuizSummary
 from bot.study.store import LeaderboardRow
@@ -220,9 +220,30 @@ def interview_feedback_embed(fb: AnswerFeedback) -> discord.Embed:
     return embed
 
 
-def scorecard_embed(card: Scorecard) -> discord.Embed:
+def interview_answer_embed(name: str, text: str) -> discord.Embed:
+    """An answer given through the form, shown in the thread as a typed one would be."""
+    embed = discord.Embed(description=clip(text, DESCRIPTION_LIMIT), colour=COLOUR)
+    embed.set_author(name=clip(f"{name} answered", 256))
+    return embed
+
+
+def wrap_up_embed(wrap_up: WrapUp, titles: Callable[[str], str] = words) -> discord.Embed:
+    """A group interview side by side: standings, and who gave the strongest answer to each question."""
+    medals = ["🥇", "🥈", "🥉"]
+    lines = [f"{medals[i] if i < 3 else f'{i + 1}.'} {name}: {score:.0%}" for i, (name, score) in
+             enumerate(wrap_up.standings)]  # fmt: skip
+    embed = discord.Embed(title="Group wrap-up", description=clip("\n".join(lines), DESCRIPTION_LIMIT), colour=COLOUR)
+    best = "\n".join(f"Q{n} ({titles(topic)}): {name}, {score:.0%}" for n, topic, name, score in wrap_up.best)
+    if best:
+        embed.add_field(name="Strongest answer per question", value=clip(best, FIELD_LIMIT), inline=False)
+    return embed
+
+
+def scorecard_embed(card: Scorecard, titles: Callable[[str], str] = words) -> discord.Embed:
     embed = discord.Embed(title=clip(f"Scorecard: {card.name} · {card.overall:.0%}", TITLE_LIMIT), colour=COLOUR)
-    rows = "\n".join(f"Q{i.number} {i.topic}: {i.verdict.value} ({i.score:.0%}){i.follow_up_note}" for i in card.items)
+    rows = "\n".join(
+        f"Q{i.number} {titles(i.topic)}: {i.verdict.value} ({i.score:.0%}){i.follow_up_note}" for i in card.items
+    )
     embed.description = clip(rows or "No question was answered.", DESCRIPTION_LIMIT)
     for name, values in (("Strengths", card.strengths), ("To improve", card.to_improve), ("Read next", card.read_next)):
         if values:

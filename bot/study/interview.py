@@ -354,6 +354,29 @@ class Scorecard:
         return lines
 
 
+@dataclass(frozen=True)
+class WrapUp:
+    """A group interview side by side: everyone's overall score, and the strongest answer per question."""
+
+    standings: list[tuple[str, float]]  # (name, overall score), best first
+    best: list[tuple[int, str, str, float]]  # (question number, topic, name, score) of the top answer
+
+
+def group_wrap_up(session: InterviewSession) -> WrapUp | None:
+    """The wrap-up of a group interview with at least two participants (None otherwise)."""
+    if not session.group or len(session.participants) < 2:
+        return None
+    cards = session.scorecards()
+    standings = sorted(((c.name or c.user_id, c.overall) for c in cards), key=lambda row: (-row[1], row[0]))
+    best: list[tuple[int, str, str, float]] = []
+    for number in sorted({r.number for r in session.results}):
+        answered = [r for r in session.results if r.number == number and r.outcome is Outcome.answered]
+        if answered:
+            top = max(answered, key=lambda r: (r.score, -r.answered_at.timestamp()))
+            best.append((number, top.topic, top.name or top.user_id, top.score))
+    return WrapUp(standings, best)
+
+
 def build_scorecard(session: InterviewSession, participant: Participant) -> Scorecard:
     results = sorted((r for r in session.results if r.user_id == participant.user_id), key=lambda r: r.number)
     items = [
@@ -681,6 +704,15 @@ class InterviewService:
         return self._locks.setdefault(session_id, asyncio.Lock())
 
     # lifecycle
+
+    def check_options(
+        self, *, topic: str | None = None, area: str | None = None, level: str | None = None, questions: int = 5,
+        mode: str = "turns",
+    ) -> None:  # fmt: skip
+        """Raise the error ``start`` would raise for these options, before anything is created for them."""
+        if mode.strip().lower() not in {m.value for m in GroupMode}:
+            raise InvalidSessionOptions(f"Unknown mode {mode!r}: use turns or same.")
+        select_questions(self.questions, random.Random(0), count=questions, topic=topic, area=area, level=level)
 
     async def start(
         self,

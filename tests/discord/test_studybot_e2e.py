@@ -336,12 +336,35 @@ async def test_solo_interview_in_a_thread(bot: StudyBot, fake_discord: FakeDisco
     feedback = await fake.wait_for_message(thread, after=mark, predicate=lambda m: bool(m["embeds"]))
     assert feedback["embeds"][0]["title"].startswith("Q1 · ") and "correct" in feedback["embeds"][0]["title"]
     nxt = await fake.wait_for_message(
-        thread, after=mark, predicate=lambda m: bool(m["embeds"]) and "Question 2/3" in m["embeds"][0]["title"]
+        thread, after=mark, predicate=lambda m: bool(m["embeds"]) and "Question 2/3" in m["embeds"][0].get("title", "")
     )
-    assert nxt
-    ended = await cmd(fake, "interview end", user=fake.member, channel=thread)
-    final = await fake.wait_for_followup(ended)
-    assert final["embeds"][0]["title"].startswith("Scorecard: ")
+    assert [b["label"] for b in _buttons(nxt)] == ["Answer in a form", "Skip question", "End interview"]
+    mark = len(fake.messages_log)
+    skipped = await _press(fake, nxt["id"], "sbik:", fake.member)
+    assert "skipped" in (await fake.wait_for_callback(skipped)).data["content"]
+    third = await fake.wait_for_message(
+        thread, after=mark, predicate=lambda m: bool(m["embeds"]) and "Question 3/3" in m["embeds"][0].get("title", "")
+    )
+    refused = await _press(fake, third["id"], "sbie:", fake.other_member)
+    assert (await fake.wait_for_callback(refused)).ephemeral  # only the host ends it
+    ended = await _press(fake, third["id"], "sbie:", fake.member)
+    final = (await fake.wait_for_callback(ended)).data
+    assert final["content"] == "Interview ended." and final["embeds"][0]["title"].startswith("Scorecard: ")
+    assert "(skipped)" not in final["embeds"][0]["description"] or "Q2" in final["embeds"][0]["description"]
+    assert "Q1 regularization:" not in final["embeds"][0]["description"]  # topic titles, not slugs
+
+
+async def test_a_bad_interview_topic_is_refused_privately_before_any_thread(
+    bot: StudyBot, fake_discord: FakeDiscord
+) -> None:
+    fake = fake_discord
+    threads = len(fake.threads)
+    start = await cmd(fake, "interview start", {"topic": "quantum-knitting"}, user=fake.member, channel=fake.study)
+    reply = await fake.wait_for_callback(start)
+    assert reply.ephemeral and "No interview questions" in reply.data["content"]
+    assert len(fake.threads) == threads  # no orphan thread
+    choices = await fake.autocomplete("interview", subcommand="start", options={"topic": "regul"}, focused="topic")
+    assert any(c["value"] == "regularization" for c in choices)
 
 
 async def test_group_interview_with_join_and_turns(bot: StudyBot, fake_discord: FakeDiscord) -> None:
@@ -356,8 +379,10 @@ async def test_group_interview_with_join_and_turns(bot: StudyBot, fake_discord: 
     assert "joined" in (await fake.wait_for_callback(joined)).data["content"]
     not_host = await fake.click(lobby, begin, user=fake.member)
     assert (await fake.wait_for_callback(not_host)).ephemeral
+    assert thread.name.startswith("Group mock interview")  # named for the group, not the host
     started = await fake.click(lobby, begin, user=fake.admin)
-    await fake.wait_for_callback(started)
+    update = await fake.wait_for_callback(started)
+    assert update.type == 7 and "Join" not in update.data["content"] and "under way" in update.data["content"]
     session = (await bot.services.interviews.active_for(channel_id=str(thread.id)))[0]
     for turn in range(3):
         prompt = session.current_prompt()
@@ -374,14 +399,19 @@ async def test_group_interview_with_join_and_turns(bot: StudyBot, fake_discord: 
             session = await bot.services.interviews.load(session.id)
         del turn
     cards = await fake.wait_for_message(
-        thread, predicate=lambda m: bool(m["embeds"]) and m["embeds"][0]["title"].startswith("Scorecard")
+        thread, predicate=lambda m: bool(m["embeds"]) and m["embeds"][0].get("title", "").startswith("Scorecard")
     )
     titles = [
-        m["embeds"][0]["title"]
+        m["embeds"][0].get("title", "")
         for m in fake.channel_messages(thread)
-        if m["embeds"] and m["embeds"][0]["title"].startswith("Scorecard")
+        if m["embeds"] and m["embeds"][0].get("title", "").startswith("Scorecard")
     ]
     assert cards and len(titles) == 2  # one scorecard per member
+    wrap_up = await fake.wait_for_message(
+        thread, predicate=lambda m: bool(m["embeds"]) and m["embeds"][0].get("title", "") == "Group wrap-up"
+    )
+    standings = wrap_up["embeds"][0]["description"].splitlines()
+    assert len(standings) == 2 and all(any(name in line for line in standings) for name in ("Ada Admin", "Ben Student"))
 
 
 async def test_mentions_only_where_enabled_and_reply_follow_ups(bot: StudyBot, fake_discord: FakeDiscord) -> None:
@@ -531,8 +561,11 @@ async def test_interview_answer_through_a_modal_and_a_timeout(bot: StudyBot, fak
         f"sbiam:{session.id}", {"answer": " ".join(session.questions[0].key_points)}, user=fake.member, message=question
     )
     await fake.wait_for_callback(submitted)
+    shown = await fake.wait_for_followup(submitted)  # the answer itself, as the thread sees it
+    assert shown["embeds"][0]["author"]["name"].endswith("answered")
+    assert shown["embeds"][0]["description"] == " ".join(session.questions[0].key_points)
     feedback = await fake.wait_for_message(
-        thread, after=mark, predicate=lambda m: bool(m["embeds"]) and m["embeds"][0]["title"].startswith("Q1")
+        thread, after=mark, predicate=lambda m: bool(m["embeds"]) and m["embeds"][0].get("title", "").startswith("Q1")
     )
     assert "correct" in feedback["embeds"][0]["title"]
 
@@ -544,6 +577,6 @@ async def test_interview_answer_through_a_modal_and_a_timeout(bot: StudyBot, fak
     cog.expiry.change_interval(seconds=0.1)  # type: ignore[attr-defined]
     late = await fake.wait_for_message(
         thread, after=mark, timeout=15,
-        predicate=lambda m: bool(m["embeds"]) and m["embeds"][0]["title"].startswith("Q2"),
+        predicate=lambda m: bool(m["embeds"]) and m["embeds"][0].get("title", "").startswith("Q2"),
     )  # fmt: skip
     assert "incorrect" in late["embeds"][0]["title"] and "in time" in late["embeds"][0]["description"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -15,13 +16,14 @@ from bot.discord_app import render
 from bot.discord_app.client import report_error
 from bot.discord_app.views import user_key
 from bot.study.errors import StudybotError
-from bot.study.interview import InterviewSession, InterviewStep
+from bot.study.interview import InterviewSession, InterviewStep, Scorecard, group_wrap_up
 
 if TYPE_CHECKING:
     from bot.discord_app.client import StudyBot
 
 log = logging.getLogger(__name__)
 Interaction = discord.Interaction["StudyBot"]
+Titles = Callable[[str], str]  # a topic id -> its title
 LEVELS = [app_commands.Choice(name=v, value=v) for v in ("junior", "mid", "senior")]
 MODES = [
     app_commands.Choice(name="take turns", value="turns"),
@@ -29,7 +31,7 @@ MODES = [
 ]
 
 
-async def post_step(channel: discord.abc.Messageable, step: InterviewStep) -> None:
+async def post_step(channel: discord.abc.Messageable, step: InterviewStep, titles: Titles) -> None:
     """Everything one interview action produced, in order: feedback, follow-up, next question, scorecards."""
     for fb in step.released:  # the answerer's own feedback is among them when it is released
         await channel.send(embed=render.interview_feedback_embed(fb))
@@ -40,8 +42,18 @@ async def post_step(channel: discord.abc.Messageable, step: InterviewStep) -> No
     elif step.waiting_for:
         names = [p.display for p in step.session.participants if p.user_id in step.waiting_for]
         await channel.send(f"Waiting for: {', '.join(names)}")
-    for card in step.scorecards:
-        await channel.send(embed=render.scorecard_embed(card))
+    if step.scorecards:
+        for embed in _results(step.session, step.scorecards, titles):
+            await channel.send(embed=embed)
+
+
+def _results(session: InterviewSession, cards: list[Scorecard], titles: Titles) -> list[discord.Embed]:
+    """Each participant's scorecard, then (in a group) everyone side by side."""
+    embeds = [render.scorecard_embed(c, titles) for c in cards[:9]]
+    wrap_up = group_wrap_up(session)
+    if wrap_up is not None:
+        embeds.append(render.wrap_up_embed(wrap_up, titles))
+    return embeds
 
 
 class AnswerModal(discord.ui.Modal, title="Your answer"):
@@ -59,9 +71,12 @@ class AnswerModal(discord.ui.Modal, title="Your answer"):
         step = await interaction.client.services.interviews.answer(
             self.sid, user_key(interaction.user), self.answer.value
         )
-        await interaction.followup.send(f"Answer received from {interaction.user.display_name}.")
+        # The answer as everyone in the thread sees a typed one: the group reads what was said.
+        await interaction.followup.send(
+            embed=render.interview_answer_embed(interaction.user.display_name, self.answer.value)
+        )
         if interaction.channel is not None and isinstance(interaction.channel, discord.abc.Messageable):
-            await post_step(interaction.channel, step)
+            await post_step(interaction.channel, step, interaction.client.services.topics.title_of)
 
     async def on_error(self, interaction: Interaction, error: Exception) -> None:  # type: ignore[override]
         await report_error(interaction, error)
@@ -122,7 +137,9 @@ class BeginButton(discord.ui.DynamicItem[discord.ui.Button["discord.ui.View"]], 
     async def callback(self, interaction: Interaction) -> None:
         try:
             session = await interaction.client.services.interviews.begin(self.sid, user_key(interaction.user))
-            await interaction.response.edit_message(view=None)
+            names = ", ".join(p.display for p in session.participants)
+            started = f"Group mock interview: {session.total} questions, under way with {names}."
+            await interaction.response.edit_message(content=started, view=None)
             prompt = session.current_prompt()
             if prompt is not None and interaction.channel is not None:
                 await interaction.followup.send(embed=render.interview_prompt_embed(prompt), view=answer_view(self.sid))
@@ -130,10 +147,81 @@ class BeginButton(discord.ui.DynamicItem[discord.ui.Button["discord.ui.View"]], 
             await report_error(interaction, exc)
 
 
+class SkipQuestionButton(
+    discord.ui.DynamicItem[discord.ui.Button["discord.ui.View"]], template=r"sbik:(?P<sid>[0-9a-f]{32})"
+):
+    """Skip the question (or follow-up) it is your turn to answer: recorded as skipped."""
+
+    def __init__(self, sid: str) -> None:
+        super().__init__(
+            discord.ui.Button(label="Skip question", style=discord.ButtonStyle.secondary, custom_id=f"sbik:{sid}")
+        )
+        self.sid = sid
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> SkipQuestionButton:  # type: ignore[override]
+        return cls(match["sid"])
+
+    async def callback(self, interaction: Interaction) -> None:
+        try:
+            step = await interaction.client.services.interviews.skip(self.sid, user_key(interaction.user))
+            await interaction.response.send_message(f"{interaction.user.display_name} skipped this one.")
+            if interaction.channel is not None and isinstance(interaction.channel, discord.abc.Messageable):
+                await post_step(interaction.channel, step, interaction.client.services.topics.title_of)
+        except Exception as exc:
+            await report_error(interaction, exc)
+
+
+class EndInterviewButton(
+    discord.ui.DynamicItem[discord.ui.Button["discord.ui.View"]], template=r"sbie:(?P<sid>[0-9a-f]{32})"
+):
+    """The host ends the interview now: scorecards for what was answered."""
+
+    def __init__(self, sid: str) -> None:
+        super().__init__(
+            discord.ui.Button(label="End interview", style=discord.ButtonStyle.danger, custom_id=f"sbie:{sid}")
+        )
+        self.sid = sid
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> EndInterviewButton:  # type: ignore[override]
+        return cls(match["sid"])
+
+    async def callback(self, interaction: Interaction) -> None:
+        try:
+            interviews = interaction.client.services.interviews
+            cards = await interviews.end(self.sid, user_key(interaction.user))
+            session = await interviews.load(self.sid)
+            await interaction.response.send_message(
+                "Interview ended.", embeds=_results(session, cards, interaction.client.services.topics.title_of)
+            )
+        except Exception as exc:
+            await report_error(interaction, exc)
+
+
 def answer_view(sid: str) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     view.add_item(AnswerButton(sid))
+    view.add_item(SkipQuestionButton(sid))
+    view.add_item(EndInterviewButton(sid))
     return view
+
+
+async def interview_topic_autocomplete(interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+    """Areas and topics that have interview questions, matching what is typed so far."""
+    topics = interaction.client.services.topics
+    text = current.lower()
+    choices = [(f"{a.title} (whole area)", a.id) for a in topics.areas]
+    choices += [(t.title, t.id) for a in topics.areas for t in a.topics]
+    return [
+        app_commands.Choice(name=name[:100], value=value)
+        for name, value in choices
+        if text in value or text in name.lower()
+    ][:25]
 
 
 def lobby_view(sid: str) -> discord.ui.View:
@@ -167,6 +255,7 @@ class Interview(commands.GroupCog, group_name="interview"):
         group="Let others join with a button", mode="Group mode: take turns, or everyone answers each question",
     )  # fmt: skip
     @app_commands.choices(level=LEVELS, mode=MODES)
+    @app_commands.autocomplete(topic=interview_topic_autocomplete)
     @app_commands.guild_only()
     async def start(
         self,
@@ -181,26 +270,35 @@ class Interview(commands.GroupCog, group_name="interview"):
         channel = interaction.channel
         if not isinstance(channel, discord.TextChannel):
             raise app_commands.CheckFailure("interviews need a text channel")
-        await interaction.response.defer(thinking=True)
         services = self.bot.services
         area = topic if topic in {a.id for a in services.topics.areas} else None
+        try:  # a bad option is said privately, before any thread exists
+            services.interviews.check_options(
+                topic=None if area else topic, area=area, level=level, questions=questions, mode=mode
+            )
+        except StudybotError as exc:
+            await report_error(interaction, exc)
+            return
+        await interaction.response.defer(thinking=True, ephemeral=not group)
         name = interaction.user.display_name
+        subject = services.topics.title_of(topic) if topic else "mixed topics"
+        title = f"Group mock interview: {subject}" if group else f"Mock interview: {name}"
         thread = await channel.create_thread(
-            name=render.clip(f"Mock interview: {name}", 100), type=discord.ChannelType.public_thread,
-            auto_archive_duration=60,
-        )  # fmt: skip
+            name=render.clip(title, 100), type=discord.ChannelType.public_thread, auto_archive_duration=60
+        )
         session = await services.interviews.start(
             user_key(interaction.user), name, topic=None if area else topic, area=area, level=level,
             questions=questions, group=group, mode=mode, group_id=str(interaction.guild_id), channel_id=str(thread.id),
         )  # fmt: skip
-        intro = f"Mock interview: {session.total} questions. Answer in this thread; `/interview end` stops early."
+        intro = f"Mock interview: {session.total} questions. Answer in this thread, or with the buttons."
         if session.notice:
             intro += f"\n{session.notice}"
         if group:
             await thread.send(
-                intro + "\nClick **Join** to take part; the host clicks **Start**.", view=lobby_view(session.id)
+                intro + f"\nHosted by {name}. Click **Join** to take part; the host clicks **Start**.",
+                view=lobby_view(session.id),
             )
-            await interaction.followup.send(f"Group interview lobby opened in {thread.mention}.")
+            await interaction.followup.send(f"Group interview lobby opened in {thread.mention}: join there.")
             return
         await thread.send(intro)
         prompt = session.current_prompt()
@@ -219,7 +317,10 @@ class Interview(commands.GroupCog, group_name="interview"):
             return
         await interaction.response.defer(thinking=True)
         cards = await self.bot.services.interviews.end(sessions[0].id, user_key(interaction.user))
-        await interaction.followup.send("Interview ended.", embeds=[render.scorecard_embed(c) for c in cards[:10]])
+        session = await self.bot.services.interviews.load(sessions[0].id)
+        await interaction.followup.send(
+            "Interview ended.", embeds=_results(session, cards, self.bot.services.topics.title_of)
+        )
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
@@ -242,7 +343,7 @@ class Interview(commands.GroupCog, group_name="interview"):
         except StudybotError as exc:
             await message.reply(str(exc), mention_author=False)
             return
-        await post_step(message.channel, step)
+        await post_step(message.channel, step, self.bot.services.topics.title_of)
 
     @tasks.loop(seconds=10)
     async def expiry(self) -> None:
@@ -265,7 +366,7 @@ class Interview(commands.GroupCog, group_name="interview"):
                 int(session.channel_id)
             )
             if isinstance(channel, discord.abc.Messageable):
-                await post_step(channel, step)
+                await post_step(channel, step, self.bot.services.topics.title_of)
         except Exception:
             log.exception("could not expire interview %s", session.id)
 
@@ -275,5 +376,5 @@ class Interview(commands.GroupCog, group_name="interview"):
 
 
 async def setup(bot: StudyBot) -> None:
-    bot.add_dynamic_items(AnswerButton, JoinButton, BeginButton)
+    bot.add_dynamic_items(AnswerButton, JoinButton, BeginButton, SkipQuestionButton, EndInterviewButton)
     await bot.add_cog(Interview(bot))
