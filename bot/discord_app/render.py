@@ -12,7 +12,6 @@ from collections.abc import Callable
 import discord
 
 from bot.study.answering import Answer
-from bot.study.grading import Grade
 from bot.study.interview import AnswerFeedback, Prompt, Scorecard, WrapUp
 from bot.study.progress import Progress
 from bot.study.quiz import LETTERS, QuizResult, QuizSummary
@@ -115,10 +114,13 @@ def quiz_result_embed(result: QuizResult, who: str | None = None) -> discord.Emb
     if who:
         head = f"{who}: {head}"
     lines = [f"**{head}** (score {result.score:.2f})"]
+    feedback = _READ.sub("", result.feedback)
+    if feedback.startswith(head.split(": ")[-1]):  # the grader's feedback opens with the same verdict
+        feedback = feedback[len(head.split(": ")[-1]) :].strip()
     if not result.correct:
         lines.append(f"**Answer:** {result.right_answer}")
-    if result.feedback:
-        lines.append(result.feedback)
+    if feedback:
+        lines.append(feedback)
     lines.append(result.explanation)
     embed = discord.Embed(description=clip("\n".join(lines), DESCRIPTION_LIMIT), colour=colour)
     embed.set_footer(text=clip(f"Source: {result.source}", 2048))
@@ -146,25 +148,6 @@ def quiz_summary_embed(
             embed.add_field(name="By topic", value=clip(topics, FIELD_LIMIT), inline=False)
         if summary.to_review or skipped:
             embed.set_footer(text="What you missed comes back in /quiz review when it is due.")
-    return embed
-
-
-def grade_embed(grade: Grade | AnswerFeedback, title: str) -> discord.Embed:
-    """A graded free-text answer: feedback, key points covered and missed, a strong answer, where to read."""
-    colour = GOOD if grade.verdict.value == "correct" else MEH if grade.verdict.value == "partial" else BAD
-    embed = discord.Embed(
-        title=clip(title, TITLE_LIMIT), description=clip(grade.feedback, DESCRIPTION_LIMIT), colour=colour
-    )
-    if grade.covered:
-        embed.add_field(
-            name="Covered", value=clip("\n".join(f"✓ {p}" for p in grade.covered), FIELD_LIMIT), inline=False
-        )
-    if grade.missed:
-        embed.add_field(name="Missed", value=clip("\n".join(f"✗ {p}" for p in grade.missed), FIELD_LIMIT), inline=False)
-    if grade.model_answer:
-        embed.add_field(name="A strong answer", value=clip(grade.model_answer, FIELD_LIMIT), inline=False)
-    if grade.sources:
-        embed.set_footer(text=clip("Read: " + ", ".join(grade.sources), 2048))
     return embed
 
 
@@ -212,12 +195,32 @@ def interview_prompt_embed(prompt: Prompt) -> discord.Embed:
     return embed
 
 
+FEEDBACK_LIMIT = 1200  # characters in one interview feedback embed, all parts together
+_READ = re.compile(r"\s*Read: [^\n]*$")
+
+
 def interview_feedback_embed(fb: AnswerFeedback) -> discord.Embed:
-    embed = grade_embed(fb, f"Q{fb.number} · {fb.name}: {fb.verdict.value} ({fb.score:.0%})")
-    if fb.follow_up_summary:
-        text = f"*{fb.follow_up}*\n{fb.follow_up_summary}"
-        embed.insert_field_at(0, name="Follow-up", value=clip(text, FIELD_LIMIT), inline=False)
+    """One compact embed: the verdict, what was right and wrong (with the correction), at most three
+    missed points, how the follow-up went, and where to read. The model answer is one button away."""
+    colour = GOOD if fb.verdict.value == "correct" else MEH if fb.verdict.value == "partial" else BAD
+    title = clip(f"Q{fb.number} · {fb.name}: {fb.verdict.value} ({fb.score:.0%})", TITLE_LIMIT)
+    read = f"Read: {fb.sources[0]}" if fb.sources else ""
+    follow = f"*{fb.follow_up}*\n{fb.follow_up_summary}" if fb.follow_up_summary else ""
+    room = FEEDBACK_LIMIT - len(title) - len(read) - len(follow) - 8
+    embed = discord.Embed(title=title, description=clip(_READ.sub("", fb.feedback), max(room, 200)), colour=colour)
+    if follow:
+        embed.add_field(name="Follow-up", value=clip(follow, FIELD_LIMIT), inline=False)
+    if read:
+        embed.set_footer(text=clip(read, 2048))
     return embed
+
+
+def model_answer_text(fb: AnswerFeedback) -> str:
+    """What 'Show model answer' reveals: the strong answer, and every point that was missed."""
+    text = f"**A strong answer to Q{fb.number}**\n{fb.model_answer}"
+    if fb.missed:
+        text += "\n\n**You missed**\n" + "\n".join(f"• {p}" for p in fb.missed)
+    return clip(text, MESSAGE_LIMIT)
 
 
 def interview_answer_embed(name: str, text: str) -> discord.Embed:

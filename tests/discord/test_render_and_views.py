@@ -101,3 +101,41 @@ def test_interview_feedback_shows_how_the_follow_up_went() -> None:
     assert feedback(Outcome.skipped)["fields"][0]["value"].endswith("Skipped.")
     assert feedback(Outcome.timeout)["fields"][0]["value"].endswith("No answer in time.")
     assert all(f["name"] != "Follow-up" for f in feedback(None).get("fields", []))
+
+
+def test_interview_feedback_is_one_compact_embed_with_the_model_answer_a_click_away() -> None:
+    from bot.study.grading import Verdict
+    from bot.study.interview import AnswerFeedback, Outcome
+
+    missed = [f"Key point number {i} that the answer did not mention, stated in a long sentence." for i in range(6)]
+    source = "Regularization: L1, L2, dropout and early stopping > How dropout works"
+    feedback = (
+        "Partly right. You covered 1 of 7 key points. You got: “dropout zeroes units”. You said “dropout is on "
+        "at inference”; in fact: it is off at inference. Missing: " + "; ".join(missed[:3]) + f" (and 3 more). "
+        f"Read: {source}."
+    )
+    fb = AnswerFeedback(
+        "s", 2, "iv-1", "What is dropout?", "regularization", "u1", "Ada", Verdict.partial, 0.3,
+        ["Dropout zeroes units."], missed, [], feedback, "A model answer. " * 40, [source],
+        follow_up="What happens at inference?", follow_up_outcome=Outcome.skipped,
+    )  # fmt: skip
+    embed = render.interview_feedback_embed(fb)
+    data = embed.to_dict()
+    assert len(embed) <= render.FEEDBACK_LIMIT
+    assert "Read:" not in data["description"] and data["footer"]["text"] == f"Read: {source}"  # once
+    assert "in fact: it is off at inference" in data["description"]  # the correction stays
+    assert [f["name"] for f in data.get("fields", [])] == ["Follow-up"]  # no Covered / Missed / model answer walls
+    revealed = render.model_answer_text(fb)
+    assert "A model answer." in revealed and all(p in revealed for p in missed)
+    assert len(revealed) <= render.MESSAGE_LIMIT
+
+
+def test_a_quiz_result_does_not_repeat_its_verdict() -> None:
+    from bot.study.quiz import QuizResult
+
+    result = QuizResult(
+        "q1", "u1", "an answer", False, 0.5, "partial", "Because.", "Note > Section", "The model answer.",
+        "Partly right. You covered 1 of 2 key points. Read: Note > Section.",
+    )  # fmt: skip
+    text = render.quiz_result_embed(result).description or ""
+    assert text.count("Partly right") == 1 and text.count("Read:") == 0

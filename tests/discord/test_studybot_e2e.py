@@ -335,6 +335,9 @@ async def test_solo_interview_in_a_thread(bot: StudyBot, fake_discord: FakeDisco
     await fake.message(" ".join(item.key_points), user=fake.member, channel=thread)
     feedback = await fake.wait_for_message(thread, after=mark, predicate=lambda m: bool(m["embeds"]))
     assert feedback["embeds"][0]["title"].startswith("Q1 · ") and "correct" in feedback["embeds"][0]["title"]
+    shown = await _press(fake, feedback["id"], "sbim:", fake.other_member)  # anyone may look, privately
+    reveal = await fake.wait_for_callback(shown)
+    assert reveal.ephemeral and "A strong answer to Q1" in reveal.data["content"]
     nxt = await fake.wait_for_message(
         thread, after=mark, predicate=lambda m: bool(m["embeds"]) and "Question 2/3" in m["embeds"][0].get("title", "")
     )

@@ -34,7 +34,12 @@ MODES = [
 async def post_step(channel: discord.abc.Messageable, step: InterviewStep, titles: Titles) -> None:
     """Everything one interview action produced, in order: feedback, follow-up, next question, scorecards."""
     for fb in step.released:  # the answerer's own feedback is among them when it is released
-        await channel.send(embed=render.interview_feedback_embed(fb))
+        results = step.session.results
+        index = next((i for i, r in enumerate(results) if (r.number, r.user_id) == (fb.number, fb.user_id)), None)
+        view = discord.ui.View(timeout=None)
+        if index is not None:
+            view.add_item(ModelAnswerButton(step.session.id, index))
+        await channel.send(embed=render.interview_feedback_embed(fb), view=view)
     if step.follow_up is not None:
         await channel.send(embed=render.interview_prompt_embed(step.follow_up), view=answer_view(step.session.id))
     if step.prompt is not None and step.prompt is not step.follow_up and not step.waiting_for:
@@ -54,6 +59,37 @@ def _results(session: InterviewSession, cards: list[Scorecard], titles: Titles) 
     if wrap_up is not None:
         embeds.append(render.wrap_up_embed(wrap_up, titles))
     return embeds
+
+
+class ModelAnswerButton(
+    discord.ui.DynamicItem[discord.ui.Button["discord.ui.View"]], template=r"sbim:(?P<sid>[0-9a-f]{32}):(?P<k>\d+)"
+):
+    """Under a feedback embed: the model answer and every missed point, shown only to whoever asks."""
+
+    def __init__(self, sid: str, k: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Show model answer", style=discord.ButtonStyle.secondary, custom_id=f"sbim:{sid}:{k}"
+            )
+        )
+        self.sid, self.k = sid, k
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> ModelAnswerButton:  # type: ignore[override]
+        return cls(match["sid"], int(match["k"]))
+
+    async def callback(self, interaction: Interaction) -> None:
+        try:
+            session = await interaction.client.services.interviews.load(self.sid)
+            if not 0 <= self.k < len(session.results):
+                await interaction.response.send_message("That answer is no longer stored.", ephemeral=True)
+                return
+            text = render.model_answer_text(session.results[self.k])
+            await interaction.response.send_message(text, ephemeral=True)
+        except Exception as exc:
+            await report_error(interaction, exc)
 
 
 class AnswerModal(discord.ui.Modal, title="Your answer"):
@@ -376,5 +412,7 @@ class Interview(commands.GroupCog, group_name="interview"):
 
 
 async def setup(bot: StudyBot) -> None:
-    bot.add_dynamic_items(AnswerButton, JoinButton, BeginButton, SkipQuestionButton, EndInterviewButton)
+    bot.add_dynamic_items(
+        AnswerButton, JoinButton, BeginButton, SkipQuestionButton, EndInterviewButton, ModelAnswerButton
+    )
     await bot.add_cog(Interview(bot))
