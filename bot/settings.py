@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     min_relevance: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.32
     # An answer card answers a question when its match confidence reaches this (tuned on held-out
     # questions: bench/answer_eval.py); 1.0 or more turns the cards off.
-    card_threshold: Annotated[float, Field(ge=0.0, le=2.0)] = 0.38
+    card_threshold: Annotated[float, Field(ge=0.0, le=2.0)] = 0.36
 
     # Worker threads for blocking work (the model, Chroma, BM25, composing answers). Many threads
     # let questions that arrive together share one model call (a micro-batch); the model itself

@@ -77,6 +77,23 @@ def test_a_card_answer_is_cited_to_its_note_section(knowledge_services: Services
     assert [r.card_id for r in answer.related] == [i for i in card.related if i in knowledge_services.cards.by_id][:3]
 
 
+def test_a_supporting_sentence_never_repeats_the_card(knowledge_services: Services) -> None:
+    """The one sentence from the notes after a card's answer must add something, not say it again."""
+    from bot.study.text import split_sentences, terms
+
+    for question in ("why load the model once at startup instead of on every request", "how does dropout work",
+                     "why does l1 give you sparse weights but l2 doesnt", "what features can i pull out of a timestamp"):  # fmt: skip
+        answer = knowledge_services.answers.ask_sync(question)
+        card = knowledge_services.cards.by_id.get(answer.card_id or "")
+        if card is None:
+            continue
+        extra = answer.text[len(card.answer) :].replace("[1]", "").replace("[2]", "").strip()
+        said = set(terms(card.answer))
+        for sentence in split_sentences(extra):
+            own = set(terms(sentence))
+            assert len(own & said) < 0.5 * len(own), f"{question!r}: {sentence!r} repeats the card"
+
+
 def test_cards_are_matched_by_meaning_and_by_their_subject(knowledge_services: Services) -> None:
     cards = knowledge_services.cards
     top = cards.match("my kmeans clusters change every run, is that normal?")[0]

@@ -259,6 +259,8 @@ class CardIndex:
             score = w.cosine * cosine + w.overlap * overlap
             if not kinds_agree(asked, card.kind):
                 score -= w.kind_penalty
+            elif asked is CardKind.definition and card.kind is not CardKind.definition:
+                score -= w.kind_penalty / 2  # "what is X" is best answered by X's definition card
             if subject:
                 score -= w.subject_penalty * self._unused_share(subject, self._owner[row])
             current = best.get(self._owner[row])

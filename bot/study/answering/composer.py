@@ -57,7 +57,7 @@ def relevant(passages: Sequence[Passage], min_relevance: float) -> list[Passage]
 @dataclass(frozen=True)
 class ComposerSettings:
     min_relevance: float = 0.32  # a passage less similar than this to the question answers nothing
-    card_threshold: float = 0.38  # a card less confident than this is not the question (tuned)
+    card_threshold: float = 0.36  # a card less confident than this is not the question (tuned)
     near_miss: float = 0.07  # "I don't know" names topics this close to min_relevance
     opening_sentences: int = 3
     opening_words: int = 90
@@ -134,13 +134,17 @@ class Composer:
         if not missing:
             return None
         note = card.source.note
+        said = set(terms(card.answer))
         for p in passages[:3]:
             if p.score < self.settings.min_relevance + 0.1 or not p.source.endswith(note):
                 continue
             for sentence in passage_sentences(p.text):
                 if is_meta(sentence) or len(sentence.split()) < 6 or len(sentence) > 300:
                     continue
-                if missing & set(terms(sentence)):
+                own = set(terms(sentence))
+                if len(own & said) >= 0.5 * len(own):  # it mostly repeats the card: it adds nothing
+                    continue
+                if missing & own:
                     return sentence, p
         return None
 
