@@ -81,8 +81,13 @@ def test_a_supporting_sentence_never_repeats_the_card(knowledge_services: Servic
     """The one sentence from the notes after a card's answer must add something, not say it again."""
     from bot.study.text import split_sentences, terms
 
-    for question in ("why load the model once at startup instead of on every request", "how does dropout work",
-                     "why does l1 give you sparse weights but l2 doesnt", "what features can i pull out of a timestamp"):  # fmt: skip
+    questions = (
+        "why load the model once at startup instead of on every request",
+        "how does dropout work",
+        "why does l1 give you sparse weights but l2 doesnt",
+        "what features can i pull out of a timestamp",
+    )
+    for question in questions:
         answer = knowledge_services.answers.ask_sync(question)
         card = knowledge_services.cards.by_id.get(answer.card_id or "")
         if card is None:
