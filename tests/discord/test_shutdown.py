@@ -114,8 +114,10 @@ async def test_closing_finishes_answers_in_flight_and_refuses_new_requests(
     answer = await fake.wait_for_followup(asked)
     assert LLM_REPLY.split(" [")[0] in str(answer["embeds"])
     received = await fake.wait_for_followup(submitted)
-    assert received["content"].startswith("Answer received")
-    step = await fake.wait_for_message(thread, after=mark, predicate=lambda m: bool(m["embeds"]))
+    assert received["embeds"][0]["author"]["name"].endswith("answered")  # the answer, shown to the thread
+    step = await fake.wait_for_message(
+        thread, after=mark, predicate=lambda m: bool(m["embeds"]) and "title" in m["embeds"][0]
+    )
     assert step["embeds"][0]["title"].startswith(("Q1", "Follow-up"))  # what the graded answer led to
     await asyncio.wait_for(closing, timeout=10)
     assert bot.is_closed() and len(bot.work) == 0
