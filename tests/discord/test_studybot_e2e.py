@@ -102,6 +102,17 @@ async def test_commands_are_synced(bot: StudyBot, fake_discord: FakeDiscord) -> 
     material = next(c for c in fake_discord.synced_commands(1000) if c["name"] == "material")
     assert int(material["default_member_permissions"]) == 1 << 5  # Manage Server
 
+    def descriptions(options: list[JSON], path: str) -> list[tuple[str, str]]:
+        found = []
+        for option in options:
+            where = f"{path} {option['name']}"
+            found.append((where, option.get("description", "")))
+            found += descriptions(option.get("options", []), where)
+        return found
+
+    every = [d for c in fake_discord.synced_commands(1000) for d in descriptions(c.get("options", []), c["name"])]
+    assert [where for where, text in every if text in ("", "…")] == []  # each option says what it is
+
 
 async def test_global_sync_without_a_test_guild(make_bot: Callable[..., StudyBot], start_bot: BotStarter,
                                                 fake_discord: FakeDiscord) -> None:  # fmt: skip

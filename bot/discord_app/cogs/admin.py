@@ -129,12 +129,14 @@ class Mentions(commands.GroupCog, group_name="mentions"):
         return await require_manage_guild(interaction)
 
     @app_commands.command(name="enable")
+    @app_commands.describe(channel="The text channel where members may ask @studybot")
     async def enable(self, interaction: discord.Interaction[StudyBot], channel: discord.TextChannel) -> None:
         """Answer @studybot questions in this channel."""
         await self.bot.services.db.set_mention_channel(str(interaction.guild_id), str(channel.id), True)
         await interaction.response.send_message(f"I now answer @mentions in {channel.mention}.", ephemeral=True)
 
     @app_commands.command(name="disable")
+    @app_commands.describe(channel="The text channel where @studybot should stop answering")
     async def disable(self, interaction: discord.Interaction[StudyBot], channel: discord.TextChannel) -> None:
         """Stop answering @mentions in this channel."""
         await self.bot.services.db.set_mention_channel(str(interaction.guild_id), str(channel.id), False)
