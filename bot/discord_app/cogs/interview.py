@@ -14,7 +14,7 @@ from discord.ext import commands, tasks
 
 from bot.discord_app import render
 from bot.discord_app.client import report_error
-from bot.discord_app.views import user_key
+from bot.discord_app.views.common import SID, SessionButton, user_key
 from bot.study.errors import StudybotError
 from bot.study.interview import InterviewSession, InterviewStep, Scorecard, group_wrap_up
 
@@ -118,35 +118,15 @@ class AnswerModal(discord.ui.Modal, title="Your answer"):
         await report_error(interaction, error)
 
 
-class AnswerButton(
-    discord.ui.DynamicItem[discord.ui.Button["discord.ui.View"]], template=r"sbia:(?P<sid>[0-9a-f]{32})"
-):
-    def __init__(self, sid: str) -> None:
-        super().__init__(
-            discord.ui.Button(label="Answer in a form", style=discord.ButtonStyle.secondary, custom_id=f"sbia:{sid}")
-        )
-        self.sid = sid
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]
-    ) -> AnswerButton:  # type: ignore[override]
-        return cls(match["sid"])
+class AnswerButton(SessionButton, template=rf"sbia:{SID}"):
+    prefix, label = "sbia", "Answer in a form"
 
     async def callback(self, interaction: Interaction) -> None:
         await interaction.response.send_modal(AnswerModal(self.sid))
 
 
-class JoinButton(discord.ui.DynamicItem[discord.ui.Button["discord.ui.View"]], template=r"sbij:(?P<sid>[0-9a-f]{32})"):
-    def __init__(self, sid: str) -> None:
-        super().__init__(discord.ui.Button(label="Join", style=discord.ButtonStyle.success, custom_id=f"sbij:{sid}"))
-        self.sid = sid
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]
-    ) -> JoinButton:  # type: ignore[override]
-        return cls(match["sid"])
+class JoinButton(SessionButton, template=rf"sbij:{SID}"):
+    prefix, label, style = "sbij", "Join", discord.ButtonStyle.success
 
     async def callback(self, interaction: Interaction) -> None:
         try:
@@ -159,16 +139,8 @@ class JoinButton(discord.ui.DynamicItem[discord.ui.Button["discord.ui.View"]], t
             await report_error(interaction, exc)
 
 
-class BeginButton(discord.ui.DynamicItem[discord.ui.Button["discord.ui.View"]], template=r"sbib:(?P<sid>[0-9a-f]{32})"):
-    def __init__(self, sid: str) -> None:
-        super().__init__(discord.ui.Button(label="Start", style=discord.ButtonStyle.primary, custom_id=f"sbib:{sid}"))
-        self.sid = sid
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]
-    ) -> BeginButton:  # type: ignore[override]
-        return cls(match["sid"])
+class BeginButton(SessionButton, template=rf"sbib:{SID}"):
+    prefix, label, style = "sbib", "Start", discord.ButtonStyle.primary
 
     async def callback(self, interaction: Interaction) -> None:
         try:
@@ -183,22 +155,10 @@ class BeginButton(discord.ui.DynamicItem[discord.ui.Button["discord.ui.View"]], 
             await report_error(interaction, exc)
 
 
-class SkipQuestionButton(
-    discord.ui.DynamicItem[discord.ui.Button["discord.ui.View"]], template=r"sbik:(?P<sid>[0-9a-f]{32})"
-):
+class SkipQuestionButton(SessionButton, template=rf"sbik:{SID}"):
     """Skip the question (or follow-up) it is your turn to answer: recorded as skipped."""
 
-    def __init__(self, sid: str) -> None:
-        super().__init__(
-            discord.ui.Button(label="Skip question", style=discord.ButtonStyle.secondary, custom_id=f"sbik:{sid}")
-        )
-        self.sid = sid
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]
-    ) -> SkipQuestionButton:  # type: ignore[override]
-        return cls(match["sid"])
+    prefix, label = "sbik", "Skip question"
 
     async def callback(self, interaction: Interaction) -> None:
         try:
@@ -210,22 +170,10 @@ class SkipQuestionButton(
             await report_error(interaction, exc)
 
 
-class EndInterviewButton(
-    discord.ui.DynamicItem[discord.ui.Button["discord.ui.View"]], template=r"sbie:(?P<sid>[0-9a-f]{32})"
-):
+class EndInterviewButton(SessionButton, template=rf"sbie:{SID}"):
     """The host ends the interview now: scorecards for what was answered."""
 
-    def __init__(self, sid: str) -> None:
-        super().__init__(
-            discord.ui.Button(label="End interview", style=discord.ButtonStyle.danger, custom_id=f"sbie:{sid}")
-        )
-        self.sid = sid
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]
-    ) -> EndInterviewButton:  # type: ignore[override]
-        return cls(match["sid"])
+    prefix, label, style = "sbie", "End interview", discord.ButtonStyle.danger
 
     async def callback(self, interaction: Interaction) -> None:
         try:

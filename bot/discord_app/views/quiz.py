@@ -18,14 +18,13 @@ import discord
 
 from bot.discord_app import render
 from bot.discord_app.client import report_error
-from bot.discord_app.views.common import Interaction, user_key
+from bot.discord_app.views.common import NEVER, SID, Interaction, SessionButton, user_key
 from bot.study.banks import QuizItem, QuizType
 from bot.study.quiz import LETTERS, QuizSession, display_answer
 
 if TYPE_CHECKING:
     from bot.discord_app.client import StudyBot
 
-SID = r"(?P<sid>[0-9a-f]{32})"
 Row = discord.ui.Button["discord.ui.View"]
 MultiSelect = discord.ui.Select["discord.ui.View"]
 NOT_YOURS = "This quiz belongs to someone else: start your own."
@@ -137,9 +136,6 @@ async def _show_next(interaction: Interaction, session: QuizSession, names: dict
     else:
         embed, view = quiz_message(bot, session)
         await interaction.followup.send(embed=embed, view=view, ephemeral=private)
-
-
-NEVER = r"(?!)"  # the template of a base class that is never registered itself
 
 
 class _SessionItem(discord.ui.DynamicItem[Row], template=NEVER):
@@ -361,18 +357,8 @@ class QuizStopButton(_SessionItem, template=rf"sbqx:{SID}:(?P<idx>\d+)"):
             await report_error(interaction, exc)
 
 
-class _FinishedItem(discord.ui.DynamicItem[Row], template=NEVER):
+class _FinishedItem(SessionButton, template=NEVER):
     """A button under a finished quiz's results: ``<prefix>:<session>``."""
-
-    def __init__(self, sid: str, button: Row) -> None:
-        super().__init__(button)
-        self.sid = sid
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]
-    ) -> _FinishedItem:  # type: ignore[override]
-        return cls(match["sid"])
 
     async def _open(self, interaction: Interaction, retry: bool) -> None:
         quizzes = interaction.client.services.quizzes
@@ -391,18 +377,14 @@ class _FinishedItem(discord.ui.DynamicItem[Row], template=NEVER):
 
 
 class QuizRetryButton(_FinishedItem, template=rf"sbqr:{SID}"):
-    def __init__(self, sid: str) -> None:
-        button = _button("Review what I missed", discord.ButtonStyle.primary, f"sbqr:{sid}")
-        super().__init__(sid, button)
+    prefix, label, style = "sbqr", "Review what I missed", discord.ButtonStyle.primary
 
     async def callback(self, interaction: Interaction) -> None:
         await self._open(interaction, retry=True)
 
 
 class QuizAgainButton(_FinishedItem, template=rf"sbqw:{SID}"):
-    def __init__(self, sid: str) -> None:
-        button = _button("New quiz", discord.ButtonStyle.secondary, f"sbqw:{sid}")
-        super().__init__(sid, button)
+    prefix, label = "sbqw", "New quiz"
 
     async def callback(self, interaction: Interaction) -> None:
         await self._open(interaction, retry=False)
