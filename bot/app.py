@@ -29,10 +29,12 @@ if TYPE_CHECKING:
 
     from bot.study.answering import AnswerService
     from bot.study.banks import InterviewQuestion, QuizItem, TopicList
+    from bot.study.flashcards import FlashcardService
     from bot.study.grading import Grader
     from bot.study.interview import InterviewService
     from bot.study.progress import ProgressService
     from bot.study.quiz import QuizService
+    from bot.study.reminders import ReminderService
     from bot.study.retrieval import Retriever
     from bot.study.store import Store
 
@@ -128,10 +130,26 @@ class Services:
         )
 
     @cached_property
+    def flashcards(self) -> FlashcardService:
+        """The answer cards as flashcards, on the learner's one fsrs schedule."""
+        from bot.study.flashcards import FlashcardService
+
+        return FlashcardService(self.db, self.cards.cards, self.topics, self.grader.rubrics.source)
+
+    @cached_property
+    def reminders(self) -> ReminderService:
+        """Opt-in daily reminders when quiz items or flashcards are due."""
+        from bot.study.reminders import ReminderService
+
+        return ReminderService(self.db, [i.id for i in self.quiz_items], [c.id for c in self.cards.cards])
+
+    @cached_property
     def progress(self) -> ProgressService:
         from bot.study.progress import ProgressService
 
-        return ProgressService(self.db, self.topics)
+        return ProgressService(
+            self.db, self.topics, items={i.id for i in self.quiz_items}, cards={c.id for c in self.cards.cards}
+        )
 
     def _retriever(self, extra: list[VectorStore] | None = None) -> Retriever:
         from bot.study.retrieval import RetrievalConfig, Retriever

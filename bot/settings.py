@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     user: str = ""
     # Seconds a candidate has for each mock-interview answer before it counts as unanswered.
     interview_answer_seconds: Annotated[float, Field(gt=0)] = 300.0
+    # How often the Discord bot looks for daily reminders to send (learners opt in with /reminders).
+    reminder_check_seconds: Annotated[float, Field(gt=0)] = 300.0
 
     # Embeddings and retrieval
     embedding_model: str = BUNDLED_MODEL

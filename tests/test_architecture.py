@@ -16,7 +16,7 @@ CORE = [
     REPO / "bot" / "metrics.py",
     REPO / "bot" / "http.py",
     REPO / "bot" / "healthcheck.py",
-    REPO / "bot" / "cli.py",
+    *(REPO / "bot" / "terminal").rglob("*.py"),  # the terminal adapter needs no discord either
 ]
 
 

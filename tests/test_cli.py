@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.terminal.app import app
 from tests.conftest import free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -119,10 +119,11 @@ def test_ask_stdin_one_json_object_per_line(ingested: Callable[..., object]) -> 
     questions = "What is precision?\n\n" + "x" * 2500 + "\nHow does k-means work?\n"
     result = ingested("ask", "-", input=questions)
     rows = _lines(result.stdout)
-    assert result.exit_code == 0 and len(rows) == 3
+    assert result.exit_code == 0 and len(rows) == 4  # line n of the output answers line n of the input
     assert rows[0]["question"] == "What is precision?" and rows[0]["sources"]
-    assert "limit is 2000" in str(rows[1]["error"])
-    assert rows[2]["question"] == "How does k-means work?"
+    assert rows[1] == {"question": "", "error": "The question is empty: type a question about machine learning."}
+    assert "limit is 2000" in str(rows[2]["error"])
+    assert rows[3]["question"] == "How does k-means work?"
 
 
 def test_retrieve_json_and_stdin(ingested: Callable[..., object]) -> None:
@@ -130,8 +131,10 @@ def test_retrieve_json_and_stdin(ingested: Callable[..., object]) -> None:
     data = json.loads(one.stdout)
     assert len(data["results"]) == 2 and data["results"][0]["source"].endswith("kmeans.txt")
     assert set(data["results"][0]) == {"source", "title", "section", "text", "score"}
-    many = ingested("retrieve", "-", "-k", "1", input="recall\nprecision\n")
-    assert [len(r["results"]) for r in _lines(many.stdout)] == [1, 1]
+    many = ingested("retrieve", "-", "-k", "1", input="recall\n  \nprecision\n")
+    assert [len(r["results"]) if "results" in r else r["error"][:21] for r in _lines(many.stdout)] == [
+        1, "The question is empty", 1,
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize("question", ["", "   \t ", "x" * 2001])

@@ -33,6 +33,8 @@ CANCEL_WAIT_S = 2.0
 EXTENSIONS = (
     "bot.discord_app.cogs.ask",
     "bot.discord_app.cogs.quiz",
+    "bot.discord_app.cogs.flashcards",
+    "bot.discord_app.cogs.reminders",
     "bot.discord_app.cogs.interview",
     "bot.discord_app.cogs.progress",
     "bot.discord_app.cogs.admin",

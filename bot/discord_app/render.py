@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime
 
 import discord
 
 from bot.study.answering import Answer
 from bot.study.interview import AnswerFeedback, Prompt, Scorecard, WrapUp
-from bot.study.progress import Progress
-from bot.study.quiz import LETTERS, QuizResult, QuizSummary
+from bot.study.progress import MASTERY_MEANING, POINTS_MEANING, Progress, ReviewsDue, TopicProgress
+from bot.study.quiz import LETTERS, QuizResult, QuizSummary, ReviewOffer, ReviewReason
 from bot.study.store import LeaderboardRow
 
 MESSAGE_LIMIT = 2000
@@ -100,9 +101,11 @@ def answer_subject(answer_message: discord.Message) -> str:
     return question_title(answer_message) or ""
 
 
-def quiz_question_embed(number: int, total: int, question: str, choices: list[str], meta: str) -> discord.Embed:
+def quiz_question_embed(
+    number: int, total: int, question: str, choices: list[str], meta: str, kind: str = "Question"
+) -> discord.Embed:
     lines = [f"**{LETTERS[i]}.** {choice}" for i, choice in enumerate(choices)]
-    embed = discord.Embed(title=clip(f"Question {number}/{total}", TITLE_LIMIT), colour=COLOUR)
+    embed = discord.Embed(title=clip(f"{kind} {number}/{total}", TITLE_LIMIT), colour=COLOUR)
     embed.description = clip(question + ("\n\n" + "\n".join(lines) if lines else ""), DESCRIPTION_LIMIT)
     embed.set_footer(text=meta)
     return embed
@@ -128,9 +131,12 @@ def quiz_result_embed(result: QuizResult, who: str | None = None) -> discord.Emb
 
 
 def quiz_summary_embed(
-    summary: QuizSummary, names: dict[str, str] | None = None, titles: Callable[[str], str] = words
+    summary: QuizSummary,
+    names: dict[str, str] | None = None,
+    titles: Callable[[str], str] = words,
+    title: str = "Quiz finished",
 ) -> discord.Embed:
-    embed = discord.Embed(title="Quiz finished", colour=COLOUR)
+    embed = discord.Embed(title=title, colour=COLOUR)
     if summary.ranking and names is not None:
         medals = ["🥇", "🥈", "🥉"]
         lines = [
@@ -151,18 +157,60 @@ def quiz_summary_embed(
     return embed
 
 
+def when(moment: datetime) -> str:
+    """A moment as Discord renders it in each reader's own time ("in 3 hours"); descriptions and fields only."""
+    return f"<t:{int(moment.timestamp())}:R>"
+
+
+def reviews_line(
+    reviews: ReviewsDue,
+    command: str = "/quiz review",
+    empty: str = "nothing scheduled yet: what you answer comes back for review",
+) -> str:
+    """Where the review schedule stands, in words: due now, due within a day, and when the next one comes."""
+    if reviews.now:
+        later = f", **{reviews.today - reviews.now}** more within a day" if reviews.today > reviews.now else ""
+        return f"**{reviews.now}** due now{later} · `{command}`"
+    if reviews.today:
+        first = f", the first {when(reviews.next_at)}" if reviews.next_at else ""
+        return f"none due now; **{reviews.today}** within a day{first}"
+    if reviews.next_at:
+        return f"none due within a day; the next {when(reviews.next_at)}"
+    return empty
+
+
+def flashcards_line(due: ReviewsDue) -> str:
+    return reviews_line(due, "/cards", "none studied yet: `/cards` shows you the first ones")
+
+
+def _topic_line(t: TopicProgress) -> str:
+    return f"{t.title} · {t.mastery:.0%} ({t.correct}/{t.answered} right)"
+
+
 def progress_embed(progress: Progress, name: str) -> discord.Embed:
+    """Totals, streak and reviews in words, the weakest and strongest topics, and what mastery means.
+    Mastery per area is in the attached chart only (not repeated here)."""
     embed = discord.Embed(title=clip(f"Progress of {name}", TITLE_LIMIT), colour=COLOUR)
-    embed.description = (
-        f"**{progress.answered}** answers, {progress.accuracy:.0%} correct\n"
-        f"Streak: **{progress.current_streak}** day(s) (longest {progress.longest_streak})\n"
-        f"Reviews due: **{progress.due_reviews}**"
-    )
-    areas = "\n".join(f"{a.title}: {a.mastery:.0%}" for a in progress.areas)
-    embed.add_field(name="Mastery by area", value=clip(areas, FIELD_LIMIT), inline=False)
-    if progress.weakest_topics:
-        weak = ", ".join(f"{t} ({m:.0%})" for t, m in progress.weakest_topics)
-        embed.add_field(name="Weakest topics", value=clip(weak, FIELD_LIMIT), inline=False)
+    if not progress.answered:
+        embed.description = (
+            "No answers yet: `/quiz start` gives you a first quiz, and your mastery fills in as you answer.\n"
+            f"Reviews: {reviews_line(progress.reviews)}\n"
+            f"Flashcards: {flashcards_line(progress.flashcards)}"
+        )
+    else:
+        answers = "answer" if progress.answered == 1 else "answers"
+        embed.description = (
+            f"**{progress.answered}** {answers}, **{progress.correct}** right ({progress.accuracy:.0%}), "
+            f"on {len(progress.topics)} topic(s) in {progress.areas_tried} of {len(progress.areas)} areas\n"
+            f"Streak: **{progress.current_streak}** day(s) (longest {progress.longest_streak}), "
+            f"{progress.days_studied} day(s) studied\n"
+            f"Reviews: {reviews_line(progress.reviews)}\n"
+            f"Flashcards: {flashcards_line(progress.flashcards)}"
+        )
+    for title, topics in (("Weakest topics", progress.weakest_topics), ("Strongest topics", progress.strongest_topics)):
+        if topics:
+            embed.add_field(name=title, value=clip("\n".join(map(_topic_line, topics)), FIELD_LIMIT), inline=False)
+    embed.add_field(name="What mastery means", value=clip(MASTERY_MEANING, FIELD_LIMIT), inline=False)
     embed.set_image(url="attachment://mastery.png")
     return embed
 
@@ -174,11 +222,56 @@ def leaderboard_embed(rows: list[LeaderboardRow], guild_name: str, days: int) ->
     else:
         embed.description = clip(
             "\n".join(
-                f"**{i}.** {r.name}: {r.points:.1f} points ({r.correct}/{r.answered} correct)"
+                f"**{i}.** {r.name}: {r.points:.1f} points ({r.answered} answers, {r.correct} right)"
                 for i, r in enumerate(rows, 1)
             ),
             DESCRIPTION_LIMIT,
         )
+    embed.set_footer(text=clip(POINTS_MEANING.format(days=days), 2048))
+    return embed
+
+
+def review_reason_text(reason: ReviewReason, titles: Callable[[str], str] = words) -> str:
+    """Why a question is in a review, in a line (a timestamp in it: for descriptions and fields only)."""
+    topic = titles(reason.topic)
+    if reason.kind == "due" and reason.due_since is not None:
+        return f"Due for review since {when(reason.due_since)} ({topic})."
+    if reason.kind == "missed":
+        return f"You missed this one in your quiz ({topic})."
+    if reason.kind == "skipped":
+        return f"You skipped this one in your quiz ({topic})."
+    if reason.mastery is None:
+        return f"From {topic}, a topic you have not tried yet."
+    return f"From one of your weakest topics ({reason.mastery:.0%} mastery): {topic}."
+
+
+def review_intro(reasons: list[ReviewReason]) -> str:
+    """The line above a review's first question: what it holds, and why."""
+    due = sum(r.kind == "due" for r in reasons)
+    weak = sum(r.kind == "weak" for r in reasons)
+    parts = [f"{due} due for review" if due else "", f"{weak} from your weakest topics" if weak else ""]
+    held = " and ".join(p for p in parts if p)
+    return f"A review of {len(reasons)} question(s)" + (f": {held}." if held else ".")
+
+
+def nothing_due_embed(offer: ReviewOffer, titles: Callable[[str], str] = words) -> discord.Embed:
+    """No review now: say so, when the next one comes, and what to practise instead."""
+    embed = discord.Embed(title="Nothing to review right now", colour=COLOUR)
+    if not offer.answered:
+        embed.description = (
+            "A review brings back questions you have answered, when they are due. You have not answered any "
+            "yet: take a first quiz (the button below, or `/quiz start` with a topic of your choice)."
+        )
+        return embed
+    lines = ["Nothing is due for review now."]
+    if offer.next_due is not None:
+        lines[0] = f"Nothing is due for review now; the next review is due {when(offer.next_due)}."
+    if offer.weakest:
+        lines.append("Meanwhile, practise one of your weakest topics:")
+        lines += [f"• {titles(topic)} · mastery {mastery:.0%}" for topic, mastery in offer.weakest]
+    else:
+        lines.append("Every topic you tried is mastered: `/quiz start` with a new topic takes you further.")
+    embed.description = clip("\n".join(lines), DESCRIPTION_LIMIT)
     return embed
 
 

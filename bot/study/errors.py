@@ -80,3 +80,7 @@ class InvalidSessionOptions(StudybotError):
 
 class NoInterviewQuestions(StudybotError):
     """Too few interview questions match the filters, even at neighbouring levels."""
+
+
+class NoFlashcards(StudybotError):
+    """No flashcard is due or new for the filters asked."""

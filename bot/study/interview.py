@@ -394,18 +394,19 @@ def build_scorecard(session: InterviewSession, participant: Participant) -> Scor
         for r in results
     ]
     overall = sum(r.score for r in results) / len(results) if results else 0.0
+    # One format for every strength, whoever took the interview and however well: the question (by its
+    # number: the card lists the questions by number and title), how much of it was covered, one point made.
     strengths = [
-        f"{r.topic}: covered {len(r.covered)} of {len(r.covered) + len(r.missed)} key points"
-        for r in results
-        if r.correct
-    ]
-    if not strengths:  # nothing fully right: name the key points that were there
-        strengths = list(dict.fromkeys(_shorten(p) for r in results for p in r.covered))[:3]
+        f"Q{r.number}: {len(r.covered)} of {len(r.covered) + len(r.missed)} key points, "
+        f"e.g. {_shorten(r.covered[0], 70)}"
+        for r in sorted(results, key=lambda r: (-r.score, r.number))
+        if r.covered
+    ][:3]
     by_score = sorted(results, key=lambda r: (r.correct, r.score, r.number))  # weakest first
     weakest = [r for r in by_score if not r.correct]
     # Wrong claims first (they hurt most in an interview), then missed key points, weakest questions first.
-    to_improve = [f'{r.topic}: avoid the claim "{red_flag_claim(f)}"' for r in by_score for f in r.red_flags]
-    missed = [[f"{r.topic}: {_shorten(p)}" for p in r.missed] for r in by_score]
+    to_improve = [f'Q{r.number}: avoid the claim "{red_flag_claim(f)}"' for r in by_score for f in r.red_flags]
+    missed = [[f"Q{r.number}: {_shorten(p)}" for p in r.missed] for r in by_score]
     to_improve += [line for rank in zip_longest(*missed) for line in rank if line]  # spread over the questions
     read_next = list(dict.fromkeys(s for r in weakest for s in r.sources))[:3]
     return Scorecard(
@@ -822,6 +823,23 @@ class InterviewService:
             session.status = SessionStatus.abandoned
             await self._save(session)
             return session.scorecards()
+
+    async def resume(self, session_id: str, user_id: str) -> InterviewSession:
+        """Carry on with a solo interview the owner left (the terminal saves one on Ctrl-C): the open
+        question, or its follow-up, gets a whole answer window again, since time away is no answer time."""
+        async with self._lock(session_id):
+            session = await self.load(session_id)
+            if user_id != session.owner_id:
+                raise NotSessionOwner("Only the person who opened this interview can carry on with it.")
+            if session.over:
+                raise SessionFinished("This interview is over: start a new one.")
+            if session.group:
+                raise InvalidSessionOptions("A group interview runs on its own clock: it cannot be resumed.")
+            deadline = self._now() + timedelta(seconds=session.time_limit_s)
+            for slot in session.slots:
+                slot.deadline = deadline
+            await self._save(session)
+            return session
 
     # answering
 

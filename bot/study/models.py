@@ -57,6 +57,31 @@ class ReviewCard(Base):
     due: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
+class ReviewLog(Base):
+    """One spaced-repetition review: which rating it earned and how long it took (fsrs's optimizer
+    fits a learner's own parameters from these, ``review_duration`` included)."""
+
+    __tablename__ = "review_logs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))  # quiz | review | flashcard
+    rating: Mapped[int] = mapped_column(Integer)  # fsrs Rating: 1 again, 2 hard, 3 good, 4 easy
+    reviewed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    review_duration: Mapped[int | None] = mapped_column(Integer)  # milliseconds, None when unknown
+
+
+class Reminder(Base):
+    """A learner's opt-in daily reminder: one message a day, from ``hour`` (UTC), when reviews are due."""
+
+    __tablename__ = "reminders"
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    channel_id: Mapped[str | None] = mapped_column(String(64))  # None: a direct message
+    group_id: Mapped[str | None] = mapped_column(String(64))
+    hour: Mapped[int] = mapped_column(Integer)  # 0-23, UTC
+    last_sent: Mapped[str | None] = mapped_column(String(10))  # ISO date of the last reminder sent
+
+
 class StudySession(Base):
     """A quiz or interview in progress (or finished), saved after every step so it survives a restart."""
 

@@ -26,10 +26,11 @@ if TYPE_CHECKING:
 from bot.study.banks import QuizItem, QuizType
 from bot.study.errors import InvalidAnswer, NoQuizItems, SessionFinished, SessionNotFound
 from bot.study.grading import MAX_ANSWER_CHARS, Grader, Verdict
-from bot.study.progress import topic_mastery
-from bot.study.store import AttemptRecord, Store
+from bot.study.progress import MASTERED, topic_mastery
+from bot.study.store import AttemptRecord, ReviewRecord, Store
 
 MAX_COUNT = 25
+LONGEST_ANSWER_S = 30 * 60  # longer than this, the learner was away: the duration is unknown
 LETTERS = "ABCDEF"
 
 
@@ -64,6 +65,11 @@ class QuizSession:
     # item id -> the order its choices are shown in (indexes into the bank's choices), drawn when the
     # session opens and saved with it: letters and buttons mean the same after a restart.
     orders: dict[str, list[int]] = field(default_factory=dict)
+    # When the current question was put in front of the learner (ISO time): how long an answer took
+    # goes into the review log, for fitting fsrs to the learner later.
+    shown_at: str | None = None
+    # Review mode: item id -> why it is in the review (a ReviewReason as a dict).
+    reasons: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -76,6 +82,14 @@ class QuizSession:
     def move_on(self) -> None:
         self.index += 1
         self.finished = self.index >= self.total
+        self.shown_at = datetime.now(UTC).isoformat()
+
+    def answer_time_ms(self, at: datetime) -> int | None:
+        """Milliseconds since the current question was shown; None when unknown or implausibly long."""
+        if self.shown_at is None:
+            return None
+        spent = (at - datetime.fromisoformat(self.shown_at)).total_seconds()
+        return int(spent * 1000) if 0 <= spent <= LONGEST_ANSWER_S else None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -97,6 +111,52 @@ def presented(item: QuizItem, order: Sequence[int] | None) -> QuizItem:
         assert isinstance(item.answer, int)
         answer = position[item.answer]
     return item.model_copy(update={"choices": choices, "answer": answer})
+
+
+@dataclass(frozen=True)
+class ReviewReason:
+    """Why an item is in a review.
+
+    ``due``: its spaced-repetition review is due (since ``due_since``); ``weak``: it comes from one of
+    the learner's weakest topics (``mastery`` then, None for a topic not tried yet); ``missed`` and
+    ``skipped``: it was answered wrongly or skipped in the quiz this review goes back over.
+    """
+
+    kind: str
+    topic: str
+    due_since: datetime | None = None
+    mastery: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "due_since": self.due_since.isoformat() if self.due_since else None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ReviewReason:
+        since = data.get("due_since")
+        return cls(data["kind"], data["topic"], datetime.fromisoformat(since) if since else None, data.get("mastery"))
+
+
+@dataclass(frozen=True)
+class ReviewOffer:
+    """What to do instead of a review when nothing is due."""
+
+    weakest: list[tuple[str, float]]  # (topic, mastery) of up to three topics tried and not mastered, weakest first
+    next_due: datetime | None  # when the first review comes due (None: nothing is scheduled)
+    answered: int  # answers the learner has given so far (0: a new learner, who needs a first quiz)
+
+
+class NothingDue(NoQuizItems):
+    """A review was asked for while nothing is due; ``offer`` says what to practise instead."""
+
+    def __init__(self, offer: ReviewOffer) -> None:
+        if not offer.answered:
+            message = "Nothing to review yet: reviews bring back what you have answered. Take a first quiz."
+        elif offer.weakest:
+            message = "Nothing is due for review now: practise one of your weakest topics, or take a quiz."
+        else:
+            message = "Nothing is due for review now: take a quiz on something new."
+        super().__init__(message)
+        self.offer = offer
 
 
 @dataclass
@@ -230,26 +290,52 @@ class QuizService:
         return await self._open(user_id, user_name, [i.id for i in picked], "quiz", channel, group_id, channel_id)
 
     async def review(
-        self, user_id: str, user_name: str = "", *, count: int = 10, group_id: str | None = None,
-        channel_id: str | None = None, at: datetime | None = None,
+        self, user_id: str, user_name: str = "", *, count: int = 10, topic: str | None = None,
+        group_id: str | None = None, channel_id: str | None = None, at: datetime | None = None,
     ) -> QuizSession:  # fmt: skip
-        """Due items first (most overdue first), then items from the learner's weakest topics."""
-        due = [i for i in await self.store.due_items(user_id, at, limit=count) if i in self.items]
-        chosen = due[:count]
-        if len(chosen) < count:
-            mastery = topic_mastery(await self.store.attempts(user_id))
-            seen = await self.store.reviewed_items(user_id)
-            topics = sorted({i.topic for i in self.items.values()}, key=lambda t: (mastery.get(t, 0.0), t))
-            attempted_topics = [t for t in topics if t in mastery]  # weakest topics the learner has tried
-            for topic in attempted_topics + [t for t in topics if t not in mastery]:
-                fresh = [i.id for i in self.select(topic=topic) if i.id not in chosen and i.id not in seen]
-                self._random.shuffle(fresh)
-                chosen += fresh[: max(1, min(2, count - len(chosen)))]
-                if len(chosen) >= count:
-                    break
-        if not chosen:
-            raise NoQuizItems("Nothing to review yet.")
-        return await self._open(user_id, user_name, chosen[:count], "review", False, group_id, channel_id)
+        """A review: the items due now (most overdue first), then items from the learner's weakest topics.
+
+        With ``topic``, that topic only (its due items first). Without one, a review needs something due:
+        otherwise it raises :class:`NothingDue`, which offers the weakest topics (or a first quiz)
+        instead of questions the learner never asked for. Every item's reason is kept in the session.
+        """
+        if not 1 <= count <= MAX_COUNT:
+            raise InvalidAnswer(f"A review has between 1 and {MAX_COUNT} questions.")
+        if topic is not None and not self.select(topic=topic):
+            raise NoQuizItems("No quiz questions on that topic: see the topic list.")
+        at = at or datetime.now(UTC)
+        attempts = await self.store.attempts(user_id)
+        mastery = topic_mastery(attempts, at)
+        schedule = {i: due for i, due in (await self.store.schedule(user_id)).items() if i in self.items}
+        due = sorted((d, i) for i, d in schedule.items() if d <= at and topic in (None, self.items[i].topic))
+        reasons = {i: ReviewReason("due", self.items[i].topic, due_since=d) for d, i in due[:count]}
+        if not reasons and topic is None:
+            weakest = sorted(((t, m) for t, m in mastery.items() if m < MASTERED), key=lambda tm: (tm[1], tm[0]))
+            upcoming = [d for d in schedule.values() if d > at]
+            raise NothingDue(ReviewOffer(weakest[:3], min(upcoming, default=None), len(attempts)))
+        if topic is not None:
+            weak = [topic]
+        else:
+            weak = sorted((t for t, m in mastery.items() if m < MASTERED), key=lambda t: (mastery[t], t))
+        # Then the weakest topics in turn, two items each per round: new ones first, then ones seen before.
+        pools: dict[str, list[str]] = {}
+        for t in weak:
+            items = [i.id for i in self.select(topic=t) if i.id not in reasons]
+            self._random.shuffle(items)
+            pools[t] = sorted(items, key=lambda i: i in schedule)
+        while len(reasons) < count and any(pools.values()):
+            for t, items in pools.items():
+                for item_id in items[:2][: count - len(reasons)]:
+                    reasons[item_id] = ReviewReason("weak", t, mastery=mastery.get(t))
+                del items[:2]
+        chosen = list(reasons)[:count]
+        return await self._open(user_id, user_name, chosen, "review", False, group_id, channel_id, reasons)
+
+    def reason(self, session: QuizSession, index: int | None = None) -> ReviewReason | None:
+        """Why a question of a review (the current one by default) is in it; None outside reviews."""
+        item_id = session.item_ids[session.index if index is None else index]
+        data = session.reasons.get(item_id)
+        return ReviewReason.from_dict(data) if data else None
 
     def _spread(self, pool: list[QuizItem], count: int) -> list[QuizItem]:
         """A random pick that spreads over topics before taking two of the same topic."""
@@ -265,10 +351,12 @@ class QuizService:
 
     async def _open(
         self, user_id: str, user_name: str, item_ids: list[str], mode: str, channel: bool,
-        group_id: str | None, channel_id: str | None,
+        group_id: str | None, channel_id: str | None, reasons: dict[str, ReviewReason] | None = None,
     ) -> QuizSession:  # fmt: skip
         await self.store.ensure_user(user_id, user_name, group_id)
         session = QuizSession(uuid.uuid4().hex, user_id, item_ids, mode, channel, group_id, channel_id)
+        session.reasons = {i: reasons[i].to_dict() for i in item_ids if i in reasons} if reasons else {}
+        session.shown_at = datetime.now(UTC).isoformat()
         session.results = [{} for _ in item_ids]
         for item_id in item_ids:  # shuffled on every presentation: position and letter give nothing away
             item = self.items[item_id]
@@ -320,11 +408,15 @@ class QuizService:
             await self.store.ensure_user(user_id, user_name, session.group_id)
         stored = await self.store.card(user_id, item.id)
         previous = Card.from_dict(cast("CardDict", stored)) if stored else Card()
-        updated, _ = self.scheduler.review_card(previous, rating_for(result.correct, result.score))
+        at = datetime.now(UTC)
+        rating = rating_for(result.correct, result.score)
+        duration = session.answer_time_ms(at)
+        updated, _ = self.scheduler.review_card(previous, rating, at, duration)
         await self.store.record_attempt(
             AttemptRecord(user_id, item.id, session.mode, item.area, item.topic, result.score, result.correct,
-                          datetime.now(UTC), session.group_id, session.id),
+                          at, session.group_id, session.id),
             card=dict(updated.to_dict()), due=updated.due,
+            review=ReviewRecord(user_id, item.id, session.mode, int(rating), at, duration),
         )  # fmt: skip
         # Re-read before writing: in channel mode other answers may have landed meanwhile.
         session = await self.load(session.id)
@@ -365,11 +457,15 @@ class QuizService:
     async def missed_again(self, session_id: str, user_name: str = "") -> QuizSession:
         """A review of the questions the owner missed or skipped in a finished session."""
         old = await self.load(session_id)
-        missed = [i for i, per_user in zip(old.item_ids, old.results, strict=True)
-                  if not (per_user.get(old.owner_id) or {}).get("correct")]  # fmt: skip
-        if not missed:
+        reasons: dict[str, ReviewReason] = {}
+        for item_id, per_user in zip(old.item_ids, old.results, strict=True):
+            mine = per_user.get(old.owner_id)
+            if item_id in self.items and not (mine or {}).get("correct"):
+                reasons[item_id] = ReviewReason("skipped" if mine is None else "missed", self.items[item_id].topic)
+        if not reasons:
             raise NoQuizItems("You missed nothing in that quiz: try a new one.")
-        return await self._open(old.owner_id, user_name, missed, "review", False, old.group_id, old.channel_id)
+        return await self._open(old.owner_id, user_name, list(reasons), "review", False, old.group_id,
+                                old.channel_id, reasons)  # fmt: skip
 
     async def another_like(self, session_id: str, user_name: str = "") -> QuizSession:
         """A new quiz over the same topic (or area) as a finished one, of the same length."""

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Integer, delete, event, func, select
+from sqlalchemy import Integer, delete, event, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
@@ -38,7 +38,9 @@ from bot.study.models import (
     GroupMember,
     Material,
     MentionChannel,
+    Reminder,
     ReviewCard,
+    ReviewLog,
     StudySession,
     User,
 )
@@ -92,6 +94,27 @@ class AttemptRecord:
     answered_at: datetime
     group_id: str | None = None
     session_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ReviewRecord:
+    """One spaced-repetition review (``rating`` is fsrs's 1-4; ``review_duration`` in milliseconds)."""
+
+    user_id: str
+    item_id: str
+    kind: str  # quiz | review | flashcard
+    rating: int
+    reviewed_at: datetime
+    review_duration: int | None = None
+
+
+@dataclass(frozen=True)
+class ReminderRecord:
+    user_id: str
+    channel_id: str | None  # None: a direct message
+    group_id: str | None
+    hour: int  # UTC
+    last_sent: str | None = None  # ISO date
 
 
 @dataclass(frozen=True)
@@ -269,24 +292,56 @@ class Store:
 
     # Attempts and spaced repetition
     async def record_attempt(
-        self, attempt: AttemptRecord, card: dict[str, Any] | None = None, due: datetime | None = None
+        self,
+        attempt: AttemptRecord,
+        card: dict[str, Any] | None = None,
+        due: datetime | None = None,
+        review: ReviewRecord | None = None,
     ) -> None:
-        """Store a graded answer and, atomically with it, the item's new review card (exactly once)."""
+        """Store a graded answer and, atomically with it, the item's new review card and its review
+        log (exactly once)."""
         attempt = replace(attempt, answered_at=_utc(attempt.answered_at))
-        due = _utc(due) if due is not None else None
 
         async def write(s: AsyncSession) -> None:
             s.add(Attempt(**attempt.__dict__))
             if card is not None and due is not None:
-                await s.execute(
-                    self._upsert(ReviewCard)
-                    .values(user_id=attempt.user_id, item_id=attempt.item_id, card=card, due=due)
-                    .on_conflict_do_update(
-                        index_elements=[ReviewCard.user_id, ReviewCard.item_id], set_={"card": card, "due": due}
-                    )
-                )
+                await self._put_card(s, attempt.user_id, attempt.item_id, card, due)
+            if review is not None:
+                s.add(ReviewLog(**replace(review, reviewed_at=_utc(review.reviewed_at)).__dict__))
 
         await self._run(_once(lambda s: _attempt_exists(s, attempt), write))
+
+    async def record_review(self, review: ReviewRecord, card: dict[str, Any], due: datetime) -> None:
+        """Store a review that is not a graded answer (a flashcard): its log and the item's new card."""
+        review = replace(review, reviewed_at=_utc(review.reviewed_at))
+
+        async def write(s: AsyncSession) -> None:
+            s.add(ReviewLog(**review.__dict__))
+            await self._put_card(s, review.user_id, review.item_id, card, due)
+
+        await self._run(_once(lambda s: _review_exists(s, review), write))
+
+    async def _put_card(self, s: AsyncSession, user_id: str, item_id: str, card: dict[str, Any], due: datetime) -> None:
+        due = _utc(due)
+        await s.execute(
+            self._upsert(ReviewCard)
+            .values(user_id=user_id, item_id=item_id, card=card, due=due)
+            .on_conflict_do_update(
+                index_elements=[ReviewCard.user_id, ReviewCard.item_id], set_={"card": card, "due": due}
+            )
+        )
+
+    async def review_logs(self, user_id: str, since: datetime | None = None) -> list[ReviewRecord]:
+        stmt = select(ReviewLog).where(ReviewLog.user_id == user_id).order_by(ReviewLog.reviewed_at, ReviewLog.id)
+        if since is not None:
+            stmt = stmt.where(ReviewLog.reviewed_at >= _utc(since))
+        return [_review(r) for r in await self._run(lambda s: _all(s, stmt))]
+
+    async def schedule(self, user_id: str) -> dict[str, datetime]:
+        """Item id -> when its next review is due, for every item the learner has reviewed."""
+        stmt = select(ReviewCard.item_id, ReviewCard.due).where(ReviewCard.user_id == user_id)
+        rows = await self._run(lambda s: s.execute(stmt))
+        return {item_id: _utc(due) for item_id, due in rows}
 
     async def attempts(self, user_id: str, since: datetime | None = None) -> list[AttemptRecord]:
         stmt = select(Attempt).where(Attempt.user_id == user_id).order_by(Attempt.answered_at, Attempt.id)
@@ -312,6 +367,39 @@ class Store:
     async def reviewed_items(self, user_id: str) -> set[str]:
         stmt = select(ReviewCard.item_id).where(ReviewCard.user_id == user_id)
         return set(await self._run(lambda s: _all(s, stmt)))
+
+    # Daily reminders
+    async def set_reminder(self, reminder: ReminderRecord | None, user_id: str) -> None:
+        """Turn a learner's daily reminder on (``reminder``) or off (None)."""
+
+        async def work(s: AsyncSession) -> None:
+            if reminder is None:
+                await s.execute(delete(Reminder).where(Reminder.user_id == user_id))
+                return
+            values = {"channel_id": reminder.channel_id, "group_id": reminder.group_id, "hour": reminder.hour}
+            await s.execute(
+                self._upsert(Reminder)
+                .values(user_id=user_id, last_sent=reminder.last_sent, **values)
+                .on_conflict_do_update(index_elements=[Reminder.user_id], set_=values)
+            )
+
+        await self._run(work)
+
+    async def reminder(self, user_id: str) -> ReminderRecord | None:
+        row = await self._run(lambda s: s.get(Reminder, user_id))
+        return _reminder(row) if row else None
+
+    async def reminders_to_send(self, at: datetime) -> list[ReminderRecord]:
+        """Reminders whose hour has come today (UTC) and that were not sent today."""
+        at = _utc(at)
+        stmt = select(Reminder).where(Reminder.hour <= at.hour)
+        rows = await self._run(lambda s: _all(s, stmt))
+        today = at.date().isoformat()
+        return [_reminder(r) for r in rows if r.last_sent != today]
+
+    async def reminder_sent(self, user_id: str, day: str) -> None:
+        stmt = update(Reminder).where(Reminder.user_id == user_id).values(last_sent=day)
+        await self._run(lambda s: s.execute(stmt))
 
     # Sessions
     async def save_session(
@@ -473,11 +561,14 @@ class Store:
                 await _all(s, select(StudySession).where(StudySession.owner_id == user_id)),
                 await _all(s, select(Feedback).where(Feedback.user_id == user_id)),
                 await _all(s, select(GroupMember.group_id).where(GroupMember.user_id == user_id)),
+                await _all(s, select(ReviewLog).where(ReviewLog.user_id == user_id).order_by(ReviewLog.id)),
             ]
             return user, lists
 
-        user, (attempts, cards, sessions, feedback, groups) = await self._run(work)
+        user, (attempts, cards, sessions, feedback, groups, reviews) = await self._run(work)
+        reminder = await self.reminder(user_id)
         return {
+            "reminder": reminder.__dict__ if reminder else None,
             "user": {
                 "id": user_id,
                 "name": user.name if user else "",
@@ -486,6 +577,7 @@ class Store:
             "groups": list(groups),
             "attempts": [{**_attempt(a).__dict__, "answered_at": _iso(a.answered_at)} for a in attempts],
             "review_cards": [{"item_id": c.item_id, "due": _iso(c.due), "card": c.card} for c in cards],
+            "reviews": [{**_review(r).__dict__, "reviewed_at": _iso(r.reviewed_at)} for r in reviews],
             "sessions": [
                 {"id": x.id, "kind": x.kind, "status": x.status, "state": x.state, "updated_at": _iso(x.updated_at)}
                 for x in sessions
@@ -504,6 +596,8 @@ class Store:
             for model, column in (
                 (Attempt, Attempt.user_id),
                 (ReviewCard, ReviewCard.user_id),
+                (ReviewLog, ReviewLog.user_id),
+                (Reminder, Reminder.user_id),
                 (StudySession, StudySession.owner_id),
                 (Feedback, Feedback.user_id),
                 (GroupMember, GroupMember.user_id),
@@ -554,6 +648,15 @@ async def _attempt_exists(s: AsyncSession, attempt: AttemptRecord) -> bool:
         Attempt.kind == attempt.kind,
         Attempt.session_id == attempt.session_id,
         Attempt.answered_at == attempt.answered_at,
+    )
+    return (await s.scalars(stmt.limit(1))).first() is not None
+
+
+async def _review_exists(s: AsyncSession, review: ReviewRecord) -> bool:
+    stmt = select(ReviewLog.id).where(
+        ReviewLog.user_id == review.user_id,
+        ReviewLog.item_id == review.item_id,
+        ReviewLog.reviewed_at == review.reviewed_at,
     )
     return (await s.scalars(stmt.limit(1))).first() is not None
 
@@ -637,6 +740,14 @@ def _attempt(row: Attempt) -> AttemptRecord:
         row.user_id, row.item_id, row.kind, row.area, row.topic, row.score, row.correct,
         assume_utc(row.answered_at), row.group_id, row.session_id,
     )  # fmt: skip
+
+
+def _review(row: ReviewLog) -> ReviewRecord:
+    return ReviewRecord(row.user_id, row.item_id, row.kind, row.rating, _utc(row.reviewed_at), row.review_duration)
+
+
+def _reminder(row: Reminder) -> ReminderRecord:
+    return ReminderRecord(row.user_id, row.channel_id, row.group_id, row.hour, row.last_sent)
 
 
 def _session(row: StudySession) -> SessionRecord:

@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.app import Services
-from bot.cli import app
 from bot.discord_app.client import ShardedStudyBot, StudyBot, build_bot
 from bot.settings import Settings
+from bot.terminal.app import app
 from tests.discord.conftest import BotStarter, LogWatch
 from tests.discord.fake_discord import JSON, FakeDiscord, FakeGuild, FakeInteraction, guild_id_on_shard
 from tests.discord.processes import StudybotProcess, studybot_env

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +18,15 @@ from bot.study.answering import CardIndex
 from bot.study.banks import QuizType
 from bot.study.embedding import Embedder
 from bot.study.quiz import LETTERS
+from bot.study.store import ReviewRecord
 from tests.conftest import share_session_models
 from tests.discord.conftest import BotStarter
 from tests.discord.fake_discord import FakeDiscord
 
 JSON = dict[str, Any]
 NO_PINGS = {"parse": []}
-COMMANDS = {"ask", "quiz", "interview", "progress", "leaderboard", "topics", "sources", "forget-me", "material",
-            "mentions"}  # fmt: skip
+COMMANDS = {"ask", "quiz", "cards", "reminders", "interview", "progress", "leaderboard", "topics", "sources",
+            "forget-me", "material", "mentions"}  # fmt: skip
 
 
 @pytest.fixture
@@ -265,7 +267,8 @@ async def test_solo_quiz_is_private_keeps_its_buttons_and_survives_a_restart(
 
     again = await _press(fake, summary["id"], "sbqr:", fake.member)
     retry = await fake.wait_for_followup(again)
-    assert retry["embeds"][0]["title"] == "Question 1/1" and "review" in retry["embeds"][0]["footer"]["text"]
+    assert retry["embeds"][0]["title"] == "Review 1/1" and "review" in retry["embeds"][0]["footer"]["text"]
+    assert "You missed this one in your quiz (Probability" in retry["embeds"][0]["description"]
     assert retry["flags"] & EPHEMERAL
 
 
@@ -297,6 +300,104 @@ async def test_skip_stop_and_resume_a_solo_quiz(bot: StudyBot, fake_discord: Fak
     assert await bot.services.quizzes.resumable(f"discord:{fake.member.id}") is not None  # only the new one
     old_sid = _custom_ids(second)[0].split(":")[1]
     assert (await bot.services.quizzes.load(old_sid)).finished
+
+
+async def test_flashcards_show_the_answer_rate_it_pause_and_carry_on(
+    make_bot: Callable[..., StudyBot], start_bot: BotStarter, fake_discord: FakeDiscord
+) -> None:
+    fake = fake_discord
+    bot = await start_bot(make_bot())
+    start = await cmd(fake, "cards", {"topic": "probability", "count": 3}, user=fake.member)
+    assert (await fake.wait_for_callback(start)).ephemeral
+    card = await fake.wait_for_followup(start)
+    embed = card["embeds"][0]
+    assert card["flags"] & EPHEMERAL and embed["title"] == "Flashcard 1 of 3" and "3 new cards" in embed["description"]
+    footer = embed["footer"]["text"]
+    assert footer.startswith("Probability") and footer.endswith(" · new card")  # the topic's title, no slug
+    assert [b["label"] for b in _buttons(card)] == ["Show answer", "Stop"]
+    flashcards = bot.services.flashcards
+    first_id = flashcards.card(await flashcards.load(_custom_ids(card)[0].split(":")[1]))
+    assert first_id.answer not in embed["description"]  # the answer stays hidden until asked for
+
+    intruder = await _press(fake, card["id"], "sbfs:", fake.other_member)
+    assert "someone else" in (await fake.wait_for_callback(intruder)).data["content"]
+    shown = await _press(fake, card["id"], "sbfs:", fake.member)
+    update = await fake.wait_for_callback(shown)
+    assert update.type == 7 and first_id.answer[:40] in update.data["embeds"][0]["description"]
+    assert ".md" not in str(update.data["embeds"]) and "Read more" in str(update.data["embeds"])
+    labels = [b["label"] for b in _buttons(update.data)]
+    assert [label.split(" · ")[0] for label in labels] == ["Again", "Hard", "Good", "Easy", "Stop"]
+    assert all(" · " in label and label[-1] in "mhdy" for label in labels[:4])  # when the card comes back
+    assert [b["style"] for b in _buttons(update.data)][:4] == [RED, GREY, GREEN, 1]
+
+    await bot.close()  # a restart between showing and rating: the buttons still work
+    bot = await start_bot(make_bot())
+    good = await _press(fake, card["id"], "sbfr:", fake.member)  # the first rating button: Again
+    second = (await fake.wait_for_callback(good)).data
+    assert second["embeds"][0]["title"] == "Flashcard 2 of 3"
+    assert "Again: that card comes back in" in second["embeds"][0]["description"]
+
+    stop = await _press(fake, card["id"], "sbfx:", fake.member)
+    paused = (await fake.wait_for_callback(stop)).data
+    assert "Paused at card 2 of 3" in paused["embeds"][0]["description"] and paused["components"] == []
+    again = await cmd(fake, "cards", user=fake.member)  # no options: carry on
+    resumed = await fake.wait_for_followup(again)
+    assert resumed["embeds"][0]["title"] == "Flashcard 2 of 3" and "Carrying on" in resumed["embeds"][0]["description"]
+    for _ in range(2):
+        await fake.wait_for_callback(await _press(fake, resumed["id"], "sbfs:", fake.member))
+        rated = await fake.click(resumed["id"], next(i for i in _custom_ids(fake.get_message(int(resumed["id"])) or {})
+                                                     if i.endswith(":3")), user=fake.member)  # fmt: skip
+        done = (await fake.wait_for_callback(rated)).data
+    assert done["embeds"][0]["title"] == "Flashcards done" and "Again 1 · Hard 0 · Good 2 · Easy 0" in str(done)
+    assert "next card is due in" in done["embeds"][0]["description"]
+
+    logs = await bot.services.db.review_logs(f"discord:{fake.member.id}")
+    assert [(r.kind, r.rating) for r in logs] == [("flashcard", 1), ("flashcard", 3), ("flashcard", 3)]
+    assert all(r.review_duration is not None for r in logs)
+
+
+async def test_a_daily_reminder_is_opt_in_sent_once_and_starts_the_reviews(
+    bot: StudyBot, fake_discord: FakeDiscord
+) -> None:
+    fake = fake_discord
+    cog: Any = bot.get_cog("Reminders")  # an instance of the extension's own copy of the module
+    assert cog is not None
+    user = f"discord:{fake.member.id}"
+    await bot.services.db.ensure_user(user, "Ben")
+    card = bot.services.flashcards.cards["bias-variance-c01"]
+    past = datetime.now(UTC) - timedelta(hours=1)
+    await bot.services.db.record_review(ReviewRecord(user, card.id, "flashcard", 1, past), {"card_id": 1}, past)
+    assert await cog.send_due() == 0  # off by default, even with something due
+
+    on = await cmd(fake, "reminders on", {"hour": 0}, user=fake.member)
+    assert (await fake.wait_for_callback(on)).ephemeral
+    assert "direct message" in (await fake.wait_for_followup(on))["content"]
+    mark = len(fake.requests)
+    assert await cog.send_due() == 1
+    dm = (await fake.wait_for_request("POST", r"/channels/\d+/messages", after=mark)).json
+    sent = next(m for m in fake.messages_log if m["embeds"] and m["embeds"][0]["title"] == "Time for today's reviews")
+    assert fake.channel(int(sent["channel_id"])).type == 1  # a direct message
+    assert "1 flashcard due" in dm["embeds"][0]["description"]
+    assert [b["label"] for b in _buttons(sent)] == ["Start my reviews", "Turn reminders off"]
+    assert await cog.send_due() == 0  # once a day
+
+    start = await fake.click(sent, "sbrm:start", user=fake.member)
+    cards = await fake.wait_for_followup(start)
+    assert cards["flags"] & EPHEMERAL and card.question in cards["embeds"][0]["description"]
+    assert "1 due for review" in cards["embeds"][0]["description"]
+    off = await fake.click(sent, "sbrm:off", user=fake.member)
+    assert "off" in (await fake.wait_for_callback(off)).data["content"]
+    assert await bot.services.db.reminder(user) is None
+
+    channel = await cmd(fake, "reminders on", {"hour": 0, "channel": fake.general.id}, user=fake.member)
+    assert fake.general.mention in (await fake.wait_for_followup(channel))["content"]
+    await bot.services.db.reminder_sent(user, "2000-01-01")
+    mark = len(fake.requests)
+    assert await cog.send_due() == 1
+    posted = (await fake.wait_for_request("POST", rf"/channels/{fake.general.id}/messages", after=mark)).json
+    assert posted["content"] == f"<@{fake.member.id}>"  # pings the learner who asked, nobody else
+    mentions = posted["allowed_mentions"]
+    assert [str(u) for u in mentions["users"]] == [str(fake.member.id)] and mentions["parse"] == []
 
 
 async def test_channel_quiz_ranks_everyone(bot: StudyBot, fake_discord: FakeDiscord) -> None:
@@ -366,6 +467,8 @@ async def test_solo_interview_in_a_thread(bot: StudyBot, fake_discord: FakeDisco
     assert final["content"] == "Interview ended." and final["embeds"][0]["title"].startswith("Scorecard: ")
     assert "(skipped)" not in final["embeds"][0]["description"] or "Q2" in final["embeds"][0]["description"]
     assert "Q1 regularization:" not in final["embeds"][0]["description"]  # topic titles, not slugs
+    strengths = next(f["value"] for f in final["embeds"][0]["fields"] if f["name"] == "Strengths")
+    assert all(re.fullmatch(r"• Q\d: \d+ of \d+ key points, e\.g\. .+", line) for line in strengths.splitlines())
 
 
 async def test_a_bad_interview_topic_is_refused_privately_before_any_thread(
@@ -534,19 +637,126 @@ async def test_rate_limit_is_a_friendly_cooldown(
     assert (await fake.wait_for_callback(other)).data["embeds"]  # limits are per user
 
 
-async def test_quiz_review_serves_what_was_missed(bot: StudyBot, fake_discord: FakeDiscord) -> None:
+SLUGS = re.compile(r"\b[a-z0-9]+(?:[-_][a-z0-9]+)+\b|\.md\b|notes/")  # topic/area ids, note paths
+
+
+def _no_slugs_or_footer_timestamps(message: JSON) -> None:
+    """No topic id or note path in what the bot wrote (a question's own wording, which may well say
+    "cross-validation", is left out), and no timestamp markup in a footer, where Discord shows it raw."""
+    embeds = message.get("embeds", [])
+    written = [b.get("label", "") for b in _buttons(message)]
+    for e in embeds:
+        written += [e.get("title", ""), (e.get("footer") or {}).get("text", "")]
+        written += [f"{f['name']} {f['value']}" for f in e.get("fields", [])]
+        lines = e.get("description", "").splitlines()
+        asked = e.get("title", "").startswith(("Question", "Review"))
+        written += [line for line in lines if not asked or line.startswith("*")]  # the bot's own lines
+    assert not SLUGS.findall(" ".join(written)), SLUGS.findall(" ".join(written))
+    assert all("<t:" not in (e.get("footer") or {}).get("text", "") for e in embeds)
+
+
+async def _seed(bot: StudyBot, user: str, item_id: str, correct: bool, due_in: timedelta) -> None:
+    """An answer on the learner's record, with its review coming due ``due_in`` from now (tests may not
+    wait for fsrs's minutes)."""
+    from fsrs import Card
+
+    from bot.study.store import AttemptRecord
+
+    item = bot.services.quizzes.item(item_id)
+    now = datetime.now(UTC)
+    attempt = AttemptRecord(user, item.id, "quiz", item.area, item.topic, float(correct), correct, now, "1000")
+    card = Card(due=now + due_in)
+    await bot.services.db.record_attempt(attempt, card=dict(card.to_dict()), due=card.due)
+
+
+async def test_quiz_review_says_why_and_offers_weak_topics_when_nothing_is_due(
+    bot: StudyBot, fake_discord: FakeDiscord
+) -> None:
     fake = fake_discord
+    user = f"discord:{fake.member.id}"
+    # A new learner: no ten random questions, but a first quiz on offer.
+    first_time = await cmd(fake, "quiz review", user=fake.member)
+    offer = await fake.wait_for_followup(first_time)
+    assert offer["flags"] & EPHEMERAL and offer["embeds"][0]["title"] == "Nothing to review right now"
+    assert [b["label"] for b in _buttons(offer)] == ["Start a first quiz"]
+    assert await bot.services.quizzes.resumable(user) is None
+    started = await _press(fake, offer["id"], "sbqf:", fake.member)
+    assert (await fake.wait_for_followup(started))["embeds"][0]["title"] == "Question 1/5"
+
+    # A miss on calibration that is not due yet: the review says so and offers that weak topic.
     start = await cmd(fake, "quiz start", {"topic": "calibration", "count": 1}, user=fake.member)
     question = await fake.wait_for_followup(start)
     missed = await _answer_quiz_question(fake, bot, question, fake.member, right=False)
     await fake.wait_for_callback(missed)
     await _closed_question(fake, missed)
-    results = await _press(fake, question["id"], "sbqn:", fake.member)
-    assert (await fake.wait_for_followup(results))["embeds"][0]["title"] == "Quiz finished"
-    review = await cmd(fake, "quiz review", user=fake.member)
-    first = await fake.wait_for_followup(review)
-    assert first["embeds"][0]["title"].startswith("Question 1/") and first["flags"] & EPHEMERAL
-    assert "calibration" in first["embeds"][0]["footer"]["text"].lower()  # the weakest topic comes first
+    sid = _custom_ids(question)[0].split(":")[1]
+    missed_id = (await bot.services.quizzes.load(sid)).item_ids[0]
+    await _seed(bot, user, missed_id, correct=False, due_in=timedelta(hours=3))  # fsrs said 1 minute
+    nothing = await cmd(fake, "quiz review", user=fake.member)
+    offer = await fake.wait_for_followup(nothing)
+    description = offer["embeds"][0]["description"]
+    assert "Nothing is due for review now; the next review is due <t:" in description
+    assert "• Probability calibration · mastery 0%" in description
+    assert [b["label"] for b in _buttons(offer)] == ["Practise Probability calibration"]
+    _no_slugs_or_footer_timestamps(offer)
+    practise = await _press(fake, offer["id"], "sbqp:", fake.member)
+    review = await fake.wait_for_followup(practise)
+    assert review["flags"] & EPHEMERAL and review["embeds"][0]["title"].startswith("Review 1/")
+    why = "From one of your weakest topics (0% mastery): Probability calibration."
+    assert why in review["embeds"][0]["description"]
+    assert {i.split(":")[0] for i in _custom_ids(review)} >= {"sbqk", "sbqx"}  # Skip and Stop
+    _no_slugs_or_footer_timestamps(review)
+
+    # Something due: a review of the chosen length, saying why each question is there; Stop pauses it.
+    due_id = next(i.id for i in bot.services.quiz_items if i.topic == "sql")
+    await _seed(bot, user, due_id, correct=False, due_in=-timedelta(hours=2))
+    due = await cmd(fake, "quiz review", {"count": 2}, user=fake.member)
+    first = await fake.wait_for_followup(due)
+    embed = first["embeds"][0]
+    assert embed["title"] == "Review 1/2" and "review" in embed["footer"]["text"]
+    assert "A review of 2 question(s): 1 due for review and 1 from your weakest topics." in embed["description"]
+    assert re.search(r"Due for review since <t:\d+:R> \(SQL: joins", embed["description"])
+    _no_slugs_or_footer_timestamps(first)
+    stopped = await _press(fake, first["id"], "sbqx:", fake.member)
+    paused = (await fake.wait_for_callback(stopped)).data
+    assert "Paused at question 1 of 2" in paused["embeds"][1]["description"] and "review" in str(paused)
+
+
+async def test_progress_numbers_add_up_and_leaderboard_says_what_points_are(
+    bot: StudyBot, fake_discord: FakeDiscord
+) -> None:
+    fake = fake_discord
+    user = f"discord:{fake.member.id}"
+    fresh = await fake.slash("progress", user=fake.member)
+    shown = (await fake.wait_for_followup(fresh))["embeds"][0]
+    assert "No answers yet" in shown["description"] and "nothing scheduled yet" in shown["description"]
+
+    await bot.services.db.ensure_user(user, "Ben Student", "1000")
+    sql = [i.id for i in bot.services.quiz_items if i.topic == "sql"]
+    await _seed(bot, user, sql[0], correct=True, due_in=timedelta(minutes=10))
+    await _seed(bot, user, sql[1], correct=True, due_in=timedelta(minutes=10))
+    probability = next(i.id for i in bot.services.quiz_items if i.topic == "probability")
+    await _seed(bot, user, probability, correct=False, due_in=-timedelta(minutes=1))  # a miss, due again
+    progress = await fake.slash("progress", user=fake.member)
+    message = await fake.wait_for_followup(progress)
+    embed = message["embeds"][0]
+    assert "**3** answers, **2** right (67%), on 2 topic(s) in 2 of 12 areas" in embed["description"]
+    assert "Reviews: **1** due now, **2** more within a day" in embed["description"]
+    assert [f["name"] for f in embed["fields"]] == ["Weakest topics", "What mastery means"]
+    weakest = embed["fields"][0]["value"].splitlines()
+    assert weakest[0].startswith("Probability:") and weakest[0].endswith(" · 0% (0/1 right)")
+    assert weakest[1].startswith("SQL:") and weakest[1].endswith(" · 50% (2/2 right)")  # 2 of 2: half way, not 8%
+    assert "one right answer gives 33%" in embed["fields"][1]["value"]
+    areas = [a.title for a in bot.services.topics.areas]
+    assert not [a for a in areas if a in str(embed)]  # per-area mastery is in the chart alone
+    _no_slugs_or_footer_timestamps(message)
+    upload = fake.find_requests("POST", rf"/webhooks/.*/{progress.token}")[-1]
+    assert upload.files[0].filename == "mastery.png" and upload.files[0].data.startswith(b"\x89PNG")
+
+    board = await fake.slash("leaderboard", user=fake.member)
+    shown = (await fake.wait_for_followup(board))["embeds"][0]
+    assert shown["description"].splitlines()[0] == "**1.** Ben Student: 2.0 points (3 answers, 2 right)"
+    assert shown["footer"]["text"].startswith("Points: every answer") and "last 7 days" in shown["footer"]["text"]
 
 
 async def test_interview_answer_through_a_modal_and_a_timeout(bot: StudyBot, fake_discord: FakeDiscord) -> None:

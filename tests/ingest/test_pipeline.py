@@ -140,7 +140,7 @@ def test_kill_9_mid_ingest_then_rerun_converges(
         "PYTHONPATH": str(REPO),
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "ingest", str(corpus)],
+        [sys.executable, "-m", "bot.terminal.app", "ingest", str(corpus)],
         env=env,
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
@@ -258,7 +258,7 @@ def _ingest_process(corpus: Path, env: dict[str, str], *, pause: bool) -> subpro
     if pause:
         env["STUDYBOT_TEST_PAUSE_AFTER_DELETES"] = "1"
     return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "ingest", str(corpus)],
+        [sys.executable, "-m", "bot.terminal.app", "ingest", str(corpus)],
         env=env,
         stdin=subprocess.PIPE,
         stderr=subprocess.PIPE,

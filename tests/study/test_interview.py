@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import random
+import re
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,8 +19,7 @@ from types import SimpleNamespace
 import pytest
 from rich.console import Console
 
-from bot.interview_terminal import run_interview
-from bot.study.banks import InterviewQuestion, load_interview_questions, load_quiz_items
+from bot.study.banks import InterviewQuestion, load_interview_questions, load_quiz_items, load_topics
 from bot.study.embedding import Embedder
 from bot.study.errors import (
     AnswerTooLate,
@@ -38,6 +38,7 @@ from bot.study.interview import (
     InterviewService,
     InterviewSession,
     Outcome,
+    Participant,
     SessionStatus,
     clean_answer,
     combine_grades,
@@ -47,6 +48,8 @@ from bot.study.interview import (
     source_of,
 )
 from bot.study.store import Store
+from bot.terminal.interview import run_interview
+from bot.terminal.line_input import LeaveRequested
 
 KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
 BANK = load_interview_questions(KNOWLEDGE)
@@ -160,8 +163,8 @@ async def test_full_solo_interview(service: InterviewService, store: Store) -> N
     assert [i.follow_up_asked for i in card.items] == [True, False, True]
     assert card.items[0].score == card.items[1].score == 1.0
     assert card.overall == pytest.approx((2 + fb.score) / 3)
-    assert any(q1.topic in s for s in card.strengths) and any(q2.topic in s for s in card.strengths)
-    assert card.to_improve and all(q3.topic in line for line in card.to_improve)
+    assert [s.split(":")[0] for s in card.strengths] == ["Q1", "Q2", "Q3"]  # the best answers first
+    assert card.to_improve and all(line.startswith("Q3: ") for line in card.to_improve)
     assert card.read_next == [source_of(q3)]
     text = "\n".join(card.summary_lines())
     assert "Scorecard for Ann" in text and f"Q3 [{q3.topic}]" in text and source_of(q3) in text
@@ -290,6 +293,32 @@ async def test_group_turns_mode(service: InterviewService) -> None:
     cards = {c.user_id: c for c in step.scorecards}
     assert [i.number for i in cards["a"].items] == [1, 3] and [i.number for i in cards["b"].items] == [2, 4]
     assert cards["b"].name == "Bob" and cards["a"].overall > 0.6
+
+
+def test_solo_and_group_scorecards_word_strengths_alike_without_slugs() -> None:
+    """Whether a participant got a question fully right or only part of one, a strength reads the same:
+    the question's number, how many key points were covered, and one of them; never a topic slug."""
+    q1, q2 = BANK[0], BANK[1]
+
+    def result(q: InterviewQuestion, number: int, user: str, covered: int) -> AnswerFeedback:
+        points = list(q.key_points)
+        verdict = Verdict.correct if covered == len(points) else Verdict.partial
+        return AnswerFeedback(
+            "s1", number, q.id, q.question, q.topic, user, user.title(), verdict, covered / len(points),
+            points[:covered], points[covered:], [], "", "", [source_of(q)],
+        )  # fmt: skip
+
+    ada, bo = Participant("ada", "Ada"), Participant("bo", "Bo")
+    group = InterviewSession("s1", "ada", [q1, q2], [ada, bo], group=True)
+    group.results = [result(q1, 1, "ada", len(q1.key_points)), result(q2, 2, "bo", 1)]
+    solo = InterviewSession("s2", "bo", [q2], [bo])
+    solo.results = [result(q2, 1, "bo", 1)]
+    strengths = [s for card in (*group.scorecards(), *solo.scorecards()) for s in card.strengths]
+    assert len(strengths) == 3
+    for line in strengths:
+        assert re.fullmatch(r"Q\d: \d+ of \d+ key points, e\.g\. .+", line), line
+        assert q1.topic not in line and q2.topic not in line
+    assert strengths[0].startswith(f"Q1: {len(q1.key_points)} of {len(q1.key_points)} key points")
 
 
 async def test_group_turns_needs_a_question_per_member(service: InterviewService) -> None:
@@ -524,16 +553,26 @@ def _console(lines: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple[Console
     return console, out
 
 
+SVM = "Support vector machines and the kernel trick"
+
+
+def _terminal_services(service: InterviewService) -> SimpleNamespace:
+    return SimpleNamespace(interviews=service, topics=load_topics(KNOWLEDGE))
+
+
 async def test_terminal_flow_runs_a_whole_interview(
     make_service: Callable[..., InterviewService], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     service = make_service(seed=3)
     q1, q2, q3 = select_questions(BANK, random.Random(3), count=3, area="algorithms", level="junior")[0]
-    lines = ["", "/help", good(q1), weak(q2), " ".join(q2.key_points[1:]), "/skip"]
+    # Answers span lines and an empty line sends them; an empty answer is explained.
+    half = len(q1.key_points) // 2
+    first, rest = " ".join(q1.key_points[:half]), " ".join(q1.key_points[half:])
+    lines = ["", "/help", first, rest, "", weak(q2), "", " ".join(q2.key_points[1:]), "", "/skip"]
     console, out = _console(lines, monkeypatch)
     # `topic` may name a whole area.
     await run_interview(
-        SimpleNamespace(interviews=service),
+        _terminal_services(service),
         console,
         topic="algorithms",
         level="junior",
@@ -542,25 +581,80 @@ async def test_terminal_flow_runs_a_whole_interview(
         user_name="Tess",
     )
     text = out.getvalue()
-    assert "Mock interview" in text and "empty" in text and "/skip" in text
+    assert "Mock interview" in text and "empty" in text and "/skip" in text and "an empty line sends it" in text
     assert q1.question[:40] in text and q3.question[:40] in text and "follow-up" in text and "Model answer" in text
     assert "Interview complete" in text and "Scorecard: Tess" in text and "skipped" in text and "overall" in text
     [record] = await service.store.sessions(kind="interview", status="finished")
     assert record.owner_id == "cli:test"
+    [attempt, *_] = await service.store.attempts("cli:test")
+    assert attempt.item_id == q1.id and attempt.score == 1.0  # both lines of the first answer were graded
 
 
-async def test_terminal_flow_ends_cleanly_on_eof_and_bad_options(
-    service: InterviewService, monkeypatch: pytest.MonkeyPatch
+async def test_terminal_flow_bad_options_and_a_paused_interview_carried_on(
+    service: InterviewService, monkeypatch: pytest.MonkeyPatch, clock: Clock
 ) -> None:
     console, out = _console([], monkeypatch)
-    await run_interview(SimpleNamespace(interviews=service), console, topic=None, level="guru", questions=5)
+    await run_interview(_terminal_services(service), console, topic=None, level="guru", questions=5)
     assert "junior, mid or senior" in out.getvalue()
 
+    # The input ends (Ctrl-D) at the first question: the interview is saved, not ended.
     console, out = _console([], monkeypatch)
-    await run_interview(
-        SimpleNamespace(interviews=service), console, topic="svm", level=None, questions=3, user_id="cli:eof"
-    )
+    with pytest.raises(LeaveRequested):
+        await run_interview(_terminal_services(service), console, topic="svm", questions=3, user_id="cli:eof")
     text = out.getvalue()
-    assert "ended early" in text.lower() and "Scorecard" in text and "Traceback" not in text
+    assert f"Saved your mock interview on {SVM}, at question 1 of 3" in text
+    assert "studybot interview" in text and "Scorecard" not in text and "Traceback" not in text
+    [paused] = await service.active_for("cli:eof")
+    question = paused.questions[0]
+
+    # Long after, with no option: the same interview carries on, with a whole answer window again.
+    clock.advance(3600)
+    console, out = _console([good(question), "", "/end"], monkeypatch)
+    await run_interview(_terminal_services(service), console, user_id="cli:eof")
+    text = out.getvalue()
+    assert f"Carrying on with your mock interview on {SVM}, at question 1 of 3" in text
+    assert question.question[:40] in text and "Time ran out" not in text and "ended early" in text.lower()
     [record] = await service.store.sessions(kind="interview", status="abandoned")
-    assert record.owner_id == "cli:eof"
+    assert record.id == paused.id
+    assert [a.item_id for a in await service.store.attempts("cli:eof")] == [question.id]
+
+
+async def test_terminal_options_start_a_new_interview_in_place_of_a_paused_one(
+    service: InterviewService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    console, _ = _console([], monkeypatch)
+    with pytest.raises(LeaveRequested):
+        await run_interview(_terminal_services(service), console, topic="svm", questions=3, user_id="cli:new")
+    [paused] = await service.active_for("cli:new")
+
+    console, out = _console(["/end"], monkeypatch)  # options given: a new interview
+    await run_interview(_terminal_services(service), console, area="algorithms", questions=3, user_id="cli:new")
+    text = out.getvalue()
+    assert "Carrying on" not in text and f"Your unfinished mock interview on {SVM}, at question 1 of 3" in text
+    assert (await service.load(paused.id)).status is SessionStatus.abandoned
+    assert await service.active_for("cli:new") == []
+
+    # Options that match nothing leave a paused interview alone.
+    console, _ = _console([], monkeypatch)
+    with pytest.raises(LeaveRequested):
+        await run_interview(_terminal_services(service), console, topic="svm", questions=3, user_id="cli:new")
+    console, out = _console([], monkeypatch)
+    await run_interview(_terminal_services(service), console, topic="quantum", user_id="cli:new")
+    assert "quantum" in out.getvalue() and len(await service.active_for("cli:new")) == 1
+
+
+async def test_resume_gives_a_solo_interview_a_new_answer_window(service: InterviewService, clock: Clock) -> None:
+    session = await service.start("u1", "Ann", topic="svm", questions=3)
+    clock.advance(1000)  # past the 300 s window
+    resumed = await service.resume(session.id, "u1")
+    assert [s.deadline for s in resumed.slots] == [clock.now + timedelta(seconds=300)]
+    step = await service.answer(session.id, "u1", good(session.questions[0]))
+    assert step.feedback is not None and step.feedback.outcome is Outcome.answered
+    with pytest.raises(NotSessionOwner):
+        await service.resume(session.id, "someone-else")
+    group = await service.start("u1", "Ann", topic="svm", questions=3, group=True)
+    with pytest.raises(InvalidSessionOptions):
+        await service.resume(group.id, "u1")
+    await service.end(session.id, "u1")
+    with pytest.raises(SessionFinished):
+        await service.resume(session.id, "u1")

@@ -172,7 +172,7 @@ PROBE = """
 import atexit, json, sys
 atexit.register(lambda: print("MODULES=" + json.dumps([m for m in {heavy!r} if m in sys.modules]), file=sys.stderr))
 sys.argv = ["studybot", *json.loads(sys.argv[1])]
-from bot.cli import app
+from bot.terminal.app import app
 app()
 """
 

@@ -12,7 +12,7 @@ from bot.study.banks import QuizItem, QuizType, load_interview_questions, load_n
 from bot.study.embedding import Embedder
 from bot.study.errors import InvalidAnswer, NoQuizItems, SessionFinished
 from bot.study.grading import Grader
-from bot.study.quiz import LETTERS, QuizService, check_exact, parse_choice_letters
+from bot.study.quiz import LETTERS, NothingDue, QuizService, check_exact, parse_choice_letters
 from bot.study.store import Store
 
 KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
@@ -107,6 +107,12 @@ async def test_a_whole_quiz_with_explanations_and_summary(quizzes: QuizService) 
         await quizzes.answer(session.id, "u1", "A")
     attempts = await quizzes.store.attempts("u1")
     assert [a.correct for a in attempts] == [True, False, True, False]
+    # Each answer is one review on the learner's schedule: rated (good / again) and timed.
+    logs = await quizzes.store.review_logs("u1")
+    assert [(r.item_id, r.rating, r.kind) for r in logs] == [
+        (a.item_id, 3 if a.correct else 1, "quiz") for a in attempts
+    ]
+    assert all(r.review_duration is not None and 0 <= r.review_duration < 60_000 for r in logs)
 
 
 async def test_short_answers_are_graded_by_meaning(quizzes: QuizService) -> None:
@@ -184,6 +190,42 @@ async def test_review_serves_due_items_first_then_weak_topics(quizzes: QuizServi
     assert len(review.item_ids) == 4
     weak_topics = {quizzes.item(i).topic for i in review.item_ids[1:]}
     assert "calibration" in weak_topics  # the learner's weakest attempted topic comes next
+    # Each item says why it is there: due since when, or from which weak topic at what mastery.
+    reasons = [quizzes.reason(review, i) for i in range(review.total)]
+    first = reasons[0]
+    assert first is not None and first.kind == "due" and first.topic == "calibration"
+    assert first.due_since is not None and first.due_since <= later
+    weak = [r for r in reasons if r is not None and r.kind == "weak"]
+    assert weak and all(r.topic == "calibration" and r.mastery == pytest.approx(0.25, abs=0.01) for r in weak)
+    assert all(r is not None for r in reasons)
+    resumed = await quizzes.load(review.id)  # the reasons are saved with the session
+    assert quizzes.reason(resumed, 0) == first
+
+
+async def test_a_review_with_nothing_due_offers_weak_topics_instead_of_random_questions(quizzes: QuizService) -> None:
+    with pytest.raises(NothingDue) as new_learner:
+        await quizzes.review("new", count=10)
+    assert new_learner.value.offer.answered == 0 and "first quiz" in str(new_learner.value)
+    assert await quizzes.resumable("new") is None  # no ten questions on topics never chosen
+
+    session = await quizzes.start("u1", topic="calibration", types=["mcq", "true_false"], count=2)
+    await quizzes.answer(session.id, "u1", _wrong(quizzes.shown(session, 0)))
+    await quizzes.answer(session.id, "u1", _right(quizzes.shown(session, 1)))
+    before = datetime.now(UTC) - timedelta(seconds=5)  # nothing has come due yet
+    with pytest.raises(NothingDue) as nothing:
+        await quizzes.review("u1", at=before)
+    offer = nothing.value.offer
+    assert offer.answered == 2 and [t for t, _ in offer.weakest] == ["calibration"]
+    assert offer.next_due is not None and offer.next_due > before
+    # The offered topic makes a review of its own, each item saying where it comes from.
+    topic_review = await quizzes.review("u1", count=3, topic="calibration", at=before)
+    assert topic_review.total == 3 and {quizzes.item(i).topic for i in topic_review.item_ids} == {"calibration"}
+    reasons = [quizzes.reason(topic_review, i) for i in range(3)]
+    assert all(r is not None and r.kind == "weak" and r.mastery is not None for r in reasons)
+    with pytest.raises(InvalidAnswer):
+        await quizzes.review("u1", count=0)
+    with pytest.raises(NoQuizItems):
+        await quizzes.review("u1", topic="no-such-topic")
 
 
 async def test_choices_are_shuffled_per_session_and_graded_as_shown(quizzes: QuizService) -> None:
@@ -238,6 +280,7 @@ async def test_skip_then_review_what_was_missed_and_a_new_quiz_like_it(quizzes: 
 
     again = await quizzes.missed_again(session.id, "Ann")
     assert again.mode == "review" and again.item_ids == [second.id, third.id]  # skipped and wrong, in order
+    assert [r.kind for r in (quizzes.reason(again, 0), quizzes.reason(again, 1)) if r] == ["skipped", "missed"]
     like = await quizzes.another_like(session.id, "Ann")
     assert like.total == 3 and {quizzes.item(i).topic for i in like.item_ids} == {"sql"}
     assert (await quizzes.resumable("u1")) is not None  # the newest unfinished one

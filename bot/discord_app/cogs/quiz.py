@@ -8,7 +8,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord_app import render
 from bot.discord_app.views import quiz_message, user_key
+from bot.discord_app.views.quiz import review_offer
+from bot.study.quiz import NothingDue
 
 if TYPE_CHECKING:
     from bot.discord_app.client import StudyBot
@@ -88,14 +91,24 @@ class Quiz(commands.GroupCog, group_name="quiz"):
         await interaction.followup.send(embed=embed, view=view, ephemeral=private)
 
     @app_commands.command(name="review")
-    async def review(self, interaction: discord.Interaction[StudyBot]) -> None:
+    @app_commands.describe(count="How many questions at most (1-25)")
+    async def review(
+        self, interaction: discord.Interaction[StudyBot], count: app_commands.Range[int, 1, 25] = 10
+    ) -> None:
         """Review what is due (spaced repetition), then your weakest topics; only you see it."""
         await interaction.response.defer(thinking=True, ephemeral=True)
-        session = await self.bot.services.quizzes.review(
-            user_key(interaction.user), interaction.user.display_name, count=10, group_id=_group(interaction),
-            channel_id=str(interaction.channel_id),
-        )  # fmt: skip
-        embed, view = quiz_message(self.bot, session)
+        quizzes = self.bot.services.quizzes
+        try:
+            session = await quizzes.review(
+                user_key(interaction.user), interaction.user.display_name, count=count, group_id=_group(interaction),
+                channel_id=str(interaction.channel_id),
+            )  # fmt: skip
+        except NothingDue as nothing:  # no questions picked at random: say so, and offer what would help
+            embed, view = review_offer(self.bot, nothing.offer, count)
+            await interaction.followup.send(embed=embed, view=view, ephemeral=True)
+            return
+        reasons = [r for r in (quizzes.reason(session, i) for i in range(session.total)) if r is not None]
+        embed, view = quiz_message(self.bot, session, render.review_intro(reasons))
         await interaction.followup.send(embed=embed, view=view, ephemeral=True)
 
 

@@ -15,8 +15,16 @@ import discord
 from bot.discord_app.views.answers import FeedbackButton, RelatedQuestionButton, answer_view
 from bot.discord_app.views.common import Interaction, user_key
 from bot.discord_app.views.confirm import ConfirmView
+from bot.discord_app.views.flashcards import FLASHCARD_ITEMS
 from bot.discord_app.views.quiz import QUIZ_ITEMS, quiz_message
+from bot.discord_app.views.reminders import ReminderButton
 
-DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (*QUIZ_ITEMS, FeedbackButton, RelatedQuestionButton)
+DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
+    *QUIZ_ITEMS,
+    *FLASHCARD_ITEMS,
+    FeedbackButton,
+    RelatedQuestionButton,
+    ReminderButton,
+)
 
 __all__ = ["DYNAMIC_ITEMS", "ConfirmView", "Interaction", "answer_view", "quiz_message", "user_key"]

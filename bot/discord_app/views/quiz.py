@@ -20,7 +20,7 @@ from bot.discord_app import render
 from bot.discord_app.client import report_error
 from bot.discord_app.views.common import NEVER, SID, Interaction, SessionButton, user_key
 from bot.study.banks import QuizItem, QuizType
-from bot.study.quiz import LETTERS, QuizSession, display_answer
+from bot.study.quiz import LETTERS, MAX_COUNT, QuizSession, ReviewOffer, display_answer
 
 if TYPE_CHECKING:
     from bot.discord_app.client import StudyBot
@@ -36,13 +36,18 @@ def _button(label: str, style: discord.ButtonStyle, custom_id: str) -> Row:
 
 def quiz_message(bot: StudyBot, session: QuizSession, note: str = "") -> tuple[discord.Embed, discord.ui.View]:
     """The embed and controls of a quiz's current question (``note``: a line above it, e.g. resuming)."""
-    item = bot.services.quizzes.shown(session)
-    kind = "review" if session.mode == "review" else "quiz"
-    meta = f"{bot.services.topics.title_of(item.topic)} · {item.difficulty.value}"
-    meta += " · everyone can answer" if session.channel else f" · {kind}"
-    embed = render.quiz_question_embed(session.index + 1, session.total, item.question, list(item.choices), meta)
-    if note:
-        embed.description = f"*{note}*\n\n{embed.description or ''}"
+    quizzes, titles = bot.services.quizzes, bot.services.topics.title_of
+    item = quizzes.shown(session)
+    review = session.mode == "review"
+    meta = f"{titles(item.topic)} · {item.difficulty.value}"
+    meta += " · everyone can answer" if session.channel else (" · review" if review else " · quiz")
+    embed = render.quiz_question_embed(
+        session.index + 1, session.total, item.question, list(item.choices), meta, "Review" if review else "Question"
+    )
+    reason = quizzes.reason(session)
+    above = [line for line in (note, render.review_reason_text(reason, titles) if reason else "") if line]
+    if above:  # why a review question is here: a timestamp renders in the description, not in the footer
+        embed.description = "\n".join(f"*{line}*" for line in above) + f"\n\n{embed.description or ''}"
     view = discord.ui.View(timeout=None)
     sid, idx = session.id, session.index
     if item.type is QuizType.mcq:
@@ -126,7 +131,8 @@ async def _show_next(interaction: Interaction, session: QuizSession, names: dict
     private = not session.channel
     if session.finished:
         summary = bot.services.quizzes.summary(session)
-        embed = render.quiz_summary_embed(summary, names, bot.services.topics.title_of)
+        title = "Review finished" if session.mode == "review" else "Quiz finished"
+        embed = render.quiz_summary_embed(summary, names, bot.services.topics.title_of, title)
         view = discord.ui.View(timeout=None)
         if private:
             if summary.to_review or summary.answered < summary.total:
@@ -390,6 +396,75 @@ class QuizAgainButton(_FinishedItem, template=rf"sbqw:{SID}"):
         await self._open(interaction, retry=False)
 
 
+class ReviewTopicButton(discord.ui.DynamicItem[Row], template=r"sbqp:(?P<topic>[a-z0-9_-]{1,64}):(?P<count>\d{1,2})"):
+    """Offered when nothing is due: a review of one of the learner's weakest topics."""
+
+    def __init__(self, topic: str, count: int, title: str = "") -> None:
+        label = render.clip(f"Practise {title}" if title else "Practise this topic", 80)
+        super().__init__(_button(label, discord.ButtonStyle.primary, f"sbqp:{topic}:{count}"))
+        self.topic, self.count = topic, count
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> ReviewTopicButton:  # type: ignore[override]
+        return cls(match["topic"], int(match["count"]))
+
+    async def callback(self, interaction: Interaction) -> None:
+        try:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            session = await interaction.client.services.quizzes.review(
+                user_key(interaction.user), interaction.user.display_name, count=max(1, min(self.count, MAX_COUNT)),
+                topic=self.topic, group_id=_group_of(interaction), channel_id=str(interaction.channel_id),
+            )  # fmt: skip
+            title = interaction.client.services.topics.title_of(self.topic)
+            embed, view = quiz_message(interaction.client, session, f"A review of {title}, your weak spot.")
+            await interaction.followup.send(embed=embed, view=view, ephemeral=True)
+        except Exception as exc:
+            await report_error(interaction, exc)
+
+
+class FirstQuizButton(discord.ui.DynamicItem[Row], template=r"sbqf:(?P<count>\d{1,2})"):
+    """Offered to a learner with nothing to review yet: a first quiz, across the topics."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(_button("Start a first quiz", discord.ButtonStyle.primary, f"sbqf:{count}"))
+        self.count = count
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> FirstQuizButton:  # type: ignore[override]
+        return cls(int(match["count"]))
+
+    async def callback(self, interaction: Interaction) -> None:
+        try:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            session = await interaction.client.services.quizzes.start(
+                user_key(interaction.user), interaction.user.display_name, count=max(1, min(self.count, MAX_COUNT)),
+                group_id=_group_of(interaction), channel_id=str(interaction.channel_id),
+            )  # fmt: skip
+            embed, view = quiz_message(interaction.client, session)
+            await interaction.followup.send(embed=embed, view=view, ephemeral=True)
+        except Exception as exc:
+            await report_error(interaction, exc)
+
+
+def review_offer(bot: StudyBot, offer: ReviewOffer, count: int) -> tuple[discord.Embed, discord.ui.View]:
+    """What /quiz review shows when nothing is due: why, and a button per weak topic (or a first quiz)."""
+    titles = bot.services.topics.title_of
+    view = discord.ui.View(timeout=None)
+    if not offer.answered:
+        view.add_item(FirstQuizButton(min(count, 5)))
+    for topic, _ in offer.weakest:
+        view.add_item(ReviewTopicButton(topic, count, titles(topic)))
+    return render.nothing_due_embed(offer, titles), view
+
+
+def _group_of(interaction: Interaction) -> str | None:
+    return str(interaction.guild_id) if interaction.guild_id else None
+
+
 async def _names(interaction: Interaction, session: QuizSession) -> dict[str, str]:
     """Display names of everyone who answered (members of the server, or their ids)."""
     names: dict[str, str] = {}
@@ -411,4 +486,6 @@ QUIZ_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
     QuizStopButton,
     QuizRetryButton,
     QuizAgainButton,
+    ReviewTopicButton,
+    FirstQuizButton,
 )

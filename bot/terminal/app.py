@@ -1,4 +1,7 @@
-"""The terminal adapter: ``studybot ingest | ask | retrieve | chat | sources``.
+"""The ``studybot`` command line (typer): the study commands, and the few that ingest, serve Discord or ask its health.
+
+The commands stay thin: the work lives in the study core, ``ingest/``, ``bot.discord_app.runner``
+and ``bot.healthcheck``; the terminal's own screens are the sibling modules of this package.
 
 Heavy imports (torch, chromadb) happen inside commands, so ``studybot --help`` stays instant.
 Every command runs through ``_run``, the one place that turns typed errors into a one-line
@@ -8,12 +11,14 @@ message and an exit code; tracebacks only appear with ``--verbose``.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -64,6 +69,7 @@ def _fail(message: str, code: int) -> None:
 def _run(action: Callable[[], T]) -> T:
     """Run a command body with the CLI's error policy."""
     from bot.study.errors import InvalidQuestion, StudybotError
+    from bot.terminal.line_input import LeaveRequested
 
     try:
         return action()
@@ -77,10 +83,31 @@ def _run(action: Callable[[], T]) -> T:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         raise typer.Exit(130) from None
+    except LeaveRequested as exc:  # Ctrl-C or Ctrl-D at a prompt: the flow has said goodbye already
+        _leave_now(130 if exc.interrupted else 0)
     except Exception as exc:
         log.error("unexpected error", exc_info=_State.verbose)
         _fail(f"unexpected {type(exc).__name__}: {exc} (run with --verbose for details)", EXIT_ERROR)
     raise AssertionError("unreachable")
+
+
+def _leave_now(code: int) -> NoReturn:
+    """End the process at once after Ctrl-C or Ctrl-D at a prompt.
+
+    By then the session is saved and the database closed; what remains is tearing the interpreter
+    down, which takes over a second once torch is loaded, and the learner asked to leave now. So
+    flush, run the exit hooks (logging's among them) and skip the rest. Inside a test's CliRunner,
+    which stands in for stdin and stdout, exit normally instead."""
+    if _streams_replaced():
+        raise typer.Exit(code)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    atexit._run_exitfuncs()
+    os._exit(code)
+
+
+def _streams_replaced() -> bool:
+    return sys.stdin is not sys.__stdin__ or sys.stdout is not sys.__stdout__
 
 
 def _services(settings: Settings) -> Services:
@@ -115,14 +142,14 @@ def ingest(
     _apply_log_level(settings)
 
     def body() -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeRemainingColumn
 
-        from bot.terminal import render_ingest
+        from bot.terminal.rendering import render_ingest
         from ingest.pipeline import ingest as run_ingest
 
         services = _services(settings)
         bar: list[Progress] = []
-        task = 0
+        task = TaskID(0)
 
         def progress(done: int, total: int) -> None:
             nonlocal task
@@ -179,7 +206,7 @@ def remove(
     _apply_log_level(settings)
 
     def body() -> None:
-        from bot.terminal import render_removal
+        from bot.terminal.rendering import render_removal
         from ingest.pipeline import remove_sources
 
         report = remove_sources(_services(settings).store, paths, settings)
@@ -191,9 +218,17 @@ def remove(
 
 
 def _stdin_questions() -> Iterator[str]:
+    """One question per line, blank lines included: each gets an answer or an error line, so output
+    line n answers input line n."""
+    for line in sys.stdin:
+        yield line.rstrip("\r\n")
+
+
+def _stdin_json_lines() -> Iterator[str]:
+    """JSON lines; blank lines between them are no records."""
     for line in sys.stdin:
         if line.strip():
-            yield line.rstrip("\n")
+            yield line.rstrip("\r\n")
 
 
 @app.command()
@@ -208,7 +243,7 @@ def ask(
     def body() -> None:
         from bot.study.errors import InvalidQuestion
         from bot.study.questions import clean_question
-        from bot.terminal import render_answer
+        from bot.terminal.rendering import render_answer
 
         if question != "-":
             q = clean_question(question, settings.max_question_chars)
@@ -245,7 +280,7 @@ def retrieve(
     def body() -> None:
         from bot.study.errors import EmptyKnowledgeBase, InvalidQuestion
         from bot.study.questions import clean_question
-        from bot.terminal import render_results
+        from bot.terminal.rendering import render_results
 
         if question != "-":
             q = clean_question(question, settings.max_question_chars)
@@ -278,7 +313,7 @@ def sources(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
     _apply_log_level(settings)
 
     def body() -> None:
-        from bot.terminal import render_sources
+        from bot.terminal.rendering import render_sources
 
         rows = _services(settings).store.sources()
         if as_json:
@@ -298,7 +333,7 @@ def chat() -> None:
     _apply_log_level(settings)
 
     def body() -> None:
-        from bot.chat import ChatSession
+        from bot.terminal.chat import ChatSession
 
         async def go(services: Services) -> None:
             await ChatSession(services, console, _cli_user(settings)).run()
@@ -311,7 +346,7 @@ def chat() -> None:
 def _cli_user(settings: Settings) -> tuple[str, str]:
     if settings.user:
         return f"cli:{settings.user}", settings.user
-    from bot.interview_terminal import default_user  # the login name, guarded for containers
+    from bot.terminal.interview import default_user  # the login name, guarded for containers
 
     return default_user()
 
@@ -347,7 +382,7 @@ def grade(
         if source == "-":
 
             async def batch(services: Services) -> None:
-                for line in _stdin_questions():
+                for line in _stdin_json_lines():
                     try:
                         row = json.loads(line)
                         if not isinstance(row, dict):
@@ -373,7 +408,7 @@ def grade(
             if as_json:
                 _print_json({"question": q, **result.to_dict()})
             else:
-                from bot.terminal import render_grade
+                from bot.terminal.rendering import render_grade
 
                 render_grade(console, result)
 
@@ -407,35 +442,29 @@ def quiz(
     area: Annotated[str | None, typer.Option(help="Only this area (see `studybot topics`).")] = None,
     topic: Annotated[str | None, typer.Option(help="Only this topic.")] = None,
     difficulty: Annotated[str | None, typer.Option(help="easy, medium or hard.")] = None,
-    count: Annotated[int, typer.Option(min=1, max=25, help="How many questions.")] = 5,
+    count: Annotated[int | None, typer.Option(min=1, max=25, help="How many questions (default 5).")] = None,
     kind: Annotated[
         list[str] | None, typer.Option("--type", help="mcq, multi, true_false or short (repeatable).")
     ] = None,
     new: Annotated[bool, typer.Option("--new", help="Start a new quiz even if one is paused.")] = False,
 ) -> None:
-    """Take a quiz; answers update your spaced-repetition schedule."""
+    """Take a quiz (a paused one carries on unless you give options); answers update your schedule."""
     settings = _settings()
     _apply_log_level(settings)
 
     def body() -> None:
-        from bot.quiz_terminal import run_quiz
+        from bot.terminal.quiz import open_quiz, run_quiz
 
         user_id, name = _cli_user(settings)
+        explicit = new or bool(kind) or any(v is not None for v in (area, topic, difficulty, count))
 
         async def go(services: Services) -> None:
-            session = None if new else await services.quizzes.active_for(user_id)
+            session = await open_quiz(
+                services, console, user_id, name, explicit=explicit, area=area, topic=topic,
+                difficulty=difficulty, types=kind, count=count,
+            )  # fmt: skip
             if session is not None:
-                console.print(
-                    f"Resuming your quiz at question {session.index + 1}/{session.total} (--new starts over)."
-                )
-            else:
-                session = await services.quizzes.start(
-                    user_id, name, area=area, topic=topic, difficulty=difficulty, types=kind, count=count,
-                    group_id="local",
-                )  # fmt: skip
-                if session.total < count:
-                    console.print(f"Only {session.total} question(s) match those filters.")
-            await run_quiz(services, console, session, user_id)
+                await run_quiz(services, console, session, user_id)
 
         _engine(settings, go)
 
@@ -443,19 +472,52 @@ def quiz(
 
 
 @app.command()
-def review(count: Annotated[int, typer.Option(min=1, max=25, help="How many items.")] = 10) -> None:
-    """Review what is due (spaced repetition), then your weakest topics."""
+def review(
+    count: Annotated[int | None, typer.Option(min=1, max=25, help="How many items (default 10).")] = None,
+) -> None:
+    """Review what is due (spaced repetition), then your weakest topics; a paused review carries on."""
     settings = _settings()
     _apply_log_level(settings)
 
     def body() -> None:
-        from bot.quiz_terminal import run_quiz
+        from bot.terminal.quiz import open_quiz, run_quiz
 
         user_id, name = _cli_user(settings)
 
         async def go(services: Services) -> None:
-            session = await services.quizzes.review(user_id, name, count=count, group_id="local")
-            await run_quiz(services, console, session, user_id)
+            session = await open_quiz(
+                services, console, user_id, name, mode="review", explicit=count is not None, count=count
+            )
+            if session is not None:  # None: nothing was due, and the learner was told what to do instead
+                await run_quiz(services, console, session, user_id)
+
+        _engine(settings, go)
+
+    _run(body)
+
+
+@app.command()
+def flashcards(
+    area: Annotated[str | None, typer.Option(help="Only this area (see `studybot topics`).")] = None,
+    topic: Annotated[str | None, typer.Option(help="Only this topic.")] = None,
+    count: Annotated[int | None, typer.Option(min=1, max=50, help="How many cards [default: 10].")] = None,
+    new: Annotated[bool, typer.Option("--new", help="Start afresh even if a set is paused.")] = False,
+) -> None:
+    """Flashcards the Anki way: what is due first, then new cards; rate each again, hard, good or easy."""
+    settings = _settings()
+    _apply_log_level(settings)
+
+    def body() -> None:
+        from bot.terminal.flashcards import open_cards, run_cards
+
+        user_id, name = _cli_user(settings)
+        explicit = new or any(v is not None for v in (area, topic, count))
+
+        async def go(services: Services) -> None:
+            session = await open_cards(services, console, user_id, name, explicit=explicit, area=area, topic=topic,
+                                       count=count)  # fmt: skip
+            if session is not None:
+                await run_cards(services, console, session, user_id)
 
         _engine(settings, go)
 
@@ -467,14 +529,14 @@ def interview(
     topic: Annotated[str | None, typer.Option(help="Only this topic.")] = None,
     area: Annotated[str | None, typer.Option(help="Only this area.")] = None,
     level: Annotated[str | None, typer.Option(help="junior, mid or senior.")] = None,
-    questions: Annotated[int, typer.Option(min=3, max=7, help="How many questions (3-7).")] = 5,
+    questions: Annotated[int | None, typer.Option(min=3, max=7, help="How many questions, 3 to 7 (default 5).")] = None,
 ) -> None:
-    """A mock interview: answer in your own words, get feedback and a scorecard."""
+    """A mock interview: answer in your own words, get feedback and a scorecard (a paused one carries on)."""
     settings = _settings()
     _apply_log_level(settings)
 
     def body() -> None:
-        from bot.interview_terminal import run_interview
+        from bot.terminal.interview import run_interview
 
         user_id, user_name = _cli_user(settings)
 
@@ -505,7 +567,7 @@ def progress(
     _apply_log_level(settings)
 
     def body() -> None:
-        from bot.quiz_terminal import show_progress
+        from bot.terminal.quiz import show_progress
 
         user_id, _ = _cli_user(settings)
         _engine(settings, lambda services: show_progress(services, console, user_id, chart))

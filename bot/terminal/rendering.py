@@ -1,8 +1,7 @@
-"""Rich rendering for the terminal adapter: answers, sources, retrieval results, ingest summaries."""
+"""Rich rendering for the terminal adapter: answers, sources, retrieval results, grades, ingest summaries."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import TYPE_CHECKING
 
@@ -19,15 +18,18 @@ if TYPE_CHECKING:
     from ingest.pipeline import IngestReport, RemovalReport
 
 
-async def read_line(console: Console, label: str) -> str | None:
-    """One line typed at the terminal, read off the event loop; None at end of input or Ctrl-C."""
-    try:
-        return await asyncio.to_thread(console.input, label)
-    except (EOFError, KeyboardInterrupt):
-        return None
-
-
 _CITE = re.compile(r"\[(\d{1,2})\]")
+
+
+def hanging(rows: list[tuple[str, str]], style: str = "") -> Table:
+    """Rows of a label and a text (both rich markup) where a long text wraps under itself, indented
+    past its label: a source, a mark before a key point."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column()
+    for label, text in rows:
+        grid.add_row(label, text, style=style)
+    return grid
 
 
 def render_answer(console: Console, answer: Answer, *, streamed: bool = False, numbered: bool = True) -> None:
@@ -57,12 +59,18 @@ def render_answer(console: Console, answer: Answer, *, streamed: bool = False, n
 
 
 def render_results(console: Console, question: str, passages: list[Passage]) -> None:
-    table = Table(title=f"Top {len(passages)} passages for: {escape(question)}", show_lines=True)
+    """The passages from the best match down. The retriever ranks by meaning and keywords together,
+    the score shown is the meaning alone: listed in the retriever's order the scores would jump about."""
+    table = Table(
+        title=f"Top {len(passages)} passages for: {escape(question)}",
+        caption="score: similarity in meaning to the question",
+        show_lines=True,
+    )
     table.add_column("#", justify="right")
     table.add_column("score", justify="right")
     table.add_column("source")
     table.add_column("text")
-    for i, p in enumerate(passages, 1):
+    for i, p in enumerate(sorted(passages, key=lambda p: p.score, reverse=True), 1):
         snippet = p.text if len(p.text) < 300 else p.text[:297] + "..."
         table.add_row(str(i), f"{p.score:.3f}", escape(f"{p.label}\n{p.source}"), escape(snippet))
     console.print(table)
@@ -118,14 +126,10 @@ def render_sources(console: Console, rows: list[tuple[str, str, int]]) -> None:
 def render_grade(console: Console, grade: Grade) -> None:
     """A graded free-text answer: verdict, what was covered and missed, feedback, where to read."""
     colour = {"correct": "green", "partial": "yellow"}.get(grade.verdict.value, "red")
-    points = Table.grid(padding=(0, 1))  # a mark column, so a long point wraps under its own text
-    points.add_column(width=3, justify="right")
-    points.add_column()
-    for mark, entries in (("[green]✓[/]", grade.covered), ("[red]✗[/]", grade.missed), ("[red]![/]", grade.red_flags)):
-        for entry in entries:
-            points.add_row(mark, escape(entry))
+    marked = (("[green]✓[/]", grade.covered), ("[red]✗[/]", grade.missed), ("[red]![/]", grade.red_flags))
+    points = hanging([(mark, escape(entry)) for mark, entries in marked for entry in entries])
     parts: list[RenderableType] = [f"[bold {colour}]{grade.verdict.value}[/] (score {grade.score:.2f})", points]
     parts.append(escape(grade.feedback))
     if grade.sources and "Read:" not in grade.feedback:  # the feedback names where to read already
-        parts.append(f"[dim]Read: {escape(', '.join(grade.sources))}[/]")
+        parts.append(hanging([("Read:", escape(", ".join(grade.sources)))], style="dim"))
     console.print(Panel(Group(*parts), border_style=colour, title="grade", title_align="left"))

@@ -11,23 +11,26 @@ from rich.markup import escape
 from bot.app import Services
 from bot.study.answering import RelatedQuestion
 from bot.study.errors import InvalidQuestion, StudybotError
+from bot.study.flashcards import MAX_COUNT as MAX_CARDS
 from bot.study.questions import clean_question
-from bot.terminal import read_line, render_answer, render_results, render_sources
+from bot.terminal.line_input import LeaveRequested, read_line
+from bot.terminal.rendering import render_answer, render_results, render_sources
 
 log = logging.getLogger(__name__)
 
 HELP = """[bold]Ask any question[/] about ML engineering and get an answer with its sources.
 Commands:
-  [cyan]/quiz [AREA|TOPIC] [N][/]  a quiz (e.g. /quiz math 5, /quiz regularization)
-  [cyan]/review[/]                what is due for review, then your weakest topics
-  [cyan]/interview [TOPIC][/]      a mock interview with feedback and a scorecard
-  [cyan]/progress[/]              mastery by area, streak and totals
-  [cyan]/topics[/]                the areas and topics you can pick from
-  [cyan]/sources[/]               the documents I know
+  [cyan]/quiz [AREA|TOPIC] [N][/]  a quiz (e.g. /quiz math 5); plain /quiz carries on with a paused one
+  [cyan]/review [N][/]             what is due for review, then your weakest topics
+  [cyan]/cards [AREA|TOPIC] [N][/] flashcards: what is due, then new cards; rate each again/hard/good/easy
+  [cyan]/interview [TOPIC] [N][/]  a mock interview with feedback and a scorecard
+  [cyan]/progress[/]               mastery by area, streak and totals
+  [cyan]/topics[/]                 the areas and topics you can pick from
+  [cyan]/sources[/]                the documents I know
   [cyan]/retrieve QUESTION[/]      the raw passages found for a question
   [cyan]1[/], [cyan]2[/], [cyan]3[/]                 ask one of the related questions offered under an answer
-  [cyan]/help[/]                  this help
-  [cyan]/quit[/]                  leave (Ctrl-D works too)"""
+  [cyan]/help[/]                   this help
+  [cyan]/quit[/]                   leave (Ctrl-C and Ctrl-D too, at any prompt: a quiz or interview is saved first)"""
 
 
 class ChatSession:
@@ -57,10 +60,16 @@ class ChatSession:
                 raise InvalidQuestion(f"Unknown area or topic {word!r}: type /topics to see them.")
         return area, topic, count
 
-    async def _read(self) -> str | None:
-        return await read_line(self.console, "[bold magenta]you>[/] ")
-
     async def run(self) -> None:
+        """The session until /quit, or until Ctrl-C or Ctrl-D, after which :class:`LeaveRequested` rises
+        to the command, which leaves at once."""
+        try:
+            await self._converse()
+        except LeaveRequested:
+            self.console.print("bye, good luck with the interviews!")
+            raise
+
+    async def _converse(self) -> None:
         c = self.console
         c.print("[bold]studybot[/]: your ML engineer interview study partner. Type [cyan]/help[/] for commands.")
         with c.status("loading the embedding model..."):
@@ -69,11 +78,7 @@ class ChatSession:
         if count == 0:
             c.print("[yellow]The knowledge base is empty: run [bold]studybot ingest[/] first.[/]")
         while True:
-            line = await self._read()
-            if line is None:
-                c.print("\nbye, good luck with the interviews!")
-                return
-            line = line.strip()
+            line = (await read_line(c, "[bold magenta]you>[/] ")).strip()
             if not line:
                 continue
             if line in {"/quit", "/exit", "/q"}:
@@ -81,6 +86,8 @@ class ChatSession:
                 return
             try:
                 await self.handle(line)
+            except LeaveRequested:
+                raise
             except StudybotError as exc:
                 c.print(f"[red]{escape(str(exc))}[/]")
             except Exception:
@@ -95,7 +102,7 @@ class ChatSession:
         elif line == "/sources":
             rows = await asyncio.to_thread(self.services.store.sources)
             render_sources(c, rows)
-        elif line.split()[0] in {"/quiz", "/review", "/interview", "/progress", "/topics"}:
+        elif line.split()[0] in {"/quiz", "/review", "/cards", "/interview", "/progress", "/topics"}:
             await self.study(line.split()[0], line.split()[1:])
         elif line.startswith("/retrieve"):
             q = clean_question(line[len("/retrieve") :], settings.max_question_chars)
@@ -110,26 +117,38 @@ class ChatSession:
             await self.answer(line)
 
     async def study(self, command: str, args: list[str]) -> None:
-        from bot.quiz_terminal import run_quiz, show_progress
+        from bot.terminal.quiz import open_quiz, run_quiz, show_progress
 
         c = self.console
         services = self.services
         if command == "/topics":
-            for area in services.topics.areas:
-                c.print(f"[bold]{area.id}[/]: {', '.join(t.id for t in area.topics)}")
+            for known in services.topics.areas:
+                c.print(f"[bold]{known.id}[/]: {', '.join(t.id for t in known.topics)}")
         elif command == "/progress":
             await show_progress(services, c, self.user_id, None)
-        elif command == "/review":
-            session = await services.quizzes.review(self.user_id, self.user_name, group_id="local")
-            await run_quiz(services, c, session, self.user_id)
-        elif command == "/quiz":
+        elif command in {"/quiz", "/review"}:
             area, topic, count = self._filters(args)
-            session = await services.quizzes.start(
-                self.user_id, self.user_name, area=area, topic=topic, count=count or 5, group_id="local"
-            )
-            await run_quiz(services, c, session, self.user_id)
+            mode = command.removeprefix("/")
+            if mode == "review" and (area or topic):
+                raise InvalidQuestion("A review picks its own topics: give it a number at most, e.g. /review 5.")
+            session = await open_quiz(
+                services, c, self.user_id, self.user_name, mode=mode, explicit=bool(args), area=area, topic=topic,
+                count=count,
+            )  # fmt: skip
+            if session is not None:
+                await run_quiz(services, c, session, self.user_id)
+        elif command == "/cards":
+            from bot.terminal.flashcards import open_cards, run_cards
+
+            area, topic, count = self._filters(args)
+            if count is not None and not 1 <= count <= MAX_CARDS:
+                raise InvalidQuestion(f"A set of flashcards has 1 to {MAX_CARDS} cards.")
+            cards = await open_cards(services, c, self.user_id, self.user_name, explicit=bool(args), area=area,
+                                     topic=topic, count=count)  # fmt: skip
+            if cards is not None:
+                await run_cards(services, c, cards, self.user_id)
         else:
-            from bot.interview_terminal import run_interview
+            from bot.terminal.interview import run_interview
 
             area, topic, count = self._filters(args)
             await run_interview(
@@ -138,7 +157,7 @@ class ChatSession:
                 topic=topic,
                 area=area,
                 level=None,
-                questions=count or 5,
+                questions=count,
                 user_id=self.user_id,
                 user_name=self.user_name,
             )
