@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,21 @@ def make_bot(
         return StudyBot(services, guild_ready_timeout=0.05)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _every_embed_reads_clean(fake_discord: FakeDiscord) -> Iterator[None]:
+    """After each test: no embed the bot sent or edited, in any message or interaction response, shows a
+    note's file path, or timestamp markup in a footer (Discord shows it raw there)."""
+    yield
+    for request in fake_discord.requests:
+        body = request.json if isinstance(request.json, dict) else {}
+        payload = body.get("data") if request.path.endswith("/callback") else body
+        for embed in (payload or {}).get("embeds") or []:
+            footer = (embed.get("footer") or {}).get("text", "")
+            assert "<t:" not in footer, f"timestamp markup in a footer: {footer!r}"
+            shown = json.dumps(embed)
+            assert "notes/" not in shown and ".md" not in shown, f"a note path in an embed: {shown[:300]}"
 
 
 @pytest.fixture
