@@ -67,7 +67,7 @@ ABOUT = re.compile(r"about: (.+)$")
 def answer_embeds(answer: Answer) -> list[discord.Embed]:
     """The answer in as many embeds as it needs, the last one listing the numbered sources (note
     title and section) and, in the footer, what the answer was about (a reply without a subject of
-    its own is a follow-up on it)."""
+    its own is a follow-up on it). Related questions are buttons under it (see views.answers)."""
     colour = COLOUR if answer.grounded else MEH
     bodies = split_for_discord(answer.text, DESCRIPTION_LIMIT) or ["(no answer)"]
     embeds = [discord.Embed(description=body, colour=colour) for body in bodies]
@@ -75,9 +75,6 @@ def answer_embeds(answer: Answer) -> list[discord.Embed]:
     sources = "\n".join(f"**[{c.n}]** {c.passage.label}" for c in answer.citations)
     if sources:
         embeds[-1].add_field(name="Sources", value=clip(sources, FIELD_LIMIT), inline=False)
-    if answer.related:
-        asks = "\n".join(f"• {r.question}" for r in answer.related)
-        embeds[-1].add_field(name="You might also ask", value=clip(asks, FIELD_LIMIT), inline=False)
     footer = answer.notice or ("Answered from the study notes." if answer.grounded else "Not in the study notes.")
     if answer.grounded and answer.subject and not answer.notice:
         footer += f" · about: {answer.subject}"
@@ -116,10 +113,9 @@ def quiz_result_embed(result: QuizResult, who: str | None = None) -> discord.Emb
     head = {"correct": "Correct!", "partial": "Partly right."}.get(result.verdict, "Not quite.")
     if who:
         head = f"{who}: {head}"
-    lines = [f"**{head}** (score {result.score:.2f})"]
-    feedback = _READ.sub("", result.feedback)
-    if feedback.startswith(head.split(": ")[-1]):  # the grader's feedback opens with the same verdict
-        feedback = feedback[len(head.split(": ")[-1]) :].strip()
+    # A written answer's score says how much of it was there; a choice is simply right or wrong.
+    lines = [f"**{head}**" + (f" (score {result.score:.0%})" if 0 < result.score < 1 else "")]
+    feedback = _HEAD.sub("", _READ.sub("", result.feedback))  # the verdict is said once, above
     if not result.correct:
         lines.append(f"**Answer:** {result.right_answer}")
     if feedback:
@@ -162,6 +158,10 @@ def when(moment: datetime) -> str:
     return f"<t:{int(moment.timestamp())}:R>"
 
 
+def _n(count: int, word: str) -> str:
+    return word if count == 1 else word + "s"
+
+
 def reviews_line(
     reviews: ReviewsDue,
     command: str = "/quiz review",
@@ -198,12 +198,12 @@ def progress_embed(progress: Progress, name: str) -> discord.Embed:
             f"Flashcards: {flashcards_line(progress.flashcards)}"
         )
     else:
-        answers = "answer" if progress.answered == 1 else "answers"
         embed.description = (
-            f"**{progress.answered}** {answers}, **{progress.correct}** right ({progress.accuracy:.0%}), "
-            f"on {len(progress.topics)} topic(s) in {progress.areas_tried} of {len(progress.areas)} areas\n"
-            f"Streak: **{progress.current_streak}** day(s) (longest {progress.longest_streak}), "
-            f"{progress.days_studied} day(s) studied\n"
+            f"**{progress.answered}** {_n(progress.answered, 'answer')}, **{progress.correct}** right "
+            f"({progress.accuracy:.0%}), on {len(progress.topics)} {_n(len(progress.topics), 'topic')} in "
+            f"{progress.areas_tried} of {len(progress.areas)} areas\n"
+            f"Streak: **{progress.current_streak}** {_n(progress.current_streak, 'day')} "
+            f"(longest {progress.longest_streak}), {progress.days_studied} {_n(progress.days_studied, 'day')} studied\n"
             f"Reviews: {reviews_line(progress.reviews)}\n"
             f"Flashcards: {flashcards_line(progress.flashcards)}"
         )
@@ -242,7 +242,7 @@ def review_reason_text(reason: ReviewReason, titles: Callable[[str], str] = word
         return f"You skipped this one in your quiz ({topic})."
     if reason.mastery is None:
         return f"From {topic}, a topic you have not tried yet."
-    return f"From one of your weakest topics ({reason.mastery:.0%} mastery): {topic}."
+    return f"From {topic}, one of your weakest topics ({reason.mastery:.0%} mastery)."
 
 
 def review_intro(reasons: list[ReviewReason]) -> str:
@@ -275,7 +275,7 @@ def nothing_due_embed(offer: ReviewOffer, titles: Callable[[str], str] = words) 
     return embed
 
 
-def interview_prompt_embed(prompt: Prompt) -> discord.Embed:
+def interview_prompt_embed(prompt: Prompt, titles: Callable[[str], str] = words) -> discord.Embed:
     who = ", ".join(prompt.names) if prompt.names else "everyone"
     kind = "Follow-up" if prompt.is_follow_up else f"Question {prompt.number}/{prompt.total}"
     title = clip(f"{kind} for {who}", TITLE_LIMIT)
@@ -283,11 +283,12 @@ def interview_prompt_embed(prompt: Prompt) -> discord.Embed:
     if prompt.deadline:  # Discord renders timestamps in fields, not in footers
         at = int(prompt.deadline.timestamp())
         embed.add_field(name="Answer by", value=f"<t:{at}:t> (<t:{at}:R>)", inline=False)
-    about = " · ".join(words(part) for part in (prompt.topic, prompt.level, prompt.kind))
+    about = " · ".join([titles(prompt.topic), *(words(part) for part in (prompt.level, prompt.kind))])
     embed.set_footer(text=f"{about}. Type your answer in this thread.")
     return embed
 
 
+_HEAD = re.compile(r"^(?:Correct|Partly right|Not yet)\.\s*")
 FEEDBACK_LIMIT = 1200  # characters in one interview feedback embed, all parts together
 _READ = re.compile(r"\s*Read: [^\n]*$")
 
@@ -329,16 +330,17 @@ def wrap_up_embed(wrap_up: WrapUp, titles: Callable[[str], str] = words) -> disc
     lines = [f"{medals[i] if i < 3 else f'{i + 1}.'} {name}: {score:.0%}" for i, (name, score) in
              enumerate(wrap_up.standings)]  # fmt: skip
     embed = discord.Embed(title="Group wrap-up", description=clip("\n".join(lines), DESCRIPTION_LIMIT), colour=COLOUR)
-    best = "\n".join(f"Q{n} ({titles(topic)}): {name}, {score:.0%}" for n, topic, name, score in wrap_up.best)
+    best = "\n".join(f"Q{n} · {titles(topic)} · {name}, {score:.0%}" for n, topic, name, score in wrap_up.best)
     if best:
-        embed.add_field(name="Strongest answer per question", value=clip(best, FIELD_LIMIT), inline=False)
+        name = "Strongest answer per question" if wrap_up.compared else "Who answered each question"
+        embed.add_field(name=name, value=clip(best, FIELD_LIMIT), inline=False)
     return embed
 
 
 def scorecard_embed(card: Scorecard, titles: Callable[[str], str] = words) -> discord.Embed:
     embed = discord.Embed(title=clip(f"Scorecard: {card.name} · {card.overall:.0%}", TITLE_LIMIT), colour=COLOUR)
     rows = "\n".join(
-        f"Q{i.number} {titles(i.topic)}: {i.verdict.value} ({i.score:.0%}){i.follow_up_note}" for i in card.items
+        f"Q{i.number} · {titles(i.topic)} · {i.verdict.value} ({i.score:.0%}){i.follow_up_note}" for i in card.items
     )
     embed.description = clip(rows or "No question was answered.", DESCRIPTION_LIMIT)
     for name, values in (("Strengths", card.strengths), ("To improve", card.to_improve), ("Read next", card.read_next)):

@@ -360,6 +360,7 @@ class WrapUp:
 
     standings: list[tuple[str, float]]  # (name, overall score), best first
     best: list[tuple[int, str, str, float]]  # (question number, topic, name, score) of the top answer
+    compared: bool = True  # some question had several answers (not so when members take turns)
 
 
 def group_wrap_up(session: InterviewSession) -> WrapUp | None:
@@ -369,12 +370,14 @@ def group_wrap_up(session: InterviewSession) -> WrapUp | None:
     cards = session.scorecards()
     standings = sorted(((c.name or c.user_id, c.overall) for c in cards), key=lambda row: (-row[1], row[0]))
     best: list[tuple[int, str, str, float]] = []
+    compared = False
     for number in sorted({r.number for r in session.results}):
         answered = [r for r in session.results if r.number == number and r.outcome is Outcome.answered]
+        compared = compared or len(answered) > 1
         if answered:
             top = max(answered, key=lambda r: (r.score, -r.answered_at.timestamp()))
             best.append((number, top.topic, top.name or top.user_id, top.score))
-    return WrapUp(standings, best)
+    return WrapUp(standings, best, compared)
 
 
 def build_scorecard(session: InterviewSession, participant: Participant) -> Scorecard:

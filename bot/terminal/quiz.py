@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -55,7 +56,7 @@ def review_reason(services: Services, reason: ReviewReason) -> str:
         return f"You {reason.kind} this one in your quiz ({topic})."
     if reason.mastery is None:
         return f"From {topic}, a topic you have not tried yet."
-    return f"From one of your weakest topics ({reason.mastery:.0%} mastery): {topic}."
+    return f"From {topic}, one of your weakest topics ({reason.mastery:.0%} mastery)."
 
 
 def render_offer(console: Console, services: Services, nothing: NothingDue) -> None:
@@ -78,11 +79,12 @@ def render_result(console: Console, result: QuizResult) -> None:
     mark = {"correct": "[green]✓ correct[/]", "partial": "[yellow]~ partly right[/]"}.get(
         result.verdict, "[red]✗ not quite[/]"
     )
-    body: list[RenderableType] = [f"{mark} (score {result.score:.2f})"]
+    body: list[RenderableType] = [mark + (f" (score {result.score:.0%})" if 0 < result.score < 1 else "")]
     if not result.correct:
         body.append(hanging([("[bold]Answer:[/]", escape(result.right_answer))]))
-    if result.feedback:
-        body.append(escape(result.feedback))
+    feedback = re.sub(r"^(?:Correct|Partly right|Not yet)\.\s*", "", result.feedback)  # said once, above
+    if feedback:
+        body.append(escape(feedback))
     body.append(escape(result.explanation))
     body.append(hanging([("Source:", escape(result.source))], style="dim"))
     console.print(Group(*body))

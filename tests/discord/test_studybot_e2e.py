@@ -15,6 +15,7 @@ from pydantic import SecretStr
 
 from bot.app import Services, build_services
 from bot.discord_app.client import StudyBot
+from bot.discord_app.render import clip
 from bot.study.answering import CardIndex
 from bot.study.banks import QuizType
 from bot.study.embedding import Embedder
@@ -154,8 +155,9 @@ async def test_ask_defers_then_answers_with_sources_feedback_and_related_questio
     assert re.search(r"\[1\]", embed["description"])
     ids = _custom_ids(answer)
     assert ids[:2] == ["sbfb:1", "sbfb:0"] and 2 <= len(ids) - 2 <= 3 and all(i.startswith("sbrq:") for i in ids[2:])
-    related = next(f for f in answer["embeds"][-1]["fields"] if f["name"] == "You might also ask")
-    assert related["value"].count("•") == len(ids) - 2
+    assert "You might also ask" not in str(answer["embeds"])  # the related questions are the buttons, once
+    cards = bot.services.cards.by_id
+    assert [b["label"] for b in _buttons(answer)[2:]] == [clip(cards[i[5:]].question, 80) for i in ids[2:]]
     assert "about: " in answer["embeds"][-1]["footer"]["text"]
     request = fake.find_requests("POST", rf"/webhooks/.*/{interaction.token}")[-1]
     assert request.json["allowed_mentions"] == NO_PINGS
@@ -457,6 +459,8 @@ async def test_solo_interview_in_a_thread(bot: StudyBot, fake_discord: FakeDisco
     assert thread.mention in done["content"]
     question = await fake.wait_for_message(thread, predicate=lambda m: bool(m["embeds"]))
     assert question["embeds"][0]["title"].startswith("Question 1/3")
+    topic = bot.services.topics.title_of("regularization")
+    assert question["embeds"][0]["footer"]["text"].startswith(f"{topic} · ")  # the topic's title, not its id
     session = (await bot.services.interviews.active_for(channel_id=str(thread.id)))[0]
     item = session.questions[0]
     mark = len(fake.messages_log)
@@ -479,7 +483,9 @@ async def test_solo_interview_in_a_thread(bot: StudyBot, fake_discord: FakeDisco
     refused = await _press(fake, third["id"], "sbie:", fake.other_member)
     assert (await fake.wait_for_callback(refused)).ephemeral  # only the host ends it
     ended = await _press(fake, third["id"], "sbie:", fake.member)
-    final = (await fake.wait_for_callback(ended)).data
+    closed = await fake.wait_for_callback(ended)
+    assert closed.type == 7 and closed.data["components"] == []  # the last question's buttons are gone
+    final = await fake.wait_for_followup(ended)
     assert final["content"] == "Interview ended." and final["embeds"][0]["title"].startswith("Scorecard: ")
     assert "(skipped)" not in final["embeds"][0]["description"] or "Q2" in final["embeds"][0]["description"]
     assert "Q1 regularization:" not in final["embeds"][0]["description"]  # topic titles, not slugs
@@ -718,7 +724,7 @@ async def test_quiz_review_says_why_and_offers_weak_topics_when_nothing_is_due(
     practise = await _press(fake, offer["id"], "sbqp:", fake.member)
     review = await fake.wait_for_followup(practise)
     assert review["flags"] & EPHEMERAL and review["embeds"][0]["title"].startswith("Review 1/")
-    why = "From one of your weakest topics (0% mastery): Probability calibration."
+    why = "From Probability calibration, one of your weakest topics (0% mastery)."
     assert why in review["embeds"][0]["description"]
     assert {i.split(":")[0] for i in _custom_ids(review)} >= {"sbqk", "sbqx"}  # Skip and Stop
     _no_slugs_or_footer_timestamps(review)
@@ -756,7 +762,7 @@ async def test_progress_numbers_add_up_and_leaderboard_says_what_points_are(
     progress = await fake.slash("progress", user=fake.member)
     message = await fake.wait_for_followup(progress)
     embed = message["embeds"][0]
-    assert "**3** answers, **2** right (67%), on 2 topic(s) in 2 of 12 areas" in embed["description"]
+    assert "**3** answers, **2** right (67%), on 2 topics in 2 of 12 areas" in embed["description"]
     assert "Reviews: **1** due now, **2** more within a day" in embed["description"]
     assert [f["name"] for f in embed["fields"]] == ["Weakest topics", "What mastery means"]
     weakest = embed["fields"][0]["value"].splitlines()

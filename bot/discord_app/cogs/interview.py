@@ -41,9 +41,10 @@ async def post_step(channel: discord.abc.Messageable, step: InterviewStep, title
             view.add_item(ModelAnswerButton(step.session.id, index))
         await channel.send(embed=render.interview_feedback_embed(fb), view=view)
     if step.follow_up is not None:
-        await channel.send(embed=render.interview_prompt_embed(step.follow_up), view=answer_view(step.session.id))
+        embed = render.interview_prompt_embed(step.follow_up, titles)
+        await channel.send(embed=embed, view=answer_view(step.session.id))
     if step.prompt is not None and step.prompt is not step.follow_up and not step.waiting_for:
-        await channel.send(embed=render.interview_prompt_embed(step.prompt), view=answer_view(step.session.id))
+        await channel.send(embed=render.interview_prompt_embed(step.prompt, titles), view=answer_view(step.session.id))
     elif step.waiting_for:
         names = [p.display for p in step.session.participants if p.user_id in step.waiting_for]
         await channel.send(f"Waiting for: {', '.join(names)}")
@@ -150,7 +151,8 @@ class BeginButton(SessionButton, template=rf"sbib:{SID}"):
             await interaction.response.edit_message(content=started, view=None)
             prompt = session.current_prompt()
             if prompt is not None and interaction.channel is not None:
-                await interaction.followup.send(embed=render.interview_prompt_embed(prompt), view=answer_view(self.sid))
+                embed = render.interview_prompt_embed(prompt, interaction.client.services.topics.title_of)
+                await interaction.followup.send(embed=embed, view=answer_view(self.sid))
         except Exception as exc:
             await report_error(interaction, exc)
 
@@ -180,7 +182,9 @@ class EndInterviewButton(SessionButton, template=rf"sbie:{SID}"):
             interviews = interaction.client.services.interviews
             cards = await interviews.end(self.sid, user_key(interaction.user))
             session = await interviews.load(self.sid)
-            await interaction.response.send_message(
+            # The question it was pressed under is over: its buttons go, then the results.
+            await interaction.response.edit_message(view=None)
+            await interaction.followup.send(
                 "Interview ended.", embeds=_results(session, cards, interaction.client.services.topics.title_of)
             )
         except Exception as exc:
@@ -274,12 +278,17 @@ class Interview(commands.GroupCog, group_name="interview"):
             user_key(interaction.user), name, topic=None if area else topic, area=area, level=level,
             questions=questions, group=group, mode=mode, group_id=str(interaction.guild_id), channel_id=str(thread.id),
         )  # fmt: skip
-        intro = f"Mock interview: {session.total} questions. Answer in this thread, or with the buttons."
+        how = "Answer in this thread, or with the buttons under each question."
+        if group:
+            intro = f"Group mock interview: {session.total} questions, hosted by {name}."
+        else:
+            intro = f"Mock interview: {session.total} questions. {how}"
         if session.notice:
             intro += f"\n{session.notice}"
         if group:
             await thread.send(
-                intro + f"\nHosted by {name}. Click **Join** to take part; the host clicks **Start**.",
+                intro + f"\nClick **Join** to take part; {name} clicks **Start** when everyone is in. "
+                f"Then: {how[0].lower()}{how[1:]}",
                 view=lobby_view(session.id),
             )
             await interaction.followup.send(f"Group interview lobby opened in {thread.mention}: join there.")
@@ -287,7 +296,10 @@ class Interview(commands.GroupCog, group_name="interview"):
         await thread.send(intro)
         prompt = session.current_prompt()
         if prompt is not None:
-            await thread.send(embed=render.interview_prompt_embed(prompt), view=answer_view(session.id))
+            await thread.send(
+                embed=render.interview_prompt_embed(prompt, self.bot.services.topics.title_of),
+                view=answer_view(session.id),
+            )
         await interaction.followup.send(f"Your interview is ready in {thread.mention}.")
 
     @app_commands.command(name="end")

@@ -40,7 +40,7 @@ def card_embed(card: Flashcard, number: int, total: int, *, revealed: bool, note
     lines = [f"*{note}*", ""] if note else []
     lines.append(f"**{card.question}**")
     if revealed:
-        lines += ["", card.answer]
+        lines += ["", card.answer, "", "How well did you know it?"]
     else:
         lines += ["", "Answer it in your head, then press **Show answer**."]
     embed = discord.Embed(
@@ -50,9 +50,7 @@ def card_embed(card: Flashcard, number: int, total: int, *, revealed: bool, note
     )
     if revealed:
         embed.add_field(name="Read more", value=render.clip(card.source, render.FIELD_LIMIT), inline=False)
-        embed.set_footer(text=f"{card.topic} · {why} · How well did you know it?")
-    else:
-        embed.set_footer(text=f"{card.topic} · {why}")
+    embed.set_footer(text=f"{card.topic} · {why}")
     return embed
 
 

@@ -417,8 +417,7 @@ class ReviewTopicButton(discord.ui.DynamicItem[Row], template=r"sbqp:(?P<topic>[
                 user_key(interaction.user), interaction.user.display_name, count=max(1, min(self.count, MAX_COUNT)),
                 topic=self.topic, group_id=_group_of(interaction), channel_id=str(interaction.channel_id),
             )  # fmt: skip
-            title = interaction.client.services.topics.title_of(self.topic)
-            embed, view = quiz_message(interaction.client, session, f"A review of {title}, your weak spot.")
+            embed, view = quiz_message(interaction.client, session)
             await interaction.followup.send(embed=embed, view=view, ephemeral=True)
         except Exception as exc:
             await report_error(interaction, exc)

@@ -70,11 +70,16 @@ for _pair in _ANTONYM_TEXT.split("|"):
     ANTONYMS.setdefault(_b, set()).add(_a)
 
 # Dismissing a point instead of stating it.
+# Saying the point's subject does not matter. Only as a predicate ("X is useless", "it doesn't help"):
+# "adding even useless features" or "drop unnecessary columns" use the same words about something else,
+# and "trees do not need scaling" is a claim of its own.
 DISMISSAL = re.compile(
-    r"\b(just a hack|(is|are) (a )?hack|never (needed|necessary|matters?|helps?|useful)|"
-    r"(doesn'?t|does not|don'?t|do not|won'?t|will not) (really )?(matter|help|need|work|apply)|no need|unnecessary|"
-    r"useless|pointless|overrated|a myth|waste of (time|money)|not (needed|necessary|required|important|useful)|"
-    r"irrelevant|doesn'?t matter|it never matters|not worth it|never worth)\b",
+    r"\b(just a hack|(is|are) (a |just a )?hack|never (needed|necessary|matters?|helps?|useful)|"
+    r"(doesn'?t|does not|don'?t|do not|won'?t|will not) (really )?(matter|help)|no need (to|for)|"
+    r"(is|are|was|were|be|seems?|looks?) (really |totally |completely |mostly |just |basically )?"
+    r"(useless|unnecessary|pointless|overrated|irrelevant|a myth|a waste of (time|money)|"
+    r"not (needed|necessary|required|important|useful|worth it))|"
+    r"waste of (time|money)|it never matters|not worth it|never worth)\b",
     re.IGNORECASE,
 )
 

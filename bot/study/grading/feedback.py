@@ -23,6 +23,8 @@ def read_hint(sources: Sequence[str]) -> str:
 
 
 def why_nothing(reading: Reading, text: str = "") -> str:
+    if reading.gave_up and not (reading.instructions or reading.keywords_only or reading.restated):
+        return "No answer given, so nothing to grade: the key points below are what to learn."
     if len(re.findall(r"[A-Za-z]{2,}", text)) < 3:  # "?", "skip", "idk": no attempt, not a list of terms
         return "Nothing was answered."
     if reading.instructions:

@@ -38,6 +38,7 @@ from bot.study.grading.reading import (
     Vector,
     addresses_grader,
     answer_units,
+    gives_up,
     is_explanation,
     match_scores,
     negated,
@@ -141,6 +142,8 @@ class OfflineGrader:
         for unit in units:
             if addresses_grader(unit):
                 reading.instructions += 1
+            elif gives_up(unit):
+                reading.gave_up += 1
             elif not is_explanation(unit):
                 reading.keywords_only += 1
             else:

@@ -70,6 +70,23 @@ _QUALIFIER = re.compile(
 )
 
 
+# "I don't know", "no idea, sorry", "not sure", "pass": a unit that gives up instead of answering.
+_GIVES_UP = re.compile(
+    r"^\W*(?:(?:sorry|honestly|hmm+|um+|uh+|well|ok(?:ay)?)\W+)*"
+    r"(?:i\s+(?:really\s+|honestly\s+)?(?:don'?t|do\s+not|dont)\s+(?:really\s+)?(?:know|remember|recall)"
+    r"|(?:i\s+have\s+)?no\s+(?:idea|clue)|not\s+sure|i'?m\s+not\s+sure|no\s+answer|idk|dunno|pass|skip"
+    r"|i\s+(?:can'?t|cannot)\s+(?:remember|recall|answer))"
+    r"(?:\W+(?:sorry|at\s+all|really|honestly|the\s+answer|this(?:\s+one)?|that|here|yet|"
+    r"what\s+(?:it|this|that)\s+(?:is|means)))*\W*$",
+    re.IGNORECASE,
+)
+
+
+def gives_up(unit: str) -> bool:
+    """A unit that only says the learner does not know ("No idea, sorry.", "I don't know this one")."""
+    return bool(_GIVES_UP.match(unit.strip()))
+
+
 @dataclass
 class Reading:
     """How many units of an answer were set aside, and why."""
@@ -77,6 +94,7 @@ class Reading:
     instructions: int = 0
     restated: int = 0
     keywords_only: int = 0
+    gave_up: int = 0  # units that only say "I don't know"
     truncated: bool = False
 
 
