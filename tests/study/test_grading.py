@@ -16,7 +16,13 @@ from bot.study.banks import QuizType, load_interview_questions, load_quiz_items
 from bot.study.embedding import Embedder
 from bot.study.errors import CannotGrade, StudybotError
 from bot.study.grading import Grade, Grader, Rubric, Verdict
-from bot.study.grading.claims import counterfactuals, numbers_disagree, reversed_direction, swapped_roles
+from bot.study.grading.claims import (
+    counterfactuals,
+    dismissed,
+    numbers_disagree,
+    reversed_direction,
+    swapped_roles,
+)
 from bot.study.grading.reading import MAX_ANSWER_CHARS, addresses_grader, answer_units, is_explanation, negated
 
 REPO = Path(__file__).resolve().parents[2]
@@ -125,6 +131,22 @@ def test_key_points_said_almost_word_for_word_are_correct(grader: Grader) -> Non
     )
     grade = grader.grade(asked(grader, "model.eval() and torch.no_grad()"), answer)
     assert grade.verdict is Verdict.correct, grade.feedback
+
+
+@pytest.mark.parametrize("answer", ["No idea, sorry.", "I don't know", "idk", "Honestly I don't remember this one."])
+def test_saying_i_dont_know_earns_nothing_and_is_told_so_kindly(grader: Grader, answer: str) -> None:
+    grade = grader.grade(bank(grader, "algo-a-lr-005"), answer)
+    assert grade.verdict is Verdict.incorrect and grade.score == 0.0 and not grade.covered
+    assert grade.feedback.startswith("No answer given") or grade.feedback.startswith("Nothing was answered")
+
+
+def test_a_word_like_useless_inside_a_right_claim_is_not_a_dismissal(grader: Grader) -> None:
+    said = "Training R squared never decreases when you add features, even useless ones."
+    grade = grader.grade(bank(grader, "algo-a-lr-005"), said)
+    assert not grade.wrong and "Training R squared never decreases when features are added." in grade.covered
+    assert not dismissed(said, "Training R squared never decreases when features are added.")
+    assert dismissed("Feature scaling is basically useless.", "Scale features before k-means.")
+    assert not dismissed("Random forests do not need feature scaling.", "Trees split on thresholds.")
 
 
 def test_one_long_sentence_grades_like_the_same_points_split_up(grader: Grader) -> None:
