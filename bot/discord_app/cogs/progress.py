@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from pathlib import PurePath
 from typing import TYPE_CHECKING
 
 import discord
@@ -62,7 +63,8 @@ class Progress(commands.Cog):
         rows = await asyncio.to_thread(services.store.sources)
         if interaction.guild_id:
             rows += await asyncio.to_thread(services.guild_store(interaction.guild_id).sources)
-        lines = [f"`{source}` · {chunks} chunks" for source, _title, chunks in rows]
+        # By title, as answers cite them (a file name only for a document without one).
+        lines = [f"{title or PurePath(source).name} · {chunks} chunks" for source, title, chunks in rows]
         # One embed: all embeds of a message share a 6,000-character budget.
         shown: list[str] = []
         for line in lines:
