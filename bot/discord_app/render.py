@@ -301,7 +301,8 @@ def interview_feedback_embed(fb: AnswerFeedback) -> discord.Embed:
     read = f"Read: {fb.sources[0]}" if fb.sources else ""
     follow = f"*{fb.follow_up}*\n{fb.follow_up_summary}" if fb.follow_up_summary else ""
     room = FEEDBACK_LIMIT - len(title) - len(read) - len(follow) - 8
-    embed = discord.Embed(title=title, description=clip(_READ.sub("", fb.feedback), max(room, 200)), colour=colour)
+    said = _HEAD.sub("", _READ.sub("", fb.feedback))  # the verdict is in the title
+    embed = discord.Embed(title=title, description=clip(said, max(room, 200)), colour=colour)
     if follow:
         embed.add_field(name="Follow-up", value=clip(follow, FIELD_LIMIT), inline=False)
     if read:

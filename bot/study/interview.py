@@ -299,7 +299,7 @@ class ScoreItem:
         return {
             Outcome.skipped: " (follow-up skipped)",
             Outcome.timeout: " (follow-up: no answer in time)",
-        }.get(self.follow_up_outcome or Outcome.answered, " +follow-up")
+        }.get(self.follow_up_outcome or Outcome.answered, " (with a follow-up)")
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -419,7 +419,7 @@ async def test_time_limit_expiry_and_late_answers(
     assert fb.follow_up_outcome is Outcome.timeout and fb.feedback.startswith("No follow-up answer in time")
     [card] = step.scorecards
     line = next(x for x in card.summary_lines() if x.startswith(f"  Q{fb.number} "))
-    assert line.endswith("(follow-up: no answer in time)") and "+follow-up" not in line
+    assert line.endswith("(follow-up: no answer in time)") and "with a follow-up" not in line
     attempts = await store.attempts("u1")
     assert [a.item_id for a in attempts] == [q3.id]  # only graded answers count as attempts
     assert await service.expire(session.id, now=clock.now + timedelta(days=1)) is None
@@ -439,7 +439,7 @@ async def test_a_skipped_follow_up_shows_as_skipped_and_the_first_answer_counts(
     step = await service.answer(session.id, "u1", good(session.questions[2]))
     [card] = step.scorecards
     assert [i.follow_up_note for i in card.items] == [" (follow-up skipped)", "", ""]
-    assert "+follow-up" not in "\n".join(card.summary_lines())
+    assert "with a follow-up" not in "\n".join(card.summary_lines())
     stored = await service.load(session.id)  # the outcome survives the database round trip
     assert [r.follow_up_outcome for r in stored.results] == [Outcome.skipped, None, None]
 

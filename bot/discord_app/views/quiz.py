@@ -63,8 +63,9 @@ def quiz_message(bot: StudyBot, session: QuizSession, note: str = "") -> tuple[d
     if session.channel:
         view.add_item(QuizNextButton(sid, idx))
     else:
-        view.add_item(QuizSkipButton(sid, idx))
-        view.add_item(QuizStopButton(sid, idx))
+        for control in (QuizSkipButton(sid, idx), QuizStopButton(sid, idx)):
+            control.row = 1  # a row of their own, under the choices
+            view.add_item(control)
     return embed, view
 
 
