@@ -96,7 +96,7 @@ def test_options_start_a_new_session_and_none_carry_on_the_paused_one(cli: Calla
     assert "quiz 1/3" in again.output
 
     jax = cli("quiz", "--topic", "jax", "--count", "1", input="")
-    assert "Carrying on" not in jax.output and "quiz 1/1 · jax" in jax.output
+    assert "Carrying on" not in jax.output and "quiz 1/1 · JAX: jit" in jax.output
 
     # A new session that cannot start (nothing to review yet) says so and leaves the paused one as it was.
     review = cli("review", input="")
@@ -253,7 +253,7 @@ def test_study_commands_inside_chat(tmp_path: Path) -> None:
     assert f"Saved your {JAX}, at question 1 of 2. To carry on: /quiz in chat" in text  # /stop
     assert f"Carrying on with your {JAX}, at question 1 of 2." in text  # a plain /quiz: the paused one
     assert f"Your paused {JAX}, at question 1 of 2, is closed" in text  # a /quiz with options: a new one
-    assert "quiz 1/1 · jax" in text and "Quiz summary:" in text
+    assert "quiz 1/1 · JAX: jit" in text and "Quiz summary:" in text
     assert "1 answer, " in text and "Mastery by area" in text  # /progress
     assert "Unknown area or topic 'astrology'" in text  # a typo is explained, the session goes on
     assert "question 1/3 · regularization" in text and "Scorecard" in text  # /interview, ended early

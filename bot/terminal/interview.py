@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 import logging
+from collections.abc import Callable
 from typing import Protocol
 
 from rich.console import Console, Group, RenderableType
@@ -82,7 +83,7 @@ def render_feedback(console: Console, result: AnswerFeedback) -> None:
     console.print(Panel(Group(*parts), title=title, title_align="left", border_style=colour))
 
 
-def render_scorecard(console: Console, card: Scorecard) -> None:
+def render_scorecard(console: Console, card: Scorecard, titles: Callable[[str], str] = str) -> None:
     table = Table(title=escape(f"Scorecard: {card.name or card.user_id}"), title_justify="left")
     table.add_column("#", justify="right")
     table.add_column("topic")
@@ -91,7 +92,7 @@ def render_scorecard(console: Console, card: Scorecard) -> None:
     for item in card.items:
         note = {Outcome.timeout: " (no answer in time)", Outcome.skipped: " (skipped)"}.get(item.outcome, "")
         result = f"[{_COLOURS[item.verdict]}]{item.verdict.value}[/]{escape(item.follow_up_note)}{note}"
-        table.add_row(str(item.number), escape(item.topic), result, f"{item.score:.0%}")
+        table.add_row(str(item.number), escape(titles(item.topic)), result, f"{item.score:.0%}")
     table.add_section()
     table.add_row("", "[bold]overall[/]", "", f"[bold]{card.overall:.0%}[/]")
     console.print(table)
@@ -185,7 +186,7 @@ async def run_interview(
         console.print(f"[red]{escape(str(exc))}[/]")
         return
     try:
-        await _converse(service, console, session, user_id)
+        await _converse(service, console, session, user_id, topics.title_of)
     except LeaveRequested:
         session = await service.load(session.id)
         if not session.over:
@@ -196,7 +197,13 @@ async def run_interview(
         raise
 
 
-async def _converse(service: InterviewService, console: Console, session: InterviewSession, user_id: str) -> None:
+async def _converse(
+    service: InterviewService,
+    console: Console,
+    session: InterviewSession,
+    user_id: str,
+    titles: Callable[[str], str] = str,
+) -> None:
     prompt = session.current_prompt()
     shown: Prompt | None = None
     while prompt is not None:
@@ -213,7 +220,7 @@ async def _converse(service: InterviewService, console: Console, session: Interv
                 return
             console.print("[yellow]Interview ended early.[/]")
             for card in cards:
-                render_scorecard(console, card)
+                render_scorecard(console, card, titles)
             return
         if command == "/help":
             console.print(HELP)
@@ -231,7 +238,7 @@ async def _converse(service: InterviewService, console: Console, session: Interv
             session = await service.load(session.id)
             if session.over:
                 for card in session.scorecards():
-                    render_scorecard(console, card)
+                    render_scorecard(console, card, titles)
                 return
             prompt = session.current_prompt()
             continue
@@ -246,6 +253,6 @@ async def _converse(service: InterviewService, console: Console, session: Interv
         if step.finished:
             console.print("[bold]Interview complete.[/]")
             for card in step.scorecards:
-                render_scorecard(console, card)
+                render_scorecard(console, card, titles)
             return
         prompt = step.prompt

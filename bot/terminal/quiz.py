@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,7 +39,8 @@ def render_question(console: Console, services: Services, session: QuizSession) 
     lines = [f"[dim]{escape(review_reason(services, reason))}[/]"] if reason else []
     lines += [f"[bold]{escape(item.question)}[/]"]
     lines += [f"  [cyan]{LETTERS[i]}[/]. {escape(choice)}" for i, choice in enumerate(item.choices)]
-    title = f"{session.mode} {session.index + 1}/{session.total} · {item.topic} · {item.difficulty.value}"
+    topic = services.topics.title_of(item.topic)
+    title = f"{session.mode} {session.index + 1}/{session.total} · {escape(topic)} · {item.difficulty.value}"
     console.print(Panel("\n".join(lines), title=title, title_align="left", subtitle=HINTS[item.type]))
 
 
@@ -90,12 +92,12 @@ def render_result(console: Console, result: QuizResult) -> None:
     console.print(Group(*body))
 
 
-def render_summary(console: Console, summary: QuizSummary) -> None:
+def render_summary(console: Console, summary: QuizSummary, titles: Callable[[str], str] = str) -> None:
     table = Table(title=f"Quiz summary: {summary.correct}/{summary.answered} correct")
     table.add_column("topic")
     table.add_column("correct", justify="right")
     for topic, (ok, seen) in sorted(summary.by_topic.items()):
-        table.add_row(topic, f"{ok}/{seen}")
+        table.add_row(escape(titles(topic)), f"{ok}/{seen}")
     console.print(table)
     if summary.to_review:
         console.print("Missed items come back in [bold]studybot review[/] when they are due.")
@@ -189,7 +191,7 @@ async def run_quiz(services: Services, console: Console, session: QuizSession, u
             continue
         render_result(console, result)
         session = await quizzes.load(session.id)
-    render_summary(console, quizzes.summary(session))
+    render_summary(console, quizzes.summary(session), services.topics.title_of)
 
 
 def _plural(n: int, word: str) -> str:
