@@ -311,11 +311,7 @@ class FlashcardService:
             raise InvalidAnswer("That card is already rated.")
         return session
 
-    # Pausing and carrying on
-    async def stop(self, session_id: str) -> FlashcardSession:
-        """Pause: the session stays open, and the next /cards without options carries on with it."""
-        return await self.load(session_id)
-
+    # Pausing and carrying on: a session left open is paused (every rating is saved as it is given).
     async def end(self, session_id: str) -> FlashcardSession:
         session = await self.load(session_id)
         session.finished = True

@@ -217,11 +217,18 @@ def remove(
     _run(body)
 
 
-def _stdin_questions() -> Iterator[str]:
-    """One question per line, blank lines included: each gets an answer or an error line, so output
-    line n answers input line n."""
+def _batch_questions(settings: Settings) -> Iterator[str]:
+    """The questions of a `-` batch, one per line, cleaned; a bad line (a blank one too) gets its error
+    line instead, so output line n answers input line n."""
+    from bot.study.errors import InvalidQuestion
+    from bot.study.questions import clean_question
+
     for line in sys.stdin:
-        yield line.rstrip("\r\n")
+        raw = line.rstrip("\r\n")
+        try:
+            yield clean_question(raw, settings.max_question_chars)
+        except InvalidQuestion as exc:
+            _print_json({"question": raw[:200], "error": str(exc)})
 
 
 def _stdin_json_lines() -> Iterator[str]:
@@ -241,7 +248,6 @@ def ask(
     _apply_log_level(settings)
 
     def body() -> None:
-        from bot.study.errors import InvalidQuestion
         from bot.study.questions import clean_question
         from bot.terminal.rendering import render_answer
 
@@ -250,12 +256,7 @@ def ask(
         services = _services(settings)
         services.prepare_answers()
         if question == "-":
-            for raw in _stdin_questions():
-                try:
-                    q = clean_question(raw, settings.max_question_chars)
-                except InvalidQuestion as exc:
-                    _print_json({"question": raw[:200], "error": str(exc)})
-                    continue
+            for q in _batch_questions(settings):
                 _print_json(services.answers.ask_sync(q).to_dict())
             return
         answer = services.answers.ask_sync(q)
@@ -278,7 +279,7 @@ def retrieve(
     _apply_log_level(settings)
 
     def body() -> None:
-        from bot.study.errors import EmptyKnowledgeBase, InvalidQuestion
+        from bot.study.errors import EmptyKnowledgeBase
         from bot.study.questions import clean_question
         from bot.terminal.rendering import render_results
 
@@ -288,12 +289,7 @@ def retrieve(
         if services.store.count() == 0:
             raise EmptyKnowledgeBase()
         if question == "-":
-            for raw in _stdin_questions():
-                try:
-                    q = clean_question(raw, settings.max_question_chars)
-                except InvalidQuestion as exc:
-                    _print_json({"question": raw[:200], "error": str(exc)})
-                    continue
+            for q in _batch_questions(settings):
                 results = services.retriever.retrieve(q, k)
                 _print_json({"question": q, "results": [p.to_dict() for p in results]})
             return

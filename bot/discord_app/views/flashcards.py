@@ -101,16 +101,21 @@ class _CardItem(discord.ui.DynamicItem[Button], template=NEVER):
     ) -> _CardItem:  # type: ignore[override]
         return cls(match["sid"], int(match["idx"]))
 
-    async def _session(self, interaction: Interaction) -> FlashcardSession | None:
-        """The session if this user owns it and this card is still the current one; else says why."""
-        session = await interaction.client.services.flashcards.load(self.sid)
-        if user_key(interaction.user) != session.owner_id:
-            await interaction.response.send_message(NOT_YOURS, ephemeral=True)
-            return None
-        if session.current_id is None or session.index != self.idx:
-            await interaction.response.send_message("You have already moved past that card.", ephemeral=True)
-            return None
-        return session
+    async def callback(self, interaction: Interaction) -> None:
+        """Act on the session when this user owns it and this card is still the current one; else say why."""
+        try:
+            session = await interaction.client.services.flashcards.load(self.sid)
+            if user_key(interaction.user) != session.owner_id:
+                await interaction.response.send_message(NOT_YOURS, ephemeral=True)
+            elif session.current_id is None or session.index != self.idx:
+                await interaction.response.send_message("You have already moved past that card.", ephemeral=True)
+            else:
+                await self.act(interaction, session)
+        except Exception as exc:
+            await report_error(interaction, exc)
+
+    async def act(self, interaction: Interaction, session: FlashcardSession) -> None:
+        raise NotImplementedError
 
 
 class ShowAnswerButton(_CardItem, template=rf"sbfs:{SID}:(?P<idx>\d+)"):
@@ -120,18 +125,11 @@ class ShowAnswerButton(_CardItem, template=rf"sbfs:{SID}:(?P<idx>\d+)"):
         )
         super().__init__(sid, idx, button)
 
-    async def callback(self, interaction: Interaction) -> None:
-        try:
-            session = await self._session(interaction)
-            if session is None:
-                return
-            flashcards = interaction.client.services.flashcards
-            session = await flashcards.reveal(self.sid, session.owner_id, self.idx)
-            card = flashcards.card(session)
-            embed = card_embed(card, session.index + 1, session.total, revealed=True)
-            await interaction.response.edit_message(embed=embed, view=await answer_view(interaction.client, session))
-        except Exception as exc:
-            await report_error(interaction, exc)
+    async def act(self, interaction: Interaction, session: FlashcardSession) -> None:
+        flashcards = interaction.client.services.flashcards
+        session = await flashcards.reveal(self.sid, session.owner_id, self.idx)
+        embed = card_embed(flashcards.card(session), session.index + 1, session.total, revealed=True)
+        await interaction.response.edit_message(embed=embed, view=await answer_view(interaction.client, session))
 
 
 class RateButton(_CardItem, template=rf"sbfr:{SID}:(?P<idx>\d+):(?P<rating>[1-4])"):
@@ -149,23 +147,17 @@ class RateButton(_CardItem, template=rf"sbfr:{SID}:(?P<idx>\d+):(?P<rating>[1-4]
     ) -> RateButton:  # type: ignore[override]
         return cls(match["sid"], int(match["idx"]), Rating(int(match["rating"])))
 
-    async def callback(self, interaction: Interaction) -> None:
-        try:
-            session = await self._session(interaction)
-            if session is None:
-                return
-            flashcards = interaction.client.services.flashcards
-            rated = await flashcards.rate(self.sid, session.owner_id, self.rating, index=self.idx)
-            note = f"{rating_name(rated.rating)}: that card comes back in {rated.interval}."
-            if rated.session.finished:
-                embed = summary_embed(await flashcards.summary(rated.session))
-                embed.description = f"*{note}*\n\n{embed.description}"
-                await interaction.response.edit_message(embed=embed, view=None)
-                return
-            embed, view = cards_message(interaction.client, rated.session, note)
-            await interaction.response.edit_message(embed=embed, view=view)
-        except Exception as exc:
-            await report_error(interaction, exc)
+    async def act(self, interaction: Interaction, session: FlashcardSession) -> None:
+        flashcards = interaction.client.services.flashcards
+        rated = await flashcards.rate(self.sid, session.owner_id, self.rating, index=self.idx)
+        note = f"{rating_name(rated.rating)}: that card comes back in {rated.interval}."
+        if rated.session.finished:
+            embed = summary_embed(await flashcards.summary(rated.session))
+            embed.description = f"*{note}*\n\n{embed.description}"
+            await interaction.response.edit_message(embed=embed, view=None)
+            return
+        embed, view = cards_message(interaction.client, rated.session, note)
+        await interaction.response.edit_message(embed=embed, view=view)
 
 
 class CardsStopButton(_CardItem, template=rf"sbfx:{SID}:(?P<idx>\d+)"):
@@ -177,22 +169,16 @@ class CardsStopButton(_CardItem, template=rf"sbfx:{SID}:(?P<idx>\d+)"):
         )
         super().__init__(sid, idx, button)
 
-    async def callback(self, interaction: Interaction) -> None:
-        try:
-            session = await self._session(interaction)
-            if session is None:
-                return
-            await interaction.client.services.flashcards.stop(self.sid)
-            rated = sum(r is not None for r in session.ratings)
-            embed = discord.Embed(
-                title="Flashcards paused",
-                description=f"Paused at card {session.index + 1} of {session.total} ({rated} rated). "
-                "Run `/cards` without options to carry on; with options it starts afresh.",
-                colour=render.COLOUR,
-            )
-            await interaction.response.edit_message(embed=embed, view=None)
-        except Exception as exc:
-            await report_error(interaction, exc)
+    async def act(self, interaction: Interaction, session: FlashcardSession) -> None:
+        # Nothing to write: every rating is saved as it is given, and an open session is a paused one.
+        rated = sum(r is not None for r in session.ratings)
+        embed = discord.Embed(
+            title="Flashcards paused",
+            description=f"Paused at card {session.index + 1} of {session.total} ({rated} rated). "
+            "Run `/cards` without options to carry on; with options it starts afresh.",
+            colour=render.COLOUR,
+        )
+        await interaction.response.edit_message(embed=embed, view=None)
 
 
 async def start_cards(
