@@ -107,6 +107,7 @@ def test_cards_are_matched_by_meaning_and_by_their_subject(knowledge_services: S
     kmeans = cards.match("how do i choose k for k-means clustering")[0]
     assert knn.card.topic == "knn" and kmeans.card.topic == "clustering"
     assert cards.match("what is a p value")[0].card.topic == "statistics-testing"
+    assert cards.match("what's a transformer in deep learning")[0].card.id == "transformers-attention-c01"
 
 
 def test_never_an_empty_answer(knowledge_services: Services) -> None:
@@ -164,6 +165,7 @@ def test_a_near_miss_names_its_topic(notes_only: AnswerService) -> None:
         ("when should I use L1 instead of L2?", CardKind.when_to_use),
         ("should i scale features for a random forest", CardKind.when_to_use),
         ("give me a worked example of bayes theorem", CardKind.example),
+        ("why use an orchestrator instead of plain cron jobs", CardKind.comparison),
     ],
 )
 def test_question_kinds(question: str, kind: CardKind) -> None:
@@ -196,6 +198,7 @@ def test_questions_with_a_subject_of_their_own_are_not_follow_ups(question: str)
 def test_the_subject_of_a_question() -> None:
     assert subject_of("What's the difference between bagging and boosting?") == "bagging boosting"
     assert subject_of("what does k-means minimize") == "k-means"
+    assert subject_of("what's a transformer in deep learning") == "transformer"  # the field names no subject
 
 
 # Two-turn exchanges: the second turn has no subject of its own; its answer must be about the first's.

@@ -35,6 +35,8 @@ _KINDS: list[tuple[CardKind, re.Pattern[str]]] = [
     ),
     (CardKind.comparison, re.compile(r"\b(vs\.?|versus|difference|differences|differ|compare|compared|better than)\b")),
     (CardKind.example, re.compile(r"\b(example|walk me through an example|worked example|show me)\b")),
+    # "why use an orchestrator instead of cron jobs" asks what one gives over the other.
+    (CardKind.comparison, re.compile(r"^why\b.{0,60}\b(instead of|rather than)\b")),
     (CardKind.why, re.compile(r"^(why\b|what('s| is) the point|whats the point)")),
     (CardKind.how_to, re.compile(r"^(how (do|can|should|would|to) |how to |ways to |best way|tips)")),
     (CardKind.when_to_use, re.compile(r"^(when (should|to|do|would)|should (i|we|you)|is it worth|do (i|we) need)\b")),
@@ -76,9 +78,18 @@ _PRONOUN = re.compile(r"\b(it|its|it's|this|that|they|them|these|those|their|one
 _LEAD = re.compile(r"^\s*(and|but|so|ok|okay|then|also|what about|how about)\b[\s,]*", re.IGNORECASE)
 
 
+# "What's a transformer in deep learning?": the field every question here is in says nothing of the
+# subject, and would favour cards that happen to name the field.
+_FIELD = re.compile(
+    r"\b(?:in|for|within|of)\s+(?:deep learning|machine learning|ml|ai|data science|artificial intelligence)\b",
+    re.IGNORECASE,
+)
+
+
 def subject_words(question: str) -> list[str]:
     """The words of a question that name its subject, in order ("bagging", "boosting")."""
-    return [w for w in words(question) if w not in STOPWORDS and w not in _GENERIC and not _PRONOUN.fullmatch(w)]
+    text = _FIELD.sub(" ", question)
+    return [w for w in words(text) if w not in STOPWORDS and w not in _GENERIC and not _PRONOUN.fullmatch(w)]
 
 
 def subject_of(question: str) -> str:

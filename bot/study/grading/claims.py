@@ -45,7 +45,8 @@ PAIRS: list[tuple[str, str]] = [
     ("exploration", "exploitation"), ("bert", "gpt"), ("warehouse", "lake"), ("where", "having"),
     ("rows", "columns"), ("shallow", "deep"), ("independent", "dependent"), ("sigmoid", "softmax"),
     ("standardization", "normalization"), ("canary", "shadow"), ("latency", "throughput"),
-    ("mae", "mse"), ("gini", "entropy"), ("lstm", "gru"), ("fp16", "bf16"), ("pods", "nodes"),
+    ("mae", "mse"), ("mae", "rmse"), ("type 1", "type 2"), ("data parallelism", "model parallelism"),
+    ("gini", "entropy"), ("lstm", "gru"), ("fp16", "bf16"), ("pods", "nodes"),
 ]  # fmt: skip
 
 # Direction words and their opposites: a claim with the opposite of the key point's direction says
@@ -102,9 +103,13 @@ def _norm(word: str) -> str:
     return stem(word)
 
 
+# "mean" is a statistic here (mean vs median), not the verb the search stopwords drop.
+_STOPWORDS = STOPWORDS - {"mean"}
+
+
 def content_terms(text: str) -> list[str]:
     """The stemmed content words of a text, synonyms folded together."""
-    return [_norm(w) for w in words(text) if w not in STOPWORDS and len(w) > 1]
+    return [_norm(w) for w in words(text) if w not in _STOPWORDS and len(w) > 1]
 
 
 class TermWeights:
@@ -139,7 +144,9 @@ def _numbers(text: str) -> list[float]:
 
 
 def _phrase_positions(text: str, phrase: str) -> list[int]:
-    return [m.start() for m in re.finditer(r"(?<![a-z0-9])" + re.escape(phrase) + r"(?![a-z0-9])", text)]
+    """Where a phrase occurs as words of its own, in the singular or plural ("eigenvector(s)")."""
+    pattern = r"(?<![a-z0-9])" + re.escape(phrase) + (r"(?:e?s)?" if phrase[-1:].isalpha() else "") + r"(?![a-z0-9])"
+    return [m.start() for m in re.finditer(pattern, text)]
 
 
 def _context(text: str, phrase: str, other: str) -> set[str]:
@@ -154,10 +161,19 @@ def _context(text: str, phrase: str, other: str) -> set[str]:
     return out - set(content_terms(phrase)) - set(content_terms(other))
 
 
-def swapped_roles(claim: str, point: str) -> bool:
-    """Both sides of a pair in both texts, and what the point says of one the claim says of the other."""
+def _says(text: str, phrase: str) -> bool:
+    """A one-word phrase in the text in any form ("train" for "training"); longer ones are matched as
+    phrases only, since their words also occur apart ("the data" is not "data parallelism")."""
+    wanted = content_terms(phrase)
+    return len(phrase.split()) == 1 and len(wanted) == 1 and wanted[0] in set(content_terms(text))
+
+
+def swapped_roles(claim: str, point: str, pairs: Sequence[tuple[str, str]] = ()) -> bool:
+    """Both sides of a pair in both texts, and what the point says of one the claim says of the other.
+    ``pairs`` adds the question's own pairs (``question_pairs``) to the usual ones."""
     c, p = claim.lower(), point.lower()
-    for a, b in PAIRS:
+    every = [*PAIRS, *pairs]
+    for a, b in every:
         if not (_phrase_positions(p, a) and _phrase_positions(p, b)):
             continue
         if not (_phrase_positions(c, a) and _phrase_positions(c, b)):
@@ -169,15 +185,90 @@ def swapped_roles(claim: str, point: str) -> bool:
         if crossed > straight and crossed >= 2:
             return True
     # One side only: the claim names the other side where the point names this one, same words around.
-    for a, b in PAIRS:
+    for a, b in every:
         for x, y in ((a, b), (b, a)):
             one_side = _phrase_positions(p, x) and not _phrase_positions(p, y)
-            if one_side and _phrase_positions(c, y) and not _phrase_positions(c, x):
+            if one_side and _phrase_positions(c, y) and not _phrase_positions(c, x) and not _says(c, x):
                 around_p = _context(p, x, y)
                 around_c = _context(c, y, x)
                 if len(around_p & around_c) >= 2:
                     return True
     return False
+
+
+# "the difference between A and B", "A vs B", "compare A and B", "A rather than B": the two things a
+# question sets against each other, which a confused answer swaps.
+_END = r"(?=[,?;:](?:\s|$)|\.(?:\s|$)|\s+and\s+(?:how|why|when|what|which)\b|$)"
+_BETWEEN = re.compile(r"\bbetween\s+(.+?)\s+and\s+(.+?)" + _END, re.I)
+_VERSUS = re.compile(r"([\w.()'/ -]+?)\s+(?:vs\.?|versus)\s+([\w.()'/ -]+?)" + _END, re.I)
+_COMPARE = re.compile(r"\b(?:compare|contrast|explain)\s+(.+?)\s+(?:and|with)\s+(.+?)" + _END, re.I)
+_NOT_A_SIDE = re.compile(r"^(?:including|include|say|how|what|why|when|where|which|who|whether|time|a time)\b", re.I)
+_RATHER = re.compile(
+    r"\b(?:a|an|the)?\s*([\w.()' -]+?)\s+(?:rather than|instead of)\s+(?:a |an |the )?([\w.()' -]+?)" + _END, re.I
+)
+# "What are eigenvalues and eigenvectors?": two short things asked about together.
+_AND = re.compile(r"^\s*(?:what|how)\s+(?:are|is|do|does)\s+([\w.()' -]+?)\s+and\s+([\w.()' -]+?)\s*\?", re.I)
+_TAIL = re.compile(r"\s+(?:in|for|of|on|with|during|as|when|at|to)\s+.*$", re.I)
+_LEAD = re.compile(r"^(?:the|a|an|its|their|your|using|use of)\s+", re.I)
+
+
+def _sides(text: str) -> list[str]:
+    """One side of a contrast, or the items of a list ("NDCG, MAP" -> two), without articles or a
+    trailing qualifier ("services in Kubernetes" -> "services")."""
+    items = re.split(r",\s*(?:and\s+|or\s+)?", " ".join(text.split()))
+    out = [_singular(_TAIL.sub("", _LEAD.sub("", i.strip(" .,'\""))).lower()) for i in items]
+    return [o for o in out if o and not _NOT_A_SIDE.match(o)]
+
+
+def _singular(side: str) -> str:
+    """ "ray actors" -> "ray actor" (a phrase also matches its plural, not the other way round)."""
+    head, _, last = side.rpartition(" ")
+    if len(last) > 3 and last.isalpha() and last.endswith("s") and not last.endswith(("ss", "is", "us", "as")):
+        last = last[:-3] + "y" if last.endswith("ies") else last[:-1]
+    return f"{head} {last}".strip()
+
+
+def _distinct(a: str, b: str) -> tuple[str, str] | None:
+    """The two sides cut to what tells them apart: "type 2 slowly changing dimension" against "type 1
+    table" -> ("type 2", "type 1"); "L1" against "L2 regularization" -> ("l1", "l2")."""
+    aw, bw = a.split(), b.split()
+    if not aw or not bw or aw == bw:
+        return None
+    if len(aw) != len(bw) and min(len(aw), len(bw)) == 1 and aw[0][0] == bw[0][0] and aw[-1] != bw[-1]:
+        aw, bw = aw[:1], bw[:1]  # "l1" / "l2 regularization": the shared noun is said once
+    if len(aw) <= 3 and len(bw) <= 3:
+        return (" ".join(aw), " ".join(bw)) if aw != bw else None
+    same = 0
+    while same < min(len(aw), len(bw)) - 1 and aw[same] == bw[same]:
+        same += 1
+    if same == 0:
+        return None
+    a2, b2 = " ".join(aw[: same + 1]), " ".join(bw[: same + 1])
+    return (a2, b2) if a2 != b2 else None
+
+
+@lru_cache(maxsize=2048)
+def question_pairs(question: str) -> tuple[tuple[str, str], ...]:
+    """The pairs of terms a question contrasts, to check for swapped roles beside ``PAIRS``."""
+    out: list[tuple[str, str]] = []
+    for pattern in (_BETWEEN, _VERSUS, _COMPARE, _RATHER, _AND):
+        for m in pattern.finditer(question):
+            items = [*_sides(m.group(1)), *_sides(m.group(2))]
+            if pattern is _AND and any(len(i.split()) > 3 for i in items):
+                continue
+            for i, a in enumerate(items):
+                for b in items[i + 1 :]:
+                    pair = _distinct(a, b)
+                    if not pair:
+                        continue
+                    found = [pair]
+                    aw, bw = pair[0].split(), pair[1].split()
+                    if len(aw) > 1 and len(bw) > 1 and aw[0] == bw[0]:  # "data warehouse" / "data lake": also
+                        found.append((" ".join(aw[1:]), " ".join(bw[1:])))  # "warehouse" / "lake"
+                    for f in found:
+                        if all(content_terms(side) for side in f) and f not in out:
+                            out.append(f)
+    return tuple(out)
 
 
 def reversed_direction(claim: str, point: str) -> bool:
@@ -226,11 +317,11 @@ def numbers_disagree(claim: str, point: str) -> bool | None:
     return not close
 
 
-def counterfactuals(point: str) -> list[str]:
+def counterfactuals(point: str, pairs: Sequence[tuple[str, str]] = ()) -> list[str]:
     """The key point saying the opposite: roles swapped, direction reversed, or negated."""
     out: list[str] = []
     low = point.lower()
-    for a, b in PAIRS:
+    for a, b in [*pairs, *PAIRS]:
         if _phrase_positions(low, a) and _phrase_positions(low, b):
 
             def swap(m: re.Match[str], a: str = a, b: str = b) -> str:
@@ -298,13 +389,20 @@ def _clauses(point: str) -> tuple[str, ...]:
     return tuple(answer_units(point))
 
 
-def compare(claim: str, point: str, similarity: float, counterfactual: float, weights: TermWeights) -> Comparison:
+def compare(
+    claim: str,
+    point: str,
+    similarity: float,
+    counterfactual: float,
+    weights: TermWeights,
+    pairs: Sequence[tuple[str, str]] = (),
+) -> Comparison:
     clause = _nearest_clause(claim, point)
     dismissive = dismissed(claim, point)
     return Comparison(
         similarity=similarity,
         words=word_coverage(set(content_terms(claim)), point, weights),
-        swapped=swapped_roles(claim, point),
+        swapped=swapped_roles(claim, point, pairs),
         reversed=reversed_direction(claim, point) or opposite_directions(claim, point, clause),
         stance=negated(claim) != negated(clause) or dismissive,
         numbers=numbers_disagree(claim, point),

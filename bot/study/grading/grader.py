@@ -29,7 +29,16 @@ import numpy as np
 from bot.study.embedding import Embedder
 from bot.study.errors import CannotGrade
 from bot.study.grading import feedback
-from bot.study.grading.claims import Comparison, TermWeights, compare, content_terms, counterfactuals, word_coverage
+from bot.study.grading.claims import (
+    Comparison,
+    TermWeights,
+    compare,
+    content_terms,
+    counterfactuals,
+    question_pairs,
+    swapped_roles,
+    word_coverage,
+)
 from bot.study.grading.model import Grade, Rubric, Verdict, WrongClaim
 from bot.study.grading.reading import (
     MAX_ANSWER_CHARS,
@@ -42,6 +51,7 @@ from bot.study.grading.reading import (
     is_explanation,
     match_scores,
     negated,
+    plain,
     red_flag_claim,
     restates,
 )
@@ -77,6 +87,7 @@ class Analysis:
     reading: Reading
     text: str = ""
     claims: list[str] = field(default_factory=list)
+    said: list[str] = field(default_factory=list)  # the claims with shorthand written out (``plain``)
     similarity: np.ndarray | None = None  # points x claims, topic-adjusted
     words: np.ndarray | None = None  # points x claims, share of the point's essential words
     closer: np.ndarray | None = None  # points x claims, closeness to the point's opposite
@@ -90,6 +101,7 @@ class Analysis:
     nothing: str | None = None  # why nothing can be graded, when nothing can
     fit: np.ndarray | None = None  # points x claims: similarity plus word share, to rank the claims per point
     pair: Callable[[int, int], Comparison] | None = None  # (point, claim) -> their comparison
+    swaps: dict[int, int] = field(default_factory=dict)  # claim -> a point whose roles it swaps
 
 
 class OfflineGrader:
@@ -146,6 +158,7 @@ class OfflineGrader:
                 reading.gave_up += 1
             elif not is_explanation(unit):
                 reading.keywords_only += 1
+                reading.keyword_words += len(unit.split())
             else:
                 kept.append(unit)
         if not kept:
@@ -154,7 +167,8 @@ class OfflineGrader:
 
         points = list(rubric.key_points)
         flag_claims = [red_flag_claim(f) for f in rubric.red_flags]
-        opposites = [counterfactuals(p) for p in points]
+        pairs = question_pairs(rubric.question)
+        opposites = [counterfactuals(p, pairs) for p in points]
         flat = [c for cs in opposites for c in cs]
         model = feedback.model_answer(rubric)
         rubric_v = self._encode([rubric.question, model, *points, *flag_claims, *flat], cache=True)
@@ -163,12 +177,15 @@ class OfflineGrader:
         flag_v = rubric_v[2 + len(points) : 2 + len(points) + len(flag_claims)]
         opposite_v = rubric_v[2 + len(points) + len(flag_claims) :]
 
-        answer_v = self._encode([*kept, " ".join(kept)], cache=False)
+        context = " ".join([rubric.question, model, *points]).lower()
+        kept_plain = [plain(u, context) for u in kept]  # shorthand and abbreviations written out
+        answer_v = self._encode([*kept_plain, " ".join(kept_plain)], cache=False)
         unit_v, whole_v = answer_v[: len(kept)], answer_v[len(kept)]
         question_sims = unit_v @ q
         content = [not restates(u, rubric.question, float(s)) for u, s in zip(kept, question_sims, strict=True)]
         reading.restated = content.count(False)
         claims = [u for u, ok in zip(kept, content, strict=True) if ok]
+        said = [u for u, ok in zip(kept_plain, content, strict=True) if ok]
         if not claims:
             analysis.nothing = feedback.why_nothing(reading, text)
             return analysis
@@ -182,13 +199,14 @@ class OfflineGrader:
             if cs:
                 closer[k] = (opposite_v[offset : offset + len(cs)] @ claim_v.T).max(axis=0) - raw[k]
             offset += len(cs)
-        claim_terms = [set(content_terms(c)) for c in claims]
+        claim_terms = [set(content_terms(c)) for c in said]
         words = np.array([[word_coverage(t, p, self.weights) for t in claim_terms] for p in points])
 
         def comparison(k: int, i: int) -> Comparison:
-            return compare(claims[i], points[k], float(similarity[k, i]), float(closer[k, i]), self.weights)
+            return compare(said[i], points[k], float(similarity[k, i]), float(closer[k, i]), self.weights, pairs)
 
-        analysis.claims, analysis.similarity, analysis.words, analysis.closer = claims, similarity, words, closer
+        analysis.claims, analysis.said = claims, said
+        analysis.similarity, analysis.words, analysis.closer = similarity, words, closer
         analysis.by_claim = [(int(np.argmax(similarity[:, i])), comparison(int(np.argmax(similarity[:, i])), i))
                              for i in range(len(claims))]  # fmt: skip
         fit = similarity + words
@@ -197,6 +215,14 @@ class OfflineGrader:
             (int(np.argmax(fit[k])), comparison(k, int(np.argmax(fit[k])))) for k in range(len(points))
         ]
         analysis.closest_point = similarity.max(axis=0)
+        # A claim that says of one side of a pair what a key point says of the other ("precision is the
+        # share of fraud we catch"), whichever point it is closest to on topic.
+        analysis.swaps = {
+            i: k
+            for i in range(len(claims))
+            for k in range(len(points))
+            if words[k, i] >= self.params.topic_words and swapped_roles(said[i], points[k], pairs)
+        }
         analysis.whole_model = float(whole_v @ model_v)
         analysis.whole_question = float(whole_v @ q)
         if flag_claims:
@@ -256,6 +282,15 @@ def findings(analysis: Analysis, p: Params) -> tuple[list[str], dict[int, int], 
         for i, (k, c) in enumerate(analysis.by_claim)
         if i not in flagged and i not in stating and contradicts(c, p)
     }
+    # Swapped roles against any point, unless the claim is more about a point it states (more of
+    # that point's words) than about the one it swaps.
+    words = analysis.words
+    for i, k in analysis.swaps.items():
+        if i in wrong or i in flagged or words is None:
+            continue
+        own = [float(words[j, i]) for j, (ci, c) in enumerate(analysis.by_point) if ci == i and states(c, p)]
+        if words[k, i] > max(own, default=0.0):
+            wrong[i] = k
     # Each point: the best-fitting claim that states it (of the five that fit it best).
     chosen: dict[int, tuple[int, Comparison]] = {}
     if analysis.fit is not None and analysis.pair is not None:
@@ -280,11 +315,12 @@ def findings(analysis: Analysis, p: Params) -> tuple[list[str], dict[int, int], 
 
 def _bounded(verdict: Verdict, analysis: Analysis, covered: int, points: int, errors: int) -> Verdict:
     """Limits no learned weight may cross. An answer that speaks to the grader, or is mostly a list
-    of terms, earns nothing. A wrong claim or red flag rules out "correct", and as many errors as
-    points covered make it "incorrect". Every point covered with nothing wrong is at least "partial"
-    (and "correct" when it covers them all)."""
+    of terms (as many words in term lists as in claims), earns nothing. A wrong claim or red flag
+    rules out "correct", and as many errors as points covered make it "incorrect". Every point
+    covered with nothing wrong is at least "partial" (and "correct" when it covers them all)."""
     reading = analysis.reading
-    if reading.instructions or reading.keywords_only >= max(1, len(analysis.claims)):
+    claim_words = sum(len(c.split()) for c in analysis.claims)
+    if reading.instructions or (reading.keywords_only and reading.keyword_words >= claim_words):
         return Verdict.incorrect
     if reading.restated and not covered:  # the question given back, and nothing of the answer
         return Verdict.incorrect
@@ -350,7 +386,7 @@ def _red_flags(analysis: Analysis, p: Params) -> tuple[list[str], set[int]]:
             for i in range(len(analysis.claims))
             if analysis.flag_similarity[f, i] >= p.red_flag
             and analysis.flag_similarity[f, i] >= analysis.closest_point[i] + p.red_flag_margin
-            and negated(analysis.claims[i]) == analysis.flag_negated[f]
+            and negated(analysis.said[i]) == analysis.flag_negated[f]
         ]
         if hits:
             stated.append(flag)

@@ -22,6 +22,11 @@ Vector = np.ndarray
 _CLAUSE = re.compile(r";\s+|,\s+(?=(?:and|but|while|whereas|so|which|because)\s)")
 # A sentence may start with a lower-case name from code ("... one example. jax.vmap maps ...").
 _CODE_START = re.compile(r"(?<=[a-z0-9)\]]\.)\s+(?=[a-z_][a-z0-9_]*[._(][a-z_])")
+# A period, then a sentence in lower case (terse notes); and what marks a line as a unit of its own.
+_LOWER_START = re.compile(r"(?<=[a-z0-9)\]%])\.\s+(?=[a-z])")
+_ABBREVIATIONS = frozenset(["e.g", "i.e", "vs", "etc", "approx", "cf", "resp", "incl", "esp", "fig", "eq", "no", "al"])
+_LINE_BREAKS = re.compile(r"(?:[.!?:)\]]|->|=>|\w)$")
+_NEW_LINE_START = re.compile(r"[A-Z0-9(`]")
 _TAG = re.compile(r"</?\s*[A-Za-z][\w-]*\s*>")
 # Text addressed to whoever grades the answer, not about the subject.
 _TO_THE_GRADER = re.compile(
@@ -34,7 +39,13 @@ _TO_THE_GRADER = re.compile(
     r"|\byou\s+are\s+(?:now|no longer)\b|\bfrom now on,?\s+you\b|\bpretend (?:to be|you are)\b"
     r"|\b(?:as an ai|system prompt|new instructions?|developer mode|jailbreak)\b"
     r"|\b(?:the grader|dear grader|grading (?:model|system|assistant)|this answer is (?:correct|excellent|complete))\b"
-    r"|^\s*(?:system|assistant)\s*:|\b(?:system|assistant)\s*:\s|</?\s*(?:system|instructions?|answer)\s*>",
+    r"|^\s*(?:system|assistant)\s*:|\b(?:system|assistant)\s*:\s|</?\s*(?:system|instructions?|answer)\s*>"
+    # A note to whoever grades, asking for a verdict: "@grader: ... graded as correct", "(Graders: please
+    # mark correct)", "<grader-config>", "to the AI grading this: ... extra credit".
+    r"|[@<]\s*(?:grader|evaluator|marker)|\bgrader[-_]config\b|\bgrading rubric v\d"
+    r"|\b(?:graders?|evaluators?|examiners?|grading this|grades? this|marking this)\b.{0,160}"
+    r"\b(?:correct|full|credit|lenient(?:ly)?|pass(?:ing)?|mark (?:it|this)|label (?:it|this)|return)\b"
+    r"|\b(?:mark|label|grade|return|output|score)\s+(?:it|this|me|the answer|my answer)?\s*(?:as\s+)?[\"']?correct\b",
     re.I,
 )
 # Words that glue an explanation together; a keyword list has none of them.
@@ -74,7 +85,8 @@ _QUALIFIER = re.compile(
 _GIVES_UP = re.compile(
     r"^\W*(?:(?:sorry|honestly|hmm+|um+|uh+|well|ok(?:ay)?)\W+)*"
     r"(?:i\s+(?:really\s+|honestly\s+)?(?:don'?t|do\s+not|dont)\s+(?:really\s+)?(?:know|remember|recall)"
-    r"|(?:i\s+have\s+)?no\s+(?:idea|clue)|not\s+sure|i'?m\s+not\s+sure|no\s+answer|idk|dunno|pass|skip"
+    r"|(?:i\s+have\s+)?no\s+(?:idea|clue)|not\s+sure|i'?m\s+not\s+sure|no\s+answer|idk|dunno|pass"
+    r"|(?:can\s+(?:we|i)\s+|let'?s\s+|i'?(?:ll|d\s+like\s+to)\s+)?skip(?:\s+(?:this|that|it))?(?:\s+(?:one|question))?"
     r"|i\s+(?:can'?t|cannot)\s+(?:remember|recall|answer))"
     r"(?:\W+(?:sorry|at\s+all|really|honestly|the\s+answer|this(?:\s+one)?|that|here|yet|"
     r"what\s+(?:it|this|that)\s+(?:is|means)))*\W*$",
@@ -94,6 +106,7 @@ class Reading:
     instructions: int = 0
     restated: int = 0
     keywords_only: int = 0
+    keyword_words: int = 0  # words in those keyword-only units
     gave_up: int = 0  # units that only say "I don't know"
     truncated: bool = False
 
@@ -103,8 +116,15 @@ def answer_units(text: str) -> list[str]:
     paragraphs: list[str] = []
     current: list[str] = []
     text = _TAG.sub(lambda m: f"\n\n{m.group(0)}\n\n", text)  # "<system>" is a unit of its own
+    previous = ""
     for line in text.splitlines():
         stripped = line.strip()
+        if current and stripped and _LINE_BREAKS.search(previous) and _NEW_LINE_START.match(stripped):
+            # Notes written one idea per line ("S3 -> GCS" / "ECR -> Artifact Registry"), not prose
+            # wrapped across lines: each line is a unit.
+            paragraphs.append(" ".join(current))
+            current = []
+        previous = stripped
         if not stripped or BULLET.match(stripped):
             if current:
                 paragraphs.append(" ".join(current))
@@ -116,7 +136,7 @@ def answer_units(text: str) -> list[str]:
     if current:
         paragraphs.append(" ".join(current))
     units: list[str] = []
-    sentences = (s for p in paragraphs for s in split_sentences(p))
+    sentences = (s for p in paragraphs for s in split_sentences(p) for s in _terse_sentences(s))
     for sentence in (part for s in sentences for part in _CODE_START.split(s)):
         if len(sentence.split()) > CLAUSE_WORDS:
             parts = [p.strip(" ,;") for p in _CLAUSE.split(sentence)]
@@ -126,9 +146,75 @@ def answer_units(text: str) -> list[str]:
     return units
 
 
+def _terse_sentences(sentence: str) -> list[str]:
+    """Sentences that start in lower case, as in notes ("linear score -> sigmoid. fit by minimizing
+    log loss."), cut apart; abbreviations such as "e.g." and "vs." do not end a sentence."""
+    parts: list[str] = []
+    start = 0
+    for m in _LOWER_START.finditer(sentence):
+        word = sentence[: m.start()].rsplit(None, 1)[-1].lower() if sentence[: m.start()].strip() else ""
+        if word.rstrip(".") in _ABBREVIATIONS or re.fullmatch(r"(?:[a-z]\.)+", word):
+            continue
+        parts.append(sentence[start : m.start() + 1].strip())
+        start = m.end()
+    parts.append(sentence[start:].strip())
+    return [p for p in parts if p]
+
+
+# Note-taking shorthand, read as the words it stands for: "stationary = constant mean", "more data ->
+# less variance", "isolation + reproducibility", "dropout / weight decay".
+_SHORTHAND = [
+    (re.compile(r"\s*(?:->|=>|→)\s*"), " so "),
+    (re.compile(r"\s+(?:!=|≠)\s+"), " is not "),
+    (re.compile(r"(?<=[\w)])\s+=\s+(?=[A-Za-z(])"), " is "),
+    (re.compile(r"\s+\+\s+(?=[A-Za-z])"), " and "),
+    (re.compile(r"(?<=\w)\s+/\s+(?=[A-Za-z])"), " or "),
+    (re.compile(r"\bw/o\b", re.I), "without"),
+    (re.compile(r"\bw/(?=\s)", re.I), "with"),
+    (re.compile(r"\bb/c\b", re.I), "because"),
+]
+# Abbreviations learners write, with what each may stand for; an ambiguous one is read as the meaning
+# the rubric uses ("CV" is cross-validation in a tuning question, computer vision in a CNN one).
+_ABBREVIATIONS_SPELLED = {
+    "cv": ("cross-validation", "computer vision"), "lr": ("learning rate", "logistic regression"),
+    "val": ("validation",), "acc": ("accuracy",), "params": ("parameters",), "prod": ("production",),
+    "env": ("environment",), "envs": ("environments",), "venv": ("virtual environment",),
+    "venvs": ("virtual environments",), "gbdt": ("gradient-boosted trees",), "rf": ("random forest",),
+    "nn": ("neural network",), "dl": ("deep learning",), "dp": ("data parallelism",),
+    "mp": ("model parallelism", "mixed precision"), "ppl": ("perplexity",), "hp": ("hyperparameter",),
+    "hparams": ("hyperparameters",), "feats": ("features",), "approx": ("approximately",),
+    "ts": ("time series", "timestamp"), "perf": ("performance",), "infra": ("infrastructure",),
+    "db": ("database",), "dbs": ("databases",), "ci": ("continuous integration", "confidence interval"),
+    "mle": ("maximum likelihood",), "se": ("standard error",), "sd": ("standard deviation",),
+    "std": ("standard deviation",), "fp": ("false positive", "floating point"), "fn": ("false negative",),
+    "tp": ("true positive",), "tn": ("true negative",), "iid": ("independent and identically distributed",),
+}  # fmt: skip
+_ABBREVIATION = re.compile(r"\b(" + "|".join(_ABBREVIATIONS_SPELLED) + r")\b", re.I)
+
+
+def plain(unit: str, context: str = "") -> str:
+    """A unit with note-taking shorthand written out, for matching (feedback quotes the original).
+    ``context`` (the rubric's text, lower case) picks the meaning of an ambiguous abbreviation; one
+    the rubric itself uses is left as it is."""
+    for pattern, words in _SHORTHAND:
+        unit = pattern.sub(words, unit)
+
+    def spell(m: re.Match[str]) -> str:
+        word = m.group(1)
+        if re.search(rf"(?<![a-z0-9]){re.escape(word.lower())}(?![a-z0-9])", context):
+            return word
+        meanings = _ABBREVIATIONS_SPELLED[word.lower()]
+        fitting = [x for x in meanings if x in context]
+        if fitting:
+            return fitting[0]
+        return meanings[0] if len(meanings) == 1 else word
+
+    return _ABBREVIATION.sub(spell, unit)
+
+
 def is_explanation(unit: str) -> bool:
     """False for keyword lists ("precision recall F1 ROC AUC"): no words that glue a claim together."""
-    words: list[str] = [w.lower() for w in _WORD.findall(unit)]
+    words: list[str] = [w.lower().rstrip(".") for w in _WORD.findall(unit)]
     if len(words) < 3:
         return False
     glue = sum(w in _FUNCTION_WORDS or w.endswith("n't") for w in words)
