@@ -23,7 +23,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -161,10 +161,25 @@ def answer_features(grader: OfflineGrader, row: Row) -> np.ndarray | None:
 
 
 def train(grader: OfflineGrader, rows: Sequence[Row]) -> Scorer:
+    """The scorer fitted on ``rows``, with the margin for "correct" that does best on the same rows
+    (``Figures.objective`` counts a wrong answer praised, or a right one failed, twice)."""
     usable = [(answer_features(grader, r), r.label) for r in rows]
     x = np.array([f for f, _ in usable if f is not None])
     y = [label for f, label in usable if f is not None]
-    return fit(x, y)
+    scorer = fit(x, y)
+
+    def objective(margin: float) -> float:
+        candidate = replace(scorer, margin=margin)
+        return figures(lambda r: _decide(grader, r, candidate), rows).objective()
+
+    return replace(scorer, margin=max((m / 20 for m in range(0, 16)), key=objective))
+
+
+def _decide(grader: OfflineGrader, row: Row, scorer: Scorer | None) -> Verdict:
+    """The verdict for an analysed answer: ``scorer``'s, or the rule's alone when it is None (never the
+    installed weights, which were trained on every answer here)."""
+    assert row.analysis is not None
+    return grader.decide(row.analysis, grader.params, scorer, rule=scorer is None).verdict
 
 
 def main() -> None:
@@ -194,13 +209,12 @@ def main() -> None:
         t = time.perf_counter()
         assert row.rubric is not None
         row.analysis = grader.offline.analyse(row.rubric, row.text)
-        grader.offline.decide(row.analysis, grader.offline.params, None)
+        grader.offline.decide(row.analysis, grader.offline.params, rule=True)
         seconds.append(time.perf_counter() - t)
     analysed = time.perf_counter() - started
 
     def decide(row: Row, scorer: Scorer | None) -> Verdict:
-        assert row.analysis is not None
-        return grader.offline.decide(row.analysis, grader.offline.params, scorer).verdict
+        return _decide(grader.offline, row, scorer)
 
     print(f"machine: {machine()}")
     questions = {r.question_key for r in rows}
@@ -225,6 +239,7 @@ def main() -> None:
             f = figures(judge, held)  # type: ignore[arg-type]
             totals[name].merge(f)
             print(f"  {name:<34} {f.row()}")
+        print(f"  (the scorer's margin for 'correct', chosen on the training half: {scorer.margin:.2f})")
     print("both held-out halves together:")
     for name, f in totals.items():
         print(f"  {name:<34} {f.row()}")
@@ -243,6 +258,7 @@ def main() -> None:
     print(f"grade latency, warm (rubric vectors cached), CPU: {summary_ms(warm)}")
     print(f"first-pass latency: {summary_ms(seconds)}")
     if args.misses:
+        print("disagreements of the installed grader (its weights were trained on all of these answers):")
         for row in graded:
             v = grader.offline.decide(row.analysis).verdict if row.analysis else Verdict.incorrect
             if v is not row.label:

@@ -488,11 +488,12 @@ def test_terse_notes_are_read_as_claims() -> None:
         "fit by minimizing log loss, e.g. with sgd.",
         "convex.",
     ]
-    assert answer_units("S3 -> GCS\nECR -> Artifact Registry\nthis line wraps\ninto the next one") == [
+    assert answer_units("S3 -> GCS\nECR -> Artifact Registry\nIAM roles -> service accounts") == [
         "S3 -> GCS",
         "ECR -> Artifact Registry",
-        "this line wraps into the next one",
+        "IAM roles -> service accounts",
     ]
+    assert answer_units("prose that wraps\nacross two lines.") == ["prose that wraps across two lines."]
     assert is_explanation("ARMA-type models need it.")  # "it." is a function word too
     tuning = "hyperparameters are chosen with cross-validation on the training data"
     assert plain("tune with CV -> pick the best, w/o touching the val set", tuning) == (
@@ -552,7 +553,7 @@ FRAUD_PM = Rubric(
     [
         (
             EIGEN,
-            "An eigenvector is a non-zero vector whose direction the matrix does not change, and its eigenvalue is "
+            "An eigenvector is a non-zero vector whose direction the matrix keeps as it is, and its eigenvalue is "
             "the factor the matrix stretches it by.",
             "The eigenvalue is the special vector whose direction the matrix leaves unchanged, and the eigenvector "
             "is the factor by which the matrix stretches it.",

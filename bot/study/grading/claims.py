@@ -184,15 +184,24 @@ def swapped_roles(claim: str, point: str, pairs: Sequence[tuple[str, str]] = ())
         crossed = len(ca & pb) + len(cb & pa)
         if crossed > straight and crossed >= 2:
             return True
-    # One side only: the claim names the other side where the point names this one, same words around.
+    # The claim says of one side what the point says of the other, more than the point says of that
+    # side and more than the claim says of the other side itself.
     for a, b in every:
         for x, y in ((a, b), (b, a)):
-            one_side = _phrase_positions(p, x) and not _phrase_positions(p, y)
-            if one_side and _phrase_positions(c, y) and not _phrase_positions(c, x) and not _says(c, x):
-                around_p = _context(p, x, y)
-                around_c = _context(c, y, x)
-                if len(around_p & around_c) >= 2:
-                    return True
+            if not _phrase_positions(p, x) or not _phrase_positions(c, y):
+                continue
+            claim_has_x = bool(_phrase_positions(c, x))
+            if not claim_has_x and _says(c, x):  # "train" for "training": the same side in other words
+                continue
+            said_of_x = _context(p, x, y)
+            around_c = _context(c, y, x)
+            crossed = len(said_of_x & around_c)
+            straight = max(
+                len(_context(p, y, x) & around_c) if _phrase_positions(p, y) else 0,
+                len(_context(c, x, y) & said_of_x) if claim_has_x else 0,
+            )
+            if crossed >= 2 and crossed > straight:
+                return True
     return False
 
 
@@ -253,7 +262,10 @@ def question_pairs(question: str) -> tuple[tuple[str, str], ...]:
     out: list[tuple[str, str]] = []
     for pattern in (_BETWEEN, _VERSUS, _COMPARE, _RATHER, _AND):
         for m in pattern.finditer(question):
-            items = [*_sides(m.group(1)), *_sides(m.group(2))]
+            first = m.group(1)
+            if pattern is _RATHER:  # "why does training need a type 2 table rather than ...": the last phrase
+                first = re.split(r"\b(?:a|an|the|need|needs|use|uses|using|choose|prefer|pick|want)\s+", first)[-1]
+            items = [*_sides(first), *_sides(m.group(2))]
             if pattern is _AND and any(len(i.split()) > 3 for i in items):
                 continue
             for i, a in enumerate(items):

@@ -69,6 +69,7 @@ class Params:
     # this share of its words) and the evidence says the opposite (see ``contradicts``).
     topic: float = 0.5
     topic_words: float = 0.4
+    swap_words: float = 0.25  # share of a point's words a claim needs for swapping its roles to count
     negation_similarity: float = 0.6  # a negated or dismissive claim must be this close to count
     counterfactual: float = 0.06  # closer to the point's opposite by this much: says the opposite
     wrong_weight: float = 1.0  # key points' worth of score lost per wrong claim
@@ -221,7 +222,7 @@ class OfflineGrader:
             i: k
             for i in range(len(claims))
             for k in range(len(points))
-            if words[k, i] >= self.params.topic_words and swapped_roles(said[i], points[k], pairs)
+            if words[k, i] >= self.params.swap_words and swapped_roles(said[i], points[k], pairs)
         }
         analysis.whole_model = float(whole_v @ model_v)
         analysis.whole_question = float(whole_v @ q)
@@ -232,9 +233,13 @@ class OfflineGrader:
 
     # ---- deciding --------------------------------------------------------------------------------
 
-    def decide(self, analysis: Analysis, params: Params | None = None, scorer: Scorer | None = None) -> Grade:
+    def decide(
+        self, analysis: Analysis, params: Params | None = None, scorer: Scorer | None = None, *, rule: bool = False
+    ) -> Grade:
+        """The grade of an analysed answer: the verdict from ``scorer`` (default: the installed one), or
+        from the rule alone when ``rule`` is set."""
         p = params or self.params
-        scorer = scorer if scorer is not None else self.scorer
+        scorer = None if rule else scorer if scorer is not None else self.scorer
         rubric = analysis.rubric
         if analysis.nothing is not None:
             return _nothing(rubric, analysis.nothing)

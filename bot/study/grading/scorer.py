@@ -25,6 +25,9 @@ class Scorer:
     scale: np.ndarray
     coef: np.ndarray  # classes x features
     intercept: np.ndarray  # classes
+    # How much more likely "correct" must be than "partial" to be the verdict: praising a wrong answer
+    # costs a learner more than under-crediting a right one (chosen when training, see bench/grading_eval.py).
+    margin: float = 0.0
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         """P(correct), P(partial), P(incorrect) for one answer's features."""
@@ -33,7 +36,10 @@ class Scorer:
         return np.asarray(e / e.sum())
 
     def verdict(self, probabilities: np.ndarray) -> Verdict:
-        return CLASSES[int(np.argmax(probabilities))]
+        best = CLASSES[int(np.argmax(probabilities))]
+        if best is Verdict.correct and probabilities[0] - probabilities[1] < self.margin:
+            return Verdict.partial
+        return best
 
     def to_json(self, features: tuple[str, ...], note: str) -> str:
         return json.dumps(
@@ -44,6 +50,7 @@ class Scorer:
                 "scale": self.scale.tolist(),
                 "coef": self.coef.tolist(),
                 "intercept": self.intercept.tolist(),
+                "margin": self.margin,
                 "note": note,
             },
             indent=1,
@@ -63,6 +70,7 @@ class Scorer:
             np.asarray(data["scale"], dtype=np.float64),
             np.asarray(data["coef"], dtype=np.float64),
             np.asarray(data["intercept"], dtype=np.float64),
+            float(data.get("margin", 0.0)),
         )
 
 
