@@ -141,9 +141,8 @@ class OnnxEncoder:
         encodings = self.tokenizer.encode_batch(list(texts))
         order = sorted(range(len(texts)), key=lambda i: -len(encodings[i].ids))
         rows: list[np.ndarray] = [np.empty(0)] * len(texts)
-        for start in range(0, len(order), batch_size):
-            part = order[start : start + batch_size]
-            width = max(len(encodings[i].ids) for i in part)
+        for part in _batches(order, [len(e.ids) for e in encodings], batch_size):
+            width = len(encodings[part[0]].ids)
             feed = {name: np.zeros((len(part), width), dtype=np.int64) for name in self.inputs}
             if "input_ids" in feed:
                 feed["input_ids"].fill(self.pad_id)
@@ -160,6 +159,18 @@ class OnnxEncoder:
             for row, i in enumerate(part):
                 rows[i] = vectors[row]
         return np.stack(rows)
+
+
+def _batches(order: list[int], lengths: list[int], size: int) -> list[list[int]]:
+    """Texts (longest first) in batches of at most ``size`` whose lengths are within half of the batch's
+    longest: one long text (a whole answer beside its sentences) does not pad every short one to its length."""
+    batches: list[list[int]] = []
+    for i in order:
+        if not batches or len(batches[-1]) >= size or 2 * lengths[i] < lengths[batches[-1][0]]:
+            batches.append([i])
+        else:
+            batches[-1].append(i)
+    return batches
 
 
 def export(model: SentenceTransformer, model_path: str, root: Path) -> Path:

@@ -143,10 +143,19 @@ def _numbers(text: str) -> list[float]:
     return out
 
 
-def _phrase_positions(text: str, phrase: str) -> list[int]:
-    """Where a phrase occurs as words of its own, in the singular or plural ("eigenvector(s)")."""
-    pattern = r"(?<![a-z0-9])" + re.escape(phrase) + (r"(?:e?s)?" if phrase[-1:].isalpha() else "") + r"(?![a-z0-9])"
-    return [m.start() for m in re.finditer(pattern, text)]
+@lru_cache(maxsize=4096)
+def _phrase_pattern(phrase: str) -> re.Pattern[str]:
+    plural = r"(?:e?s)?" if phrase[-1:].isalpha() else ""
+    return re.compile(r"(?<![a-z0-9])" + re.escape(phrase) + plural + r"(?![a-z0-9])")
+
+
+@lru_cache(maxsize=65536)
+def _phrase_positions(text: str, phrase: str) -> tuple[int, ...]:
+    """Where a phrase occurs as words of its own, in the singular or plural ("eigenvector(s)"). Cached:
+    every claim is compared with every key point, and key points repeat across answers."""
+    if phrase not in text:
+        return ()
+    return tuple(m.start() for m in _phrase_pattern(phrase).finditer(text))
 
 
 def _context(text: str, phrase: str, other: str) -> set[str]:
