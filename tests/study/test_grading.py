@@ -473,8 +473,11 @@ def test_correct_needs_at_least_one_key_point_found() -> None:
     from bot.study.grading.grader import Analysis, _bounded
     from bot.study.grading.reading import Reading
 
-    analysis = Analysis(Rubric("Q?", ["a b c d e.", "f g h i j.", "k l m n o."], [], ["s"]), Reading(), claims=["x"])
+    rubric = Rubric("Q?", ["a b c d e.", "f g h i j.", "k l m n o."], [], ["s"])
+    analysis = Analysis(rubric, Reading(), claims=["x"], whole_model=0.5)
     assert _bounded(Verdict.correct, analysis, covered=0, points=3, errors=0) is Verdict.partial
+    elsewhere = Analysis(rubric, Reading(), claims=["x"], whole_model=0.05)  # nothing like the model answer
+    assert _bounded(Verdict.partial, elsewhere, covered=0, points=3, errors=0) is Verdict.incorrect
     assert _bounded(Verdict.correct, analysis, covered=1, points=3, errors=0) is Verdict.correct
     assert _bounded(Verdict.correct, analysis, covered=2, points=3, errors=1) is Verdict.partial
     assert _bounded(Verdict.partial, analysis, covered=3, points=3, errors=0) is Verdict.correct
@@ -573,3 +576,22 @@ def test_the_roles_a_question_contrasts_swapped_are_wrong(
     assert grader.grade(rubric, right).verdict is Verdict.correct
     grade = grader.grade(rubric, swapped)
     assert grade.wrong and grade.verdict is Verdict.incorrect, grade.feedback
+
+
+def test_an_answer_on_another_subject_is_incorrect(grader: Grader) -> None:
+    answer = (
+        "A merge joins two branches with a new merge commit that has two parents, while a rebase replays your "
+        "commits on top of the target branch as new commits."
+    )
+    grade = grader.grade(DROPOUT, answer)
+    assert grade.verdict is Verdict.incorrect and grade.covered == []
+
+
+def test_partly_right_with_no_point_found_does_not_say_zero_covered() -> None:
+    from bot.study.grading import feedback
+    from bot.study.grading.reading import Reading
+
+    grade = Grade(Verdict.partial, 0.2, [], list(DROPOUT.key_points), [], "", "", list(DROPOUT.sources))
+    text = feedback.write(DROPOUT, grade, Reading())
+    assert text.startswith("Partly right. It is on the subject, but none of the key points is stated clearly.")
+    assert "0 of" not in text

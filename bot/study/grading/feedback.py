@@ -53,7 +53,10 @@ def careful(flag: str, who: str = "your answer") -> str:
 def write(rubric: Rubric, grade: Grade, reading: Reading) -> str:
     n = len(rubric.key_points)
     parts = [HEADS[grade.verdict]]
-    if grade.verdict is not Verdict.correct or len(grade.covered) == n:
+    if grade.verdict is Verdict.partial and not grade.covered:
+        # "Partly right. You covered 0 of 5" contradicts itself: the answer is on the subject as a whole.
+        parts.append("It is on the subject, but none of the key points is stated clearly.")
+    elif grade.verdict is not Verdict.correct or len(grade.covered) == n:
         # A "correct" from the scorer with few points matched says nothing a count would contradict.
         parts.append(f"You covered {len(grade.covered)} of {n} key points.")
     got = [quote(q, 70) for q in dict.fromkeys(q for q in grade.quotes if q)][:2]

@@ -268,6 +268,10 @@ class OfflineGrader:
         return self.decide(self.analyse(rubric, answer))
 
 
+# Below this cosine with the model answer, an answer that states no key point is about something else
+# (on bench/grading_eval.py's data: off-topic answers from -0.05, right ones in other words from 0.24).
+OFF_SUBJECT = 0.15
+
 FEATURES = (
     "covered share (rule)", "best similarity >= 0.5", "best similarity >= 0.35", "mean best similarity",
     "mean best word share", "best word share >= 0.5", "wrong claims per point", "swapped or reversed claims",
@@ -328,6 +332,8 @@ def _bounded(verdict: Verdict, analysis: Analysis, covered: int, points: int, er
     if reading.instructions or (reading.keywords_only and reading.keyword_words >= claim_words):
         return Verdict.incorrect
     if reading.restated and not covered:  # the question given back, and nothing of the answer
+        return Verdict.incorrect
+    if not covered and analysis.whole_model < OFF_SUBJECT:  # about something else entirely
         return Verdict.incorrect
     if errors:
         if errors >= max(1, covered):
