@@ -108,6 +108,8 @@ def test_cards_are_matched_by_meaning_and_by_their_subject(knowledge_services: S
     assert knn.card.topic == "knn" and kmeans.card.topic == "clustering"
     assert cards.match("what is a p value")[0].card.topic == "statistics-testing"
     assert cards.match("what's a transformer in deep learning")[0].card.id == "transformers-attention-c01"
+    answer = knowledge_services.answers.ask_sync("what's a transformer in deep learning")
+    assert answer.card_id == "transformers-attention-c01" and "[2]" not in answer.text and answer.text.count("[1]") == 1
 
 
 def test_never_an_empty_answer(knowledge_services: Services) -> None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from bot.study.answering.cards import CardIndex, CardMatch
 from bot.study.answering.model import Answer, Citation, RelatedQuestion, dont_know
-from bot.study.answering.questions import question_kind, subject_of, subject_words
+from bot.study.answering.questions import question_kind, subject_of, subject_words, without_field
 from bot.study.banks import Card, CardKind
 from bot.study.keyword import keyword_tokens
 from bot.study.retrieval import Passage
@@ -130,7 +130,9 @@ class Composer:
 
     def _support(self, question: str, card: Card, passages: Sequence[Passage]) -> tuple[str, Passage] | None:
         """One sentence of the notes that covers a word of the question the card's answer leaves out."""
-        missing = set(terms(question)) - set(terms(card.answer)) - set(terms(card.question))
+        # The field is not a word the card left out: "what's a transformer in deep learning" must not
+        # bring in a sentence for having "deep" in it.
+        missing = set(terms(without_field(question))) - set(terms(card.answer)) - set(terms(card.question))
         if not missing:
             return None
         note = card.source.note

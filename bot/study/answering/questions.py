@@ -86,9 +86,14 @@ _FIELD = re.compile(
 )
 
 
+def without_field(question: str) -> str:
+    """The question without a mention of the field itself ("... in deep learning")."""
+    return _FIELD.sub(" ", question)
+
+
 def subject_words(question: str) -> list[str]:
     """The words of a question that name its subject, in order ("bagging", "boosting")."""
-    text = _FIELD.sub(" ", question)
+    text = without_field(question)
     return [w for w in words(text) if w not in STOPWORDS and w not in _GENERIC and not _PRONOUN.fullmatch(w)]
 
 
