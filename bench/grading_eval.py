@@ -213,9 +213,6 @@ def main() -> None:
         seconds.append(time.perf_counter() - t)
     analysed = time.perf_counter() - started
 
-    def decide(row: Row, scorer: Scorer | None) -> Verdict:
-        return _decide(grader.offline, row, scorer)
-
     print(f"machine: {machine()}")
     questions = {r.question_key for r in rows}
     print(f"labelled answers: {len(rows)} to {len(questions)} questions, {dict(Counter(r.label.value for r in rows))}")
@@ -233,8 +230,8 @@ def main() -> None:
         print(f"fold {k}: trained on {len(train_rows)} answers, reported on the other {len(held)}:")
         for name, judge in (
             ("naive baseline", lambda r, cp=base: naive(r, *cp)),
-            ("rule only (no scorer)", lambda r: decide(r, None)),
-            ("scorer trained on the other half", lambda r, s=scorer: decide(r, s)),
+            ("rule only (no scorer)", lambda r: _decide(grader.offline, r, None)),
+            ("scorer trained on the other half", lambda r, s=scorer: _decide(grader.offline, r, s)),
         ):
             f = figures(judge, held)  # type: ignore[arg-type]
             totals[name].merge(f)
