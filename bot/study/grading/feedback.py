@@ -24,7 +24,7 @@ def read_hint(sources: Sequence[str]) -> str:
 
 def why_nothing(reading: Reading, text: str = "") -> str:
     if reading.gave_up and not (reading.instructions or reading.keywords_only or reading.restated):
-        return "No answer given, so nothing to grade: the key points below are what to learn."
+        return "No answer given, so there is nothing to grade yet: the model answer shows what to say."
     if len(re.findall(r"[A-Za-z]{2,}", text)) < 3:  # "?", "skip", "idk": no attempt, not a list of terms
         return "Nothing was answered."
     if reading.instructions:
