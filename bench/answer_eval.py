@@ -15,7 +15,10 @@ Figures per composer:
 - refused: off-topic questions refused (bench/data/answer_eval/off_topic.yaml and tests/data/off_topic.yaml);
 - meta: answers whose body holds a file path or a sentence about the notes.
 
-Usage: python bench/answer_eval.py [--data DIR] [--show N] [--misses]
+Usage: python bench/answer_eval.py [--data DIR] [--show N] [--misses] [--set DIR]
+
+--set bench/data/answer_eval_v2 runs a second set, written later by another pass, which no card or
+setting was ever tuned on.
 """
 
 from __future__ import annotations
@@ -95,8 +98,8 @@ def has_meta(answer: Answer) -> bool:
     return any(is_meta(s) for s in split_sentences(body(answer))) or ".md" in answer.text
 
 
-def load_items() -> tuple[list[Item], list[Item]]:
-    raw = yaml.safe_load((DATA / "questions.yaml").read_text(encoding="utf-8"))
+def load_items(data: Path = DATA) -> tuple[list[Item], list[Item]]:
+    raw = yaml.safe_load((data / "questions.yaml").read_text(encoding="utf-8"))
     items = [
         Item(
             r["id"], r["question"], r["kind"], r["topic"], r["must_mention"], r.get("subject") or [],
@@ -104,7 +107,7 @@ def load_items() -> tuple[list[Item], list[Item]]:
         )
         for r in raw
     ]  # fmt: skip
-    off: list[str] = yaml.safe_load((DATA / "off_topic.yaml").read_text(encoding="utf-8"))
+    off: list[str] = yaml.safe_load((data / "off_topic.yaml").read_text(encoding="utf-8"))
     off += yaml.safe_load((REPO / "tests" / "data" / "off_topic.yaml").read_text(encoding="utf-8"))
     off_items = [Item(f"off{i:03d}", q, "off-topic", "", [], [], in_scope=False) for i, q in enumerate(off)]
     return items, off_items
@@ -175,12 +178,13 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help="reuse this data directory (ingested once)")
     parser.add_argument("--show", type=int, default=0, help="print N random held-out answers of the new composer")
     parser.add_argument("--misses", action="store_true", help="print the held-out questions the new composer misses")
+    parser.add_argument("--set", type=Path, default=DATA, help="the question set (default: bench/data/answer_eval)")
     args = parser.parse_args()
     settings = temp_settings(**({"data_dir": args.data} if args.data else {}))
     services: Services = build_services(settings)
     ingest([settings.knowledge_dir], settings, services.store, services.embedder)
     services.cards.ensure_ready()
-    items, off_items = load_items()
+    items, off_items = load_items(args.set)
     answers = services.answers
 
     started = time.perf_counter()

@@ -13,7 +13,11 @@ when half its words appear in the answer; its two verdict thresholds tuned on th
 reported beside every figure. ``--write-weights`` then trains on every answer and installs the
 weights (bot/study/grading/scorer.json); tools/train_grader.py does just that.
 
-Usage: python bench/grading_eval.py [--misses] [--data DIR] [--write-weights]
+Usage: python bench/grading_eval.py [--misses] [--data DIR] [--write-weights] [--set DIR]
+
+--set DIR (repeatable) chooses the labelled sets: bench/data/grading_v2 is a second set, written later
+by another pass. The installed grader is reported too, with the sets its weights were trained on
+(in-sample when those include the sets measured).
 """
 
 from __future__ import annotations
@@ -55,9 +59,9 @@ class Row:
     analysis: Analysis | None = None
 
 
-def load() -> list[Row]:
+def load(data: Path = DATA) -> list[Row]:
     rows: list[Row] = []
-    for path in sorted(DATA.glob("*.yaml")):
+    for path in sorted(data.glob("*.yaml")):
         for q in yaml.safe_load(path.read_text(encoding="utf-8")):
             key = q.get("question_id") or q["question"]
             for a in q["answers"]:
@@ -187,12 +191,16 @@ def main() -> None:
     parser.add_argument("--misses", action="store_true", help="print the held-out disagreements")
     parser.add_argument("--data", type=Path, help="reuse this data directory (ingested once)")
     parser.add_argument("--write-weights", action="store_true", help="train on every answer, install the weights")
+    parser.add_argument(
+        "--set", type=Path, action="append", help="a labelled set, repeatable (default: bench/data/grading)"
+    )
     args = parser.parse_args()
+    sets: list[Path] = args.set or [DATA]
     settings = temp_settings(**({"data_dir": args.data} if args.data else {}))
     services = build_services(settings)
     services.cards.ensure_ready()
     grader = services.grader
-    rows = load()
+    rows = [row for data in sets for row in load(data)]
     cannot: Counter[str] = Counter()
     for row in rows:
         try:
@@ -240,9 +248,14 @@ def main() -> None:
     print("both held-out halves together:")
     for name, f in totals.items():
         print(f"  {name:<34} {f.row()}")
+    if grader.offline.scorer is not None:
+        installed = figures(lambda r: _decide(grader.offline, r, grader.offline.scorer), graded)
+        print(f"installed grader, {grader.offline.scorer.note or 'weights of unknown origin'}:")
+        print(f"  {'installed (in-sample if trained here)':<34} {installed.row()}")
     if args.write_weights:
         everything = train(grader.offline, graded)
-        note = f"trained on {len(graded)} labelled answers (bench/data/grading) by tools/train_grader.py"
+        names = ", ".join(str(d.resolve().relative_to(REPO)) for d in sets)
+        note = f"trained on {len(graded)} labelled answers ({names}) by tools/train_grader.py"
         WEIGHTS.write_text(everything.to_json(FEATURES, note) + "\n", encoding="utf-8")
         grader.offline.scorer = everything
         print(f"weights written to {WEIGHTS.relative_to(REPO)}")

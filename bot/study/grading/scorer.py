@@ -28,6 +28,7 @@ class Scorer:
     # How much more likely "correct" must be than "partial" to be the verdict: praising a wrong answer
     # costs a learner more than under-crediting a right one (chosen when training, see bench/grading_eval.py).
     margin: float = 0.0
+    note: str = ""  # what the weights were trained on
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         """P(correct), P(partial), P(incorrect) for one answer's features."""
@@ -71,6 +72,7 @@ class Scorer:
             np.asarray(data["coef"], dtype=np.float64),
             np.asarray(data["intercept"], dtype=np.float64),
             float(data.get("margin", 0.0)),
+            str(data.get("note", "")),
         )
 
 
