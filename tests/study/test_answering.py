@@ -112,6 +112,16 @@ def test_cards_are_matched_by_meaning_and_by_their_subject(knowledge_services: S
     assert answer.card_id == "transformers-attention-c01" and "[2]" not in answer.text and answer.text.count("[1]") == 1
 
 
+def test_a_question_about_foreign_subjects_is_refused_but_a_typo_is_not(knowledge_services: Services) -> None:
+    # "nba" and "lottery" are in no card and no note: the card that shares "draft" and "work" with it
+    # (close enough on its own) is not the answer.
+    foreign = knowledge_services.answers.ask_sync("how does the nba draft lottery work")
+    assert not foreign.grounded and foreign.card_id is None, foreign.text
+    # "informaton" is in no card either, but it is a misspelling of a word the cards use.
+    typo = knowledge_services.answers.ask_sync("explain informaton gain")
+    assert typo.grounded and "information gain" in typo.text.lower(), typo.text
+
+
 def test_never_an_empty_answer(knowledge_services: Services) -> None:
     for question in ("What is accuracy?", "what is ML", "explain", "gpu", "transformers?", "k"):
         answer = knowledge_services.answers.ask_sync(question)

@@ -13,6 +13,7 @@ the phrasings that are new since the last time are embedded, the ones no card us
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import logging
 import math
@@ -142,6 +143,7 @@ class CardIndex:
         self._tokens: list[set[str]] = []
         self._card_words: list[set[str]] = []  # every word a card uses: question, phrasings, answer
         self._vocabulary: set[str] = set()  # every word any card uses
+        self._sorted_vocabulary: list[str] | None = None
         self._idf: dict[str, float] = {}
         self._top_idf = 1.0
         self._matrix = np.zeros((0, 0), dtype=np.float32)
@@ -274,6 +276,15 @@ class CardIndex:
         self.ensure_ready()
         words = set(keyword_tokens(" ".join(subject_words(question))))
         return {w for w in words if w not in self._vocabulary and not any(ch.isdigit() for ch in w)}
+
+    def looks_misspelt(self, word: str) -> bool:
+        """A word no card uses that is close to one they do ("informaton"): a typo, not a new subject."""
+        self.ensure_ready()
+        if len(word) < 5:
+            return False
+        if self._sorted_vocabulary is None:
+            self._sorted_vocabulary = sorted(self._vocabulary)
+        return bool(difflib.get_close_matches(word, self._sorted_vocabulary, n=1, cutoff=0.8))
 
     def sections_for(self, question: str, vector: Sequence[float], k: int) -> list[tuple[str, str, float]]:
         """For retrieval: the note sections that the best matching cards cite, best first (a card's

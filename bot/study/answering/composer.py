@@ -63,6 +63,10 @@ class ComposerSettings:
     opening_words: int = 90
     related: int = 3
     suggest_floor: float = 0.45  # a card this confident is worth suggesting as a related question
+    # When half the question's subject words are foreign (in no card, no retrieved passage, and not a
+    # typo of a card's word: "the nba draft lottery"), a card must be this much more confident, and
+    # the notes' sections are not quoted: the question is from outside the field.
+    foreign_margin: float = 0.1
 
 
 class Composer:
@@ -82,20 +86,37 @@ class Composer:
         section: SectionLookup,
     ) -> Answer:
         s = self.settings
-        top = matches[0] if matches and matches[0].score >= s.card_threshold else None
+        foreign = self._foreign(question, passages)
+        bar = s.card_threshold + (s.foreign_margin if foreign else 0.0)
+        top = matches[0] if matches and matches[0].score >= bar else None
         if top is not None and self._beyond_the_cards(question, passages):
             top = None
         if top is not None:
             answer = self._from_card(question, top.card, passages, section)
             if answer is not None:
                 return answer
-        useful = relevant(passages, s.min_relevance)
+        useful = [] if foreign else relevant(passages, s.min_relevance)
         answer = self._from_section(question, useful) if useful else None
         if answer is None:
             close = [p for p in passages if p.score >= s.min_relevance - s.near_miss]
             return dont_know(question, close)
         answer.related = self._suggestions(matches, exclude=set())
         return answer
+
+    def _foreign(self, question: str, passages: Sequence[Passage]) -> bool:
+        """Half or more of the question's subject words are in no card, in none of the retrieved
+        passages, and are not misspellings of a card's word."""
+        if self.cards is None:
+            return False
+        unknown = self.cards.unknown_subject_words(question)
+        if not unknown:
+            return False
+        subject = set(keyword_tokens(" ".join(subject_words(question))))
+        seen: set[str] = set()
+        for p in passages[:5]:
+            seen |= set(keyword_tokens(f"{p.title} {p.section} {p.text}"))
+        foreign = [w for w in unknown - seen if not self.cards.looks_misspelt(w)]
+        return 2 * len(foreign) >= len(subject)
 
     def _beyond_the_cards(self, question: str, passages: Sequence[Passage]) -> bool:
         """The question names a subject that no card knows but the retrieved notes do (a server's own
