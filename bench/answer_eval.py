@@ -183,6 +183,7 @@ def main() -> None:
     settings = temp_settings(**({"data_dir": args.data} if args.data else {}))
     services: Services = build_services(settings)
     ingest([settings.knowledge_dir], settings, services.store, services.embedder)
+    print(f"ONNX export: {services.embedder.ensure_export()}")  # as `studybot` embeds questions by default
     services.cards.ensure_ready()
     items, off_items = load_items(args.set)
     answers = services.answers

@@ -198,6 +198,8 @@ def main() -> None:
     sets: list[Path] = args.set or [DATA]
     settings = temp_settings(**({"data_dir": args.data} if args.data else {}))
     services = build_services(settings)
+    # Questions and answers embedded as `studybot` does by default: by the ONNX export, made once per machine.
+    print(f"ONNX export: {services.embedder.ensure_export()}")
     services.cards.ensure_ready()
     grader = services.grader
     rows = [row for data in sets for row in load(data)]
