@@ -47,6 +47,7 @@ from bot.study.grading.reading import (
     Vector,
     addresses_grader,
     answer_units,
+    as_definition,
     gives_up,
     is_explanation,
     match_scores,
@@ -152,12 +153,16 @@ class OfflineGrader:
             analysis.nothing = "Nothing was answered."
             return analysis
         kept: list[str] = []
-        for unit in units:
+        for n, unit in enumerate(units):
             if addresses_grader(unit):
                 reading.instructions += 1
             elif gives_up(unit):
                 reading.gave_up += 1
-            elif not is_explanation(unit):
+            elif not is_explanation(plain(unit)):  # "eval() = layer mode" explains, in shorthand
+                defined = as_definition(rubric.question, unit) if n == 0 else None
+                if defined is not None and any(is_explanation(plain(u)) for u in units[1:]):
+                    kept.append(defined)  # "lazy iterator." opening an answer to "What is a generator?"
+                    continue
                 reading.keywords_only += 1
                 reading.keyword_words += len(unit.split())
             else:

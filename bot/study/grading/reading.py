@@ -37,7 +37,10 @@ _TO_THE_GRADER = re.compile(
     r"|\b(?:grade|mark|score|evaluate)\s+(?:this|it|me|my answer|the answer)\b.{0,30}"
     r"\b(?:correct|right|pass|passing|good|100|10/10|full|perfect)\b"
     r"|\byou\s+are\s+(?:now|no longer)\b|\bfrom now on,?\s+you\b|\bpretend (?:to be|you are)\b"
-    r"|\b(?:as an ai|system prompt|new instructions?|developer mode|jailbreak)\b"
+    r"|\b(?:as an ai|new instructions?|developer mode|jailbreak)\b"
+    # "system prompt" is also a term of the subject ("a system prompt with role and rules"): only as a
+    # source of orders ("follow this instruction from the system prompt").
+    r"|\b(?:from|follow|obey|per|override)\b.{0,30}\bsystem prompt\b"
     r"|\b(?:the grader|dear grader|grading (?:model|system|assistant)|this answer is (?:correct|excellent|complete))\b"
     r"|^\s*(?:system|assistant)\s*:|\b(?:system|assistant)\s*:\s|</?\s*(?:system|instructions?|answer)\s*>"
     # A note to whoever grades, asking for a verdict: "@grader: ... graded as correct", "(Graders: please
@@ -45,7 +48,8 @@ _TO_THE_GRADER = re.compile(
     r"|[@<]\s*(?:grader|evaluator|marker)|\bgrader[-_]config\b|\bgrading rubric v\d"
     r"|\b(?:graders?|evaluators?|examiners?|grading this|grades? this|marking this)\b.{0,160}"
     r"\b(?:correct|full|credit|lenient(?:ly)?|pass(?:ing)?|mark (?:it|this)|label (?:it|this)|return)\b"
-    r"|\b(?:mark|label|grade|return|output|score)\s+(?:it|this|me|the answer|my answer)?\s*(?:as\s+)?[\"']?correct\b",
+    r"|\b(?:mark|label|grade|return|output|score)\s+(?:it|this|me|the answer|my answer)?\s*(?:as\s+)?[\"']?correct\b"
+    r"|\b(?:label|verdict|grade|min_label)\s*[:=]\s*[\"']?correct\b|\bgrading instructions?\b",
     re.I,
 )
 # Words that glue an explanation together; a keyword list has none of them.
@@ -210,6 +214,22 @@ def plain(unit: str, context: str = "") -> str:
         return meanings[0] if len(meanings) == 1 else word
 
     return _ABBREVIATION.sub(spell, unit)
+
+
+_WHAT_IS = re.compile(
+    r"^\s*what(?:'s|\s+is|\s+are)\s+(?:an?\s+|the\s+)?(.+?)(?:,|\s+and\s+(?:why|how|when|what|where)\b.*)?\s*\??\s*$",
+    re.IGNORECASE,
+)
+
+
+def as_definition(question: str, unit: str) -> str | None:
+    """A bare noun phrase opening the answer to "What is X?" ("lazy iterator.") read as the definition
+    it is in notes: "X is lazy iterator". None when the question is not "what is" or the unit is long."""
+    m = _WHAT_IS.match(question)
+    phrase = unit.strip().rstrip(".")
+    if not m or not phrase or len(phrase.split()) > 6 or any(ch.isdigit() for ch in phrase):
+        return None
+    return f"{m.group(1).strip()} is {phrase}."
 
 
 def is_explanation(unit: str) -> bool:
