@@ -107,6 +107,9 @@ def test_cards_are_matched_by_meaning_and_by_their_subject(knowledge_services: S
     kmeans = cards.match("how do i choose k for k-means clustering")[0]
     assert knn.card.topic == "knn" and kmeans.card.topic == "clustering"
     assert cards.match("what is a p value")[0].card.topic == "statistics-testing"
+    # Asked for its weaknesses, k-means gets its limits card, not its definition ("downsides" and
+    # "limitations" are the same word to the matcher).
+    assert cards.match("what are the downsides of k-means")[0].card.id == "clustering-c07"
     assert cards.match("what's a transformer in deep learning")[0].card.id == "transformers-attention-c01"
     answer = knowledge_services.answers.ask_sync("what's a transformer in deep learning")
     assert answer.card_id == "transformers-attention-c01" and "[2]" not in answer.text and answer.text.count("[1]") == 1
@@ -178,6 +181,8 @@ def test_a_near_miss_names_its_topic(notes_only: AnswerService) -> None:
         ("should i scale features for a random forest", CardKind.when_to_use),
         ("give me a worked example of bayes theorem", CardKind.example),
         ("why use an orchestrator instead of plain cron jobs", CardKind.comparison),
+        ("what are the downsides of k-means", CardKind.when_to_use),
+        ("when does pca fail", CardKind.when_to_use),
     ],
 )
 def test_question_kinds(question: str, kind: CardKind) -> None:

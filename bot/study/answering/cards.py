@@ -65,6 +65,14 @@ _COMPATIBLE = {
 }
 
 
+# Stemmed words that ask the same thing of a card: "downsides of k-means" is "k-means limitations".
+_SAME = {w: "limit" for w in ("downsid", "disadvantag", "drawback", "weak", "shortcom", "con")}
+
+
+def _same_words(tokens: list[str]) -> list[str]:
+    return [_SAME.get(t, t) for t in tokens]
+
+
 def kinds_agree(asked: CardKind | None, card: CardKind) -> bool:
     return asked is None or asked is card or frozenset({asked, card}) in _COMPATIBLE
 
@@ -174,7 +182,7 @@ class CardIndex:
                 texts.append(text)
                 owner.append(i)
         self._texts, self._owner = texts, owner
-        token_lists = [keyword_tokens(t) for t in texts]
+        token_lists = [_same_words(keyword_tokens(t)) for t in texts]
         self._tokens = [set(ts) for ts in token_lists]
         df = Counter(t for ts in self._tokens for t in ts)
         n = max(len(texts), 1)
@@ -238,7 +246,7 @@ class CardIndex:
         w = self.weights
         q_vec = np.asarray(vector if vector is not None else self.embedder.embed_query(question), dtype=np.float32)
         cosines = self._matrix @ q_vec
-        q_list = keyword_tokens(question)
+        q_list = _same_words(keyword_tokens(question))
         q_tokens = set(q_list)
         rows = set(np.argsort(-cosines)[: w.candidates].tolist())
         if q_list and self._bm25 is not None:

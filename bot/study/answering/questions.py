@@ -35,6 +35,14 @@ _KINDS: list[tuple[CardKind, re.Pattern[str]]] = [
     ),
     (CardKind.comparison, re.compile(r"\b(vs\.?|versus|difference|differences|differ|compare|compared|better than)\b")),
     (CardKind.example, re.compile(r"\b(example|walk me through an example|worked example|show me)\b")),
+    # "what are the downsides of k-means" asks when not to use it, not what it is.
+    (
+        CardKind.when_to_use,
+        re.compile(
+            r"\b(downsides?|disadvantages?|drawbacks?|limitations?|limits|weakness(es)?|cons|shortcomings|"
+            r"when not to|when (does|do|would|will) .{1,40} fail)\b"
+        ),
+    ),
     # "why use an orchestrator instead of cron jobs" asks what one gives over the other.
     (CardKind.comparison, re.compile(r"^why\b.{0,60}\b(instead of|rather than)\b")),
     (CardKind.why, re.compile(r"^(why\b|what('s| is) the point|whats the point)")),
