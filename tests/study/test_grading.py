@@ -133,14 +133,29 @@ def test_a_wrong_number_is_a_wrong_claim(grader: Grader) -> None:
     assert any("12,000" in w.said for w in grade.wrong) and "in fact" in grade.feedback
 
 
-def test_key_points_said_almost_word_for_word_are_correct(grader: Grader) -> None:
-    answer = (
-        "model.eval() puts dropout and batch norm into inference behaviour, so dropout is off and batch norm "
-        "uses its running statistics. torch.no_grad() stops autograd recording the graph, which saves memory "
-        "and time. eval() does not turn off gradient tracking, so the two are independent and you need both."
-    )
+@pytest.mark.parametrize(
+    ("answer", "accepted"),
+    [
+        # The key points said almost word for word: correct.
+        (
+            "model.eval() puts dropout and batch norm into inference behaviour, so dropout is off and batch norm "
+            "uses its running statistics. torch.no_grad() stops autograd recording the graph, which saves memory "
+            "and time. eval() does not turn off gradient tracking, so the two are independent and you need both.",
+            {Verdict.correct},
+        ),
+        # The same in note shorthand: not failed as a list of keywords.
+        (
+            "eval() = inference mode for layers (dropout disabled, batchnorm on its running stats). no_grad() = "
+            "autograd records nothing, so less memory + faster. independent of each other: eval() alone still "
+            "tracks gradients. use both at eval time.",
+            {Verdict.correct, Verdict.partial},
+        ),
+    ],
+    ids=["word-for-word", "shorthand"],
+)
+def test_eval_and_no_grad_answers(grader: Grader, answer: str, accepted: set[Verdict]) -> None:
     grade = grader.grade(asked(grader, "model.eval() and torch.no_grad()"), answer)
-    assert grade.verdict is Verdict.correct, grade.feedback
+    assert grade.verdict in accepted, grade.feedback
 
 
 @pytest.mark.parametrize("answer", ["No idea, sorry.", "I don't know", "idk", "Honestly I don't remember this one."])
@@ -520,16 +535,6 @@ def test_terse_notes_are_read_as_claims() -> None:
     )
     assert as_definition("How does a generator work?", "lazy iterator.") is None
     assert as_definition("What is a generator?", "an iterator that yields values one at a time, lazily") is None
-
-
-def test_a_shorthand_answer_is_not_failed_as_keywords(grader: Grader) -> None:
-    answer = (
-        "eval() = inference mode for layers (dropout disabled, batchnorm on its running stats). no_grad() = "
-        "autograd records nothing, so less memory + faster. independent of each other: eval() alone still "
-        "tracks gradients. use both at eval time."
-    )
-    grade = grader.grade(asked(grader, "model.eval() and torch.no_grad()"), answer)
-    assert grade.verdict is not Verdict.incorrect, grade.feedback
 
 
 def test_a_terse_right_answer_is_not_failed(grader: Grader) -> None:
