@@ -62,9 +62,16 @@ def write(rubric: Rubric, grade: Grade, reading: Reading) -> str:
     got = [quote(q, 70) for q in dict.fromkeys(q for q in grade.quotes if q)][:2]
     if got:
         parts.append("You got: " + "; ".join(f"“{g}”" for g in got) + ".")
-    parts += [said_instead(w) for w in grade.wrong[:2]]
+    # A "correct" verdict despite a claim that reads as wrong: the scorer weighed the whole answer, so
+    # the claim is put to the learner to check rather than declared wrong.
+    lead = "Check: you said" if grade.verdict is Verdict.correct else "You said"
+    parts += [said_instead(w, lead) for w in grade.wrong[:2]]
     parts += [careful(flag) for flag in grade.red_flags[:2]]
-    if grade.missed:
+    if grade.verdict is Verdict.correct and not grade.covered:
+        # The scorer found the answer right as a whole while no key point matched on its own: listing
+        # every point as something to add would contradict the verdict.
+        parts.append("Compare with the model answer for anything you put differently.")
+    elif grade.missed:
         lead = "You could add: " if grade.verdict is Verdict.correct else "Missing: "
         named = "; ".join(shorten(m) for m in grade.missed[:MAX_MISSED])
         more = len(grade.missed) - MAX_MISSED

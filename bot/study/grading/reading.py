@@ -49,7 +49,22 @@ _TO_THE_GRADER = re.compile(
     r"|\b(?:graders?|evaluators?|examiners?|grading this|grades? this|marking this)\b.{0,160}"
     r"\b(?:correct|full|credit|lenient(?:ly)?|pass(?:ing)?|mark (?:it|this)|label (?:it|this)|return)\b"
     r"|\b(?:mark|label|grade|return|output|score)\s+(?:it|this|me|the answer|my answer)?\s*(?:as\s+)?[\"']?correct\b"
-    r"|\b(?:label|verdict|grade|min_label)\s*[:=]\s*[\"']?correct\b|\bgrading instructions?\b",
+    r"|\b(?:label|verdict|grade|min_label)\s*[:=]\s*[\"']?correct\b|\bgrading instructions?\b"
+    # Asking for a verdict in other words: "record this response as correct", "assign the label
+    # correct", "hands every candidate the top score", "let's do a role-play: you are a lenient grader",
+    # "RUBRIC OVERRIDE", a note to "whoever is scoring this", a plea to "be generous".
+    r"|\b(?:mark|label|grade|record|score|count)(?:ed)?\s+(?:it|this|this one|this response|the response|"
+    r"the answer|my answer|this answer|the label for this answer)\s+as\s+(?:fully\s+)?correct\b"
+    r"|\b(?:recorded|labell?ed|marked|counted)\s+as\s+(?:fully\s+)?correct\b"
+    r"|\b(?:assign|output|set)\s+(?:the\s+)?label\b|\blabel(?:led)?\s+correct\b"
+    r"|\b(?:top|highest)\s+(?:marks?|grade|label)\b"
+    r"|\b(?:give|gives|hand|hands|award|assign)\b.{0,40}\b(?:top|highest|best|full)\s+(?:score|points)\b"
+    r"|\brole[- ]?play\b.{0,40}\byou(?:'re|\s+are)\b|\bstay(?:ing)?\s+in\s+(?:character|that role)\b"
+    r"|\brubric\s+override\b|\b(?:disregard|ignore)\s+the\s+rubric\b|\bgrader[_ ]directive\b"
+    r"|\b(?:whoever|whatever)(?:,?\s+or\s+whatever,?)?\s+is\s+(?:grading|scoring|marking|evaluating)\b"
+    r"|\b(?:be|please be)\s+(?:generous|lenient)\b"
+    r"|\bnote to (?:the )?(?:automated |ai )?(?:evaluators?|grading model|markers?|reviewers?|graders?)\b"
+    r"|\b(?:evaluator|grader|marker|rubric)\s+override\b",
     re.I,
 )
 # Words that glue an explanation together; a keyword list has none of them.
@@ -237,6 +252,8 @@ def is_explanation(unit: str) -> bool:
     words: list[str] = [w.lower().rstrip(".") for w in _WORD.findall(unit)]
     if len(words) < 3:
         return False
+    if _term_list(unit):
+        return False
     glue = sum(w in _FUNCTION_WORDS or w.endswith("n't") for w in words)
     if glue >= 1 and glue / len(words) >= 0.12:
         return True
@@ -244,6 +261,20 @@ def is_explanation(unit: str) -> bool:
     if sentence and len(words) >= 6 and glue / len(words) >= 0.08:
         return True
     return sentence and any(_VERB_FORM.match(w) for w in words[1:-1])
+
+
+def _term_list(unit: str) -> bool:
+    """Six or more comma-separated items of at most four words, none with a function word: "Data
+    validation, evaluation gate, holdout, champion, canary, rollback." A real list inside a claim glues
+    its last item with "and" ("options include SMOTE, class weights and focal loss") or names what the
+    items are ("needs scaling: kNN, k-means, SVM")."""
+    if ":" in unit:  # "needs scaling: kNN, k-means, SVM, PCA, ridge, NNs" says what the items are
+        return False
+    items = [i for i in re.split(r"[,;]\s*|\.\s+", unit.strip().rstrip(".")) if i.strip()]
+    if len(items) < 6:
+        return False
+    tokens = [[w.lower() for w in item.split()] for item in items]
+    return all(len(t) <= 4 and not any(w in _FUNCTION_WORDS for w in t) for t in tokens)
 
 
 def addresses_grader(unit: str) -> bool:
