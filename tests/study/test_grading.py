@@ -659,3 +659,30 @@ def test_partly_right_with_no_point_found_does_not_say_zero_covered() -> None:
     text = feedback.write(DROPOUT, grade, Reading())
     assert text.startswith("Partly right. It is on the subject, but none of the key points is stated clearly.")
     assert "0 of" not in text
+
+
+P_VALUE = Rubric(
+    question="What is a p-value?",
+    key_points=[
+        "A p-value is the probability of data at least as extreme as observed, assuming the null hypothesis is true.",
+        "A p-value is not the probability that the null hypothesis is true.",
+        "A small p-value does not mean that the effect is large.",
+    ],
+    sources=["Statistics > What a p-value means"],
+)
+
+
+def test_asserting_what_a_key_point_denies_is_a_wrong_claim(grader: Grader) -> None:
+    wrong = grader.grade(
+        P_VALUE,
+        "The p-value is the probability that the null hypothesis is true given the data. "
+        "With p below 0.05 you reject the null.",
+    )
+    assert [w.correction for w in wrong.wrong] == [P_VALUE.key_points[1]], wrong.feedback
+    assert wrong.verdict is not Verdict.correct and "You said “The p-value is the probability" in wrong.feedback
+    right = grader.grade(
+        P_VALUE,
+        "It is how likely data this extreme would be if the null hypothesis held. It is not the chance that "
+        "the null is true, and a tiny p-value can come with a tiny effect.",
+    )
+    assert right.wrong == [] and right.verdict is not Verdict.incorrect, right.feedback

@@ -46,8 +46,10 @@ from bot.study.grading.reading import (
     Reading,
     Vector,
     addresses_grader,
+    affirmative,
     answer_units,
     as_definition,
+    denies,
     gives_up,
     is_explanation,
     match_scores,
@@ -304,6 +306,24 @@ def findings(analysis: Analysis, p: Params) -> tuple[list[str], dict[int, int], 
         for i, (k, c) in enumerate(analysis.by_claim)
         if i not in flagged and i not in stating and contradicts(c, p)
     }
+    # A claim that asserts, in a point's own words, what the point denies ("the p-value is the
+    # probability that the null hypothesis is true" against "a p-value is not the probability that
+    # ..."): the classic misconception, wrong even when it reads as stating another point.
+    if analysis.pair is not None:
+        denials = [k for k, point in enumerate(analysis.rubric.key_points) if denies(point)]
+        for i, said in enumerate(analysis.said):
+            if i in wrong or i in flagged or not affirmative(said):
+                continue
+            for k in denials:
+                c = analysis.pair(k, i)
+                if (
+                    c.stance
+                    and not c.dismissive
+                    and c.similarity >= p.negation_similarity
+                    and min(c.inside, c.words) >= 0.6
+                ):
+                    wrong[i] = k
+                    break
     # Swapped roles against any point, unless the claim is more about a point it states (more of
     # that point's words) than about the one it swaps.
     words = analysis.words

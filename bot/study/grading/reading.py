@@ -286,6 +286,20 @@ def negated(text: str) -> bool:
     return len(_NEGATION.findall(text)) % 2 == 1
 
 
+_DENIAL = re.compile(r"\b(?:is|are|was|were|does|do|did|can|should|will|must)\s+not\b|n't\b|\bnever\b", re.I)
+
+
+def denies(text: str) -> bool:
+    """Whether a sentence denies something outright ("X is not Y", "X does not mean Y", "never");
+    "without a manual approval" describes, it does not deny."""
+    return bool(_DENIAL.search(text))
+
+
+def affirmative(text: str) -> bool:
+    """No negation at all ("What it is not: it isn't X" negates twice, yet does not assert X)."""
+    return not _NEGATION.search(text)
+
+
 def red_flag_claim(flag: str) -> str:
     """The claim inside a red flag: "Claims that X without checking Y." -> "X"."""
     claim = _QUALIFIER.sub("", _REPORTING.sub("", flag.strip())).strip().rstrip(".")
