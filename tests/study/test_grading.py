@@ -388,6 +388,9 @@ def test_roles_directions_and_numbers() -> None:
     )
     half = "A small k gives low bias and high variance, while a large k gives higher bias."
     assert not reversed_direction("A small k gives low bias and high variance", half)  # half of it, not its reverse
+    impurity = "Impurity-based importance is biased toward high-cardinality features."
+    assert reversed_direction("Impurity importance favours low-cardinality flags.", impurity)  # in a compound
+    assert not reversed_direction("It is biased toward high-cardinality columns such as IDs.", impurity)
     assert numbers_disagree("about 12 GB", "about 16 GB") is True
     assert numbers_disagree("9472 parameters", "9,472 parameters") is False
     assert numbers_disagree("it needs more memory", "16 bytes") is None
@@ -686,3 +689,35 @@ def test_asserting_what_a_key_point_denies_is_a_wrong_claim(grader: Grader) -> N
         "the null is true, and a tiny p-value can come with a tiny effect.",
     )
     assert right.wrong == [] and right.verdict is not Verdict.incorrect, right.feedback
+
+
+DRIFT = Rubric(
+    question="What is the difference between data drift and concept drift?",
+    key_points=[
+        "Data drift is a change in the distribution of the inputs, P(X).",
+        "Concept drift is a change in the relationship between inputs and target, P(y | X).",
+    ],
+    red_flags=["Treats data drift and concept drift as the same thing."],
+    sources=["Drift > Data drift and concept drift"],
+)
+
+
+def test_a_same_thing_red_flag_needs_a_claim_that_equates() -> None:
+    from bot.study.grading.reading import equates_when_flagged
+
+    flag = DRIFT.red_flags[0]
+    assert equates_when_flagged(flag, "Data drift and concept drift are basically the same thing.")
+    assert equates_when_flagged(flag, "data drift = concept drift, both mean the data changed")
+    assert not equates_when_flagged(flag, "Data drift means the distribution of the input features changes.")
+    assert equates_when_flagged("Claims RMSE is in squared units.", "RMSE is in the units of the target.")
+
+
+def test_telling_two_things_apart_does_not_raise_a_same_thing_flag(grader: Grader) -> None:
+    apart = grader.grade(
+        DRIFT,
+        "Data drift means the distribution of the input features changes over time. Concept drift means the "
+        "relationship between the inputs and the target changes.",
+    )
+    assert apart.red_flags == [] and apart.verdict is not Verdict.incorrect, apart.feedback
+    same = grader.grade(DRIFT, "Data drift and concept drift are the same thing: the data changed, so retrain.")
+    assert same.red_flags == DRIFT.red_flags and same.verdict is not Verdict.correct, same.feedback

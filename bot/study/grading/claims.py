@@ -292,11 +292,22 @@ def question_pairs(question: str) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+def _direction_words(text: str) -> set[str]:
+    """The words of a text, with the direction word that opens a compound ("low" of "low-cardinality",
+    "higher" of "higher-order") as a word of its own."""
+    out = set(words(text))
+    for word in list(out):
+        head = word.split("-", 1)[0]
+        if head != word and head in ANTONYMS:
+            out.add(head)
+    return out
+
+
 def reversed_direction(claim: str, point: str) -> bool:
     """The claim has the opposite of a direction word of the point, and not the word itself. An opposite
     the point also uses does not count: "low bias, high variance" is half of "low bias and high variance
     for small k, higher bias for large k", not its reverse."""
-    cw, pw = set(words(claim)), set(words(point))
+    cw, pw = _direction_words(claim), _direction_words(point)
     return any(word in pw and word not in cw and ANTONYMS[word] & (cw - pw) for word in ANTONYMS)
 
 

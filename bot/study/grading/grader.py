@@ -50,6 +50,7 @@ from bot.study.grading.reading import (
     answer_units,
     as_definition,
     denies,
+    equates_when_flagged,
     gives_up,
     is_explanation,
     match_scores,
@@ -443,6 +444,7 @@ def _red_flags(analysis: Analysis, p: Params) -> tuple[list[str], set[int]]:
             if analysis.flag_similarity[f, i] >= p.red_flag
             and analysis.flag_similarity[f, i] >= analysis.closest_point[i] + p.red_flag_margin
             and negated(analysis.said[i]) == analysis.flag_negated[f]
+            and equates_when_flagged(flag, analysis.said[i])
         ]
         if hits:
             stated.append(flag)

@@ -295,6 +295,21 @@ def denies(text: str) -> bool:
     return bool(_DENIAL.search(text))
 
 
+_SAME_FLAG = re.compile(r"\b(?:the same|identical|interchangeabl)", re.I)
+_EQUATING = re.compile(
+    r"\b(?:same|identical|equivalent|interchangeabl\w*|no (?:real )?difference|synonyms?|another name|"
+    r"just|basically|essentially|both)\b|(?<![<>!=])=(?!=)",
+    re.I,
+)
+
+
+def equates_when_flagged(flag: str, claim: str) -> bool:
+    """A red flag about calling two things the same ("treats data drift and concept drift as the same
+    thing") needs a claim that equates them ("they are basically the same"); one that tells them apart
+    uses the same words and must not raise it. Other flags need nothing more."""
+    return not _SAME_FLAG.search(flag) or bool(_EQUATING.search(claim))
+
+
 def affirmative(text: str) -> bool:
     """No negation at all ("What it is not: it isn't X" negates twice, yet does not assert X)."""
     return not _NEGATION.search(text)
