@@ -377,6 +377,8 @@ def test_reading_claims() -> None:
     assert is_explanation("Bagging mainly reduces variance.") and not is_explanation("precision recall F1 ROC AUC")
     assert negated("Accuracy is not always the best metric.") and negated("It is a myth that accuracy is best.")
     assert not negated("It is not true that accuracy isn't useful.")  # two negations cancel
+    assert negated("What it is not: it isn't the probability that the null is true.")  # a heading, not a 2nd "not"
+    assert negated("What a p-value is not: it is not the chance that H0 holds.")
 
 
 def test_roles_directions_and_numbers() -> None:

@@ -281,9 +281,15 @@ def addresses_grader(unit: str) -> bool:
     return bool(_TO_THE_GRADER.search(unit))
 
 
+# "What it is not: it isn't X" and "Not: X isn't Y" announce the negation they go on to state.
+_NOT_HEADING = re.compile(
+    r"^\s*(?:what\s+(?:[\w-]+\s+){1,3}(?:is|are)\s+not|not)\s*:\s*(?=.*(?:\bnot\b|n't\b|\bnever\b))", re.I
+)
+
+
 def negated(text: str) -> bool:
     """Whether the text negates its claim an odd number of times ("not", "never", "is a myth"...)."""
-    return len(_NEGATION.findall(text)) % 2 == 1
+    return len(_NEGATION.findall(_NOT_HEADING.sub("", text))) % 2 == 1
 
 
 _DENIAL = re.compile(r"\b(?:is|are|was|were|does|do|did|can|should|will|must)\s+not\b|n't\b|\bnever\b", re.I)
