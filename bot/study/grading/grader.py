@@ -367,9 +367,10 @@ def _bounded(verdict: Verdict, analysis: Analysis, covered: int, points: int, er
     Everything else is the scorer's call. Earlier bounds (a wrong claim or red flag rules out
     "correct", as many errors as points covered make it "incorrect" whatever else the answer says,
     "correct" needs a key point found, half the points found is at least "partial") each cost
-    agreement on both labelled sets under cross-validation: the claim matcher misses points that strong answers state in other words
-    and finds wrong claims in right ones, and the scorer, which sees those counts as features, weighs
-    them better than a hard limit did (bench/grading_eval.py, docs/benchmarks.md)."""
+    agreement on both labelled sets under cross-validation: the claim matcher misses points that
+    strong answers state in other words and finds wrong claims in right ones, and the scorer, which
+    sees those counts as features, weighs them better than a hard limit did (bench/grading_eval.py,
+    docs/benchmarks.md)."""
     reading = analysis.reading
     claim_words = sum(len(c.split()) for c in analysis.claims)
     if reading.instructions or (reading.keywords_only and reading.keyword_words >= claim_words):
