@@ -160,8 +160,7 @@ def answer_features(grader: OfflineGrader, row: Row) -> np.ndarray | None:
     a = row.analysis
     if a is None or a.nothing is not None:
         return None
-    stated, wrong, covered = findings(a, grader.params)
-    return features(a, grader.params, covered, wrong, stated)
+    return features(a, grader.params, findings(a, grader.params))
 
 
 def train(grader: OfflineGrader, rows: Sequence[Row]) -> Scorer:

@@ -105,14 +105,14 @@ class Services:
 
     @cached_property
     def grader(self) -> Grader:
-        from bot.study.banks import load_notes
+        from bot.study.banks import load_misconceptions, load_notes
         from bot.study.grading import Grader
 
         notes = load_notes(self.settings.knowledge_dir)
         return Grader(
             self.embedder, quiz=self.quiz_items, interview=self.interview_questions, cards=self.cards,
             titles=lambda path: notes[path].title if path in notes else path, llm=self.llm,
-            llm_timeout=self.settings.llm_timeout,
+            llm_timeout=self.settings.llm_timeout, misconceptions=load_misconceptions(self.settings.knowledge_dir),
         )  # fmt: skip
 
     @cached_property

@@ -17,6 +17,7 @@ from bot.study.banks import (
     InterviewKind,
     InterviewQuestion,
     Level,
+    Misconception,
     Note,
     QuizItem,
     QuizType,
@@ -24,6 +25,7 @@ from bot.study.banks import (
     TopicList,
     load_cards,
     load_interview_questions,
+    load_misconceptions,
     load_notes,
     load_quiz_items,
     load_retrieval_questions,
@@ -209,6 +211,38 @@ def test_answer_cards_follow_the_schema_and_cover_every_topic(topics: TopicList)
     per_topic = Counter(c.topic for c in cards)
     assert min(per_topic[t] for t in topics.topic_ids()) >= tool.MIN_PER_TOPIC
     assert {c.kind for c in cards} == set(CardKind)  # every kind of question is answered somewhere
+
+
+def test_misconceptions_follow_the_schema_cite_real_headings_and_cover_the_topics(
+    topics: TopicList, notes: dict[str, Note]
+) -> None:
+    """Each misconception validates (one sentence each side, different), lives in its area's file,
+    names a known topic, cites a real heading of that topic's note and has a unique id; the factual
+    areas have misconceptions for every topic."""
+    mistakes = load_misconceptions(KNOWLEDGE)
+    area_of = {t.id: a.id for a in topics.areas for t in a.topics}
+    files = {
+        m.id: path.stem
+        for path in sorted((KNOWLEDGE / "misconceptions").glob("*.yaml"))
+        for m in load_misconceptions_file(path)
+    }
+    assert len(mistakes) >= 400
+    assert [m.id for m in mistakes if area_of.get(m.topic) != files[m.id]] == []
+    assert [m.id for m in mistakes if not m.id.startswith(f"{m.topic}-m")] == []
+    assert [m.id for m in mistakes if m.source.note != f"notes/{area_of[m.topic]}/{m.topic}.md"] == []
+    assert [
+        m.id for m in mistakes if m.source.note not in notes or m.source.section not in notes[m.source.note].headings
+    ] == []
+    assert [i for i, n in Counter(m.id for m in mistakes).items() if n > 1] == []
+    per_topic = Counter(m.topic for m in mistakes)
+    factual = [t for a in topics.areas if a.id != "communication" for t in a.topics]
+    assert [t.id for t in factual if per_topic[t.id] < 4] == []
+
+
+def load_misconceptions_file(path: Path) -> list[Misconception]:
+    from bot.study.banks import _read_yaml, _validate_list
+
+    return _validate_list(path, Misconception, _read_yaml(path))
 
 
 def test_no_two_cards_ask_the_same_question(embedder: Embedder) -> None:

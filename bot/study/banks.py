@@ -225,6 +225,35 @@ def card_sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(" ".join(text.split())) if s.strip()]
 
 
+class Misconception(_Strict):
+    """A confident wrong belief about a topic and its correction (``knowledge/misconceptions/<area>.yaml``).
+
+    The grader treats a claim that states ``wrong`` (closer to it than to ``right``) as a wrong claim,
+    whatever rubric of the topic it is graded on, and corrects it with ``right``."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*-m[0-9]{2,3}$")]
+    topic: NonEmpty
+    wrong: NonEmpty
+    right: NonEmpty
+    source: SourceRef
+
+    @field_validator("wrong", "right")
+    @classmethod
+    def _one_sentence(cls, text: str) -> str:
+        text = " ".join(text.split())
+        if not 5 <= len(text.split()) <= 40:
+            raise ValueError(f"a misconception and its correction are one sentence of 5-40 words: {text[:60]!r}")
+        if len(card_sentences(text)) != 1:
+            raise ValueError(f"one sentence, not several: {text[:60]!r}")
+        return text
+
+    @model_validator(mode="after")
+    def _differ(self) -> Misconception:
+        if self.wrong.lower().rstrip(".") == self.right.lower().rstrip("."):
+            raise ValueError("the correction repeats the misconception")
+        return self
+
+
 class RetrievalQuestion(_Strict):
     question: NonEmpty
     note: Annotated[str, Field(pattern=r"^notes/[a-z0-9-]+/[a-z0-9-]+\.md$")]
@@ -375,6 +404,14 @@ def load_cards_cached(root: Path, cache_dir: Path, *, problems: list[str]) -> li
     except OSError:
         pass  # a read-only cache folder: the cards still load, just not faster next time
     return cards
+
+
+def load_misconceptions(root: Path) -> list[Misconception]:
+    """Every misconception under ``knowledge/misconceptions/`` (one YAML list per area); none when the
+    folder is absent."""
+    folder = root / "misconceptions"
+    paths = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+    return [m for p in paths for m in _validate_list(p, Misconception, _read_yaml(p))]
 
 
 def load_retrieval_questions(paths: Iterable[Path]) -> list[RetrievalQuestion]:

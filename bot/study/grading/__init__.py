@@ -5,7 +5,8 @@ question, an LLM judge when one is configured.
 - ``claims``: does a claim state a key point or contradict it (words, roles, direction, stance,
   numbers, counterfactuals);
 - ``grader``: the offline grader (``analyse`` then ``decide``) and its tuned ``Params``;
-- ``rubrics``: rubrics from the banks and the answer cards;
+- ``rubrics``: rubrics from the banks and the answer cards, each with its topic's known misconceptions
+  (``knowledge/misconceptions/``), which a claim may state and be corrected for;
 - ``judge``: the LLM judge, validated against the rubric and the answer;
 - ``feedback``: what the learner reads.
 
@@ -20,11 +21,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bot.study.answering.cards import CardIndex
-from bot.study.banks import Card, InterviewQuestion, QuizItem
+from bot.study.banks import Card, InterviewQuestion, Misconception, QuizItem
 from bot.study.embedding import Embedder
 from bot.study.grading.claims import TermWeights
 from bot.study.grading.grader import FEATURES, OfflineGrader, Params, score_for, verdict_for
-from bot.study.grading.model import Grade, Rubric, Verdict, WrongClaim
+from bot.study.grading.model import Grade, KnownMistake, Rubric, Verdict, WrongClaim
 from bot.study.grading.reading import MAX_ANSWER_CHARS, red_flag_claim
 from bot.study.grading.rubrics import Rubrics, Titles
 from bot.study.grading.scorer import Scorer
@@ -40,6 +41,7 @@ __all__ = [
     "MAX_ANSWER_CHARS",
     "Grade",
     "Grader",
+    "KnownMistake",
     "Params",
     "Rubric",
     "Verdict",
@@ -64,8 +66,9 @@ class Grader:
         llm: BaseChatModel | None = None,
         llm_timeout: float = 30,
         params: Params | None = None,
+        misconceptions: Sequence[Misconception] = (),
     ) -> None:
-        self.rubrics = Rubrics(embedder, quiz, interview, cards, titles)
+        self.rubrics = Rubrics(embedder, quiz, interview, cards, titles, misconceptions)
         texts = [p for i in self.rubrics.items for p in i.key_points]
         texts += [c.answer for c in (cards.cards if cards is not None else [])]
         self.offline = OfflineGrader(embedder, TermWeights(texts), params, Scorer.load(features=FEATURES))

@@ -449,6 +449,12 @@ def _inside(claim: str, point: str) -> float:
     return len(mine & set(content_terms(point))) / len(mine) if mine else 0.0
 
 
+def repeats_a_point(claim: str, points: Sequence[str], share: float = 0.9) -> bool:
+    """Whether the claim's content words nearly all come from one key point: it repeats that point
+    (or a clause of it), whatever it is close to in meaning."""
+    return any(_inside(claim, point) >= share for point in points)
+
+
 def quote(text: str, limit: int = 90) -> str:
     """A claim quoted briefly in feedback."""
     text = " ".join(text.split()).rstrip(".")

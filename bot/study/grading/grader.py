@@ -8,7 +8,8 @@
    essential words, roles of paired terms, direction, stance, numbers, and how much closer a claim
    is to a point's opposite than to the point.
 4. ``decide`` marks each key point covered, contradicted ("You said X; in fact Y") or missed with a
-   rule (``Params``), and takes the verdict from a small learned scorer over answer-level features
+   rule (``Params``), finds the topic's known misconceptions stated (corrected the same way, and never
+   "correct"), and takes the verdict from a small learned scorer over answer-level features
    (``scorer``: logistic regression trained on labelled answers by tools/train_grader.py, its weights
    in scorer.json), or from the rule when no weights are installed.
 
@@ -19,6 +20,7 @@ the training script reuse one analysis per answer.
 from __future__ import annotations
 
 import math
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -36,6 +38,7 @@ from bot.study.grading.claims import (
     content_terms,
     counterfactuals,
     question_pairs,
+    repeats_a_point,
     swapped_roles,
     word_coverage,
 )
@@ -81,6 +84,11 @@ class Params:
     red_flag: float = 0.7  # similarity to a red flag's claim for "states it"
     red_flag_margin: float = 0.05  # ...and closer to it than to any key point by this much
     red_flag_penalty: float = 0.25
+    # A claim states one of the topic's known misconceptions when it is this close to it and closer to
+    # it than to its correction by ``mistake_margin`` (see ``_known_mistakes``; both chosen on the three
+    # labelled sets: 5 of 534 strong answers flagged, 50 of 534 confidently wrong ones).
+    mistake: float = 0.65
+    mistake_margin: float = 0.03
     correct_at: float = 0.66  # the rule's verdict (when no scorer is installed)
     partial_at: float = 0.19
 
@@ -108,6 +116,20 @@ class Analysis:
     fit: np.ndarray | None = None  # points x claims: similarity plus word share, to rank the claims per point
     pair: Callable[[int, int], Comparison] | None = None  # (point, claim) -> their comparison
     swaps: dict[int, int] = field(default_factory=dict)  # claim -> a point whose roles it swaps
+    pairs: tuple[tuple[str, str], ...] = ()  # the paired terms of the question
+    mistake_wrong: np.ndarray | None = None  # known mistakes x claims: similarity to the misconception
+    mistake_right: np.ndarray | None = None  # ...and to its correction
+    mistake_terms: list[tuple[set[str], set[str]]] = field(default_factory=list)  # words only each side has
+
+
+@dataclass
+class Findings:
+    """What the rule finds in an analysed answer."""
+
+    stated: list[str]  # red flags stated
+    wrong: dict[int, int]  # claim -> the key point it contradicts
+    covered_by: dict[int, int]  # key point -> the claim that states it
+    mistakes: dict[int, int] = field(default_factory=dict)  # claim -> the known mistake it states
 
 
 class OfflineGrader:
@@ -242,6 +264,16 @@ class OfflineGrader:
         if flag_claims:
             analysis.flag_similarity = match_scores(q, flag_v, claim_v)
             analysis.flag_negated = [negated(c) for c in flag_claims]
+        analysis.pairs = tuple(pairs)
+        if rubric.mistakes:
+            n = len(rubric.mistakes)
+            mistake_v = self._encode([*(m.said for m in rubric.mistakes), *(m.correction for m in rubric.mistakes)],
+                                     cache=True)  # fmt: skip
+            analysis.mistake_wrong = match_scores(q, mistake_v[:n], claim_v)
+            analysis.mistake_right = match_scores(q, mistake_v[n:], claim_v)
+            for m in rubric.mistakes:
+                wrong_terms, right_terms = set(content_terms(m.said)), set(content_terms(m.correction))
+                analysis.mistake_terms.append((wrong_terms - right_terms, right_terms - wrong_terms))
         return analysis
 
     # ---- deciding --------------------------------------------------------------------------------
@@ -257,18 +289,22 @@ class OfflineGrader:
         if analysis.nothing is not None:
             return _nothing(rubric, analysis.nothing)
         points, claims = rubric.key_points, analysis.claims
-        stated, wrong, covered_by = findings(analysis, p)
+        found = findings(analysis, p)
+        stated, wrong, covered_by = found.stated, found.wrong, found.covered_by
         contradicted = set(wrong.values()) - set(covered_by)
         covered = [points[k] for k in sorted(covered_by)]
         missed = [points[k] for k in range(len(points)) if k not in covered_by and k not in contradicted]
         quotes = [claims[covered_by[k]] for k in sorted(covered_by)]
         wrong_claims = [WrongClaim(claims[i], points[k]) for i, k in sorted(wrong.items())]
+        wrong_claims += [WrongClaim(claims[i], rubric.mistakes[m].correction)
+                         for i, m in sorted(found.mistakes.items())]  # fmt: skip
         share = score_for(len(covered), len(points), len(wrong_claims), len(stated), p)
         if scorer is not None:
-            verdict = scorer.verdict(scorer.probabilities(features(analysis, p, covered_by, wrong, stated)))
+            verdict = scorer.verdict(scorer.probabilities(features(analysis, p, found)))
         else:
             verdict = verdict_for(share, p)
-        verdict = _bounded(verdict, analysis, len(covered), len(points), len(wrong_claims) + len(stated))
+        errors = len(wrong_claims) + len(stated)
+        verdict = _bounded(verdict, analysis, len(covered), len(points), errors, len(found.mistakes))
         score = _within(verdict, share, p)  # the share of key points earned, inside the verdict's band
         grade = Grade(
             verdict, score, covered, missed, stated, "", feedback.model_answer(rubric), list(rubric.sources),
@@ -296,10 +332,12 @@ FEATURES = (
 )  # fmt: skip
 
 
-def findings(analysis: Analysis, p: Params) -> tuple[list[str], dict[int, int], dict[int, int]]:
-    """The red flags stated, the wrong claims (claim -> the point it contradicts) and the points
-    covered (point -> the claim that states it)."""
+def findings(analysis: Analysis, p: Params) -> Findings:
+    """The red flags stated, the wrong claims (claim -> the point it contradicts), the points covered
+    (point -> the claim that states it) and the topic's known mistakes stated."""
     stated, flagged = _red_flags(analysis, p)
+    mistakes = _known_mistakes(analysis, p)
+    flagged |= set(mistakes)
     # A claim that states one point is not wrong for seeming to swap the roles of another one.
     stating = {i for i, c in analysis.by_point if states(c, p)}
     wrong = {
@@ -353,16 +391,59 @@ def findings(analysis: Analysis, p: Params) -> tuple[list[str], dict[int, int], 
         if i not in best or c.similarity > chosen[best[i]][1].similarity:
             best[i] = k
     covered_by = {k: i for k, (i, c) in chosen.items() if best[i] == k or c.words >= 0.3 or c.similarity >= 0.7}
-    return stated, wrong, covered_by
+    return Findings(stated, wrong, covered_by, mistakes)
 
 
-def _bounded(verdict: Verdict, analysis: Analysis, covered: int, points: int, errors: int) -> Verdict:
+# A misconception that is a false absolute ("only", "always") is stated by a claim that asserts it, not
+# by one that leaves something out.
+_ABSOLUTE = re.compile(
+    r"\b(?:only|just|alone|solely|always|never|regardless|guarantees?|automatically|whatever|no matter)\b", re.I
+)
+
+
+def _known_mistakes(analysis: Analysis, p: Params) -> dict[int, int]:
+    """Claims that state one of the topic's known misconceptions (claim -> the mistake): close to the
+    misconception, negated alike, nearer it than its correction and than any key point, not made of one
+    key point's words, and using more of the words only the misconception has than of those only the
+    correction has, unless the claim swaps the roles the correction gives ("MAE is more sensitive to
+    outliers than RMSE"). Similarity alone is not enough:
+    "a random forest trains trees on bootstrap samples" is close to "its trees differ only in their
+    bootstrap samples" and says nothing wrong."""
+    found: dict[int, int] = {}
+    if analysis.mistake_wrong is None or analysis.mistake_right is None:
+        return found
+    for i, said in enumerate(analysis.said):
+        terms = set(content_terms(said))
+        best = -1.0
+        for m, mistake in enumerate(analysis.rubric.mistakes):
+            to_wrong, to_right = float(analysis.mistake_wrong[m, i]), float(analysis.mistake_right[m, i])
+            if to_wrong < p.mistake or to_wrong < to_right + p.mistake_margin or to_wrong <= best:
+                continue
+            if analysis.closest_point is not None and to_wrong < analysis.closest_point[i]:
+                continue  # nearer a key point than the misconception: it states the point
+            if repeats_a_point(said, analysis.rubric.key_points):
+                continue
+            if _ABSOLUTE.search(mistake.said) and not _ABSOLUTE.search(said):
+                continue  # "its trees differ only in ..." needs a claim that says "only", not one that omits
+            if negated(said) != negated(mistake.said):
+                continue
+            wrong_only, right_only = analysis.mistake_terms[m]
+            worded = len(terms & wrong_only) > len(terms & right_only)
+            if worded or swapped_roles(said, mistake.correction, analysis.pairs):
+                found[i], best = m, to_wrong
+    return found
+
+
+def _bounded(
+    verdict: Verdict, analysis: Analysis, covered: int, points: int, errors: int, mistakes: int = 0
+) -> Verdict:
     """Limits no learned weight may cross. An answer that speaks to the grader, or is mostly a list
     of terms (as many words in term lists as in claims), earns nothing; so does one that only gives
     the question back, or one that states no key point and is unlike the model answer (about
     something else). An answer whose claims are mostly wrong (as many errors as points covered, and
-    at least half as many as claims) is "incorrect". Every point covered with nothing wrong is
-    "correct", and with fewer errors than points it is at least "partial".
+    at least half as many as claims) is "incorrect". One that states a known misconception of its topic
+    is never "correct". Every point covered with nothing wrong is "correct", and with fewer errors than
+    points it is at least "partial".
 
     Everything else is the scorer's call. Earlier bounds (a wrong claim or red flag rules out
     "correct", as many errors as points covered make it "incorrect" whatever else the answer says,
@@ -381,6 +462,8 @@ def _bounded(verdict: Verdict, analysis: Analysis, covered: int, points: int, er
         return Verdict.incorrect
     if errors >= max(1, covered) and 2 * errors >= len(analysis.claims):  # mostly wrong claims
         return Verdict.incorrect
+    if mistakes and verdict is Verdict.correct:  # a known misconception stated: never "correct"
+        return Verdict.partial
     if covered == points and not errors:
         return Verdict.correct
     if covered == points and verdict is Verdict.incorrect:  # every point stated, fewer slips than points
@@ -388,10 +471,9 @@ def _bounded(verdict: Verdict, analysis: Analysis, covered: int, points: int, er
     return verdict
 
 
-def features(
-    analysis: Analysis, p: Params, covered_by: dict[int, int], wrong: dict[int, int], stated: Sequence[str]
-) -> np.ndarray:
+def features(analysis: Analysis, p: Params, found: Findings) -> np.ndarray:
     """The answer-level features the scorer reads (``FEATURES`` names them)."""
+    covered_by, wrong, stated = found.covered_by, found.wrong, found.stated
     assert analysis.similarity is not None and analysis.words is not None and analysis.closer is not None
     n = len(analysis.rubric.key_points)
     best_sim = analysis.similarity.max(axis=1)

@@ -77,6 +77,12 @@ def _normal(text: str) -> str:
     return " ".join(re.sub(r"[“”\"'`]", "", text).lower().split())
 
 
+def _flags(rubric: Rubric) -> list[str]:
+    """The red flags the model checks: the rubric's own, then the topic's known misconceptions (a
+    misconception stated is a wrong claim, corrected in the feedback)."""
+    return [*rubric.red_flags, *(f"{m.said} (In fact: {m.correction})" for m in rubric.mistakes)]
+
+
 def parse(text: str, rubric: Rubric, answer: str) -> Judgement:
     """The model's reply as a Judgement, checked against the rubric and the answer."""
     body = text.strip()
@@ -97,7 +103,7 @@ def parse(text: str, rubric: Rubric, answer: str) -> Judgement:
         if j.status != "missing" and (not j.quote.strip() or _normal(j.quote) not in said):
             raise InvalidJudgement(f"its evidence for key point {j.index} is not in the answer")
     for f in judgement.red_flags:
-        if not 1 <= f.index <= len(rubric.red_flags) or not f.quote.strip() or _normal(f.quote) not in said:
+        if not 1 <= f.index <= len(_flags(rubric)) or not f.quote.strip() or _normal(f.quote) not in said:
             raise InvalidJudgement("a red flag it reports is not in the rubric or not in the answer")
     return judgement
 
@@ -110,11 +116,15 @@ def to_grade(judgement: Judgement, rubric: Rubric, params: Params) -> Grade:
     wrong = [WrongClaim(by_index[i].quote, points[i - 1]) for i in range(1, len(points) + 1)
              if by_index[i].status == "contradicted"]  # fmt: skip
     missed = [points[i - 1] for i in range(1, len(points) + 1) if by_index[i].status == "missing"]
-    flags = list(dict.fromkeys(rubric.red_flags[f.index - 1] for f in judgement.red_flags))
+    contradicted = [w.correction for w in wrong]
+    n_flags = len(rubric.red_flags)
+    flags = list(dict.fromkeys(rubric.red_flags[f.index - 1] for f in judgement.red_flags if f.index <= n_flags))
+    wrong += [WrongClaim(f.quote, rubric.mistakes[f.index - n_flags - 1].correction)
+              for f in judgement.red_flags if f.index > n_flags]  # fmt: skip
     score = score_for(len(covered), len(points), len(wrong), len(flags), params)
     grade = Grade(
         judgement.verdict, score, covered, missed, flags, "", feedback.model_answer(rubric), list(rubric.sources),
-        wrong=wrong, quotes=quotes, contradicted=[w.correction for w in wrong], judge="llm",
+        wrong=wrong, quotes=quotes, contradicted=contradicted, judge="llm",
     )  # fmt: skip
     grade.feedback = feedback.write(rubric, grade, Reading())
     return grade
@@ -128,7 +138,7 @@ class LLMJudge:
         return {
             "question": rubric.question,
             "points": _numbered(rubric.key_points),
-            "flags": _numbered(rubric.red_flags),
+            "flags": _numbered(_flags(rubric)),
             # The answer stays data: it cannot close the block it sits in.
             "answer": re.sub(r"</?\s*answer\s*>", "", answer.strip()[:MAX_ANSWER_CHARS], flags=re.I),
         }

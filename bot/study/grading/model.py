@@ -14,6 +14,14 @@ class Verdict(StrEnum):
 
 
 @dataclass(frozen=True)
+class KnownMistake:
+    """A confident wrong belief about the rubric's topic, and what is true instead."""
+
+    said: str
+    correction: str
+
+
+@dataclass(frozen=True)
 class Rubric:
     """What a good answer to ``question`` covers, and the wrong claims it must not make."""
 
@@ -23,6 +31,7 @@ class Rubric:
     sources: list[str] = field(default_factory=list)  # "Note title > Section": where to read
     model_answer: str | None = None
     item_id: str | None = None  # the bank item's or card's id
+    mistakes: list[KnownMistake] = field(default_factory=list)  # the topic's known misconceptions
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,19 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from bot.study.answering.cards import CardIndex
-from bot.study.banks import Card, CardKind, InterviewKind, InterviewQuestion, QuizItem, QuizType, card_sentences
+from bot.study.banks import (
+    Card,
+    CardKind,
+    InterviewKind,
+    InterviewQuestion,
+    Misconception,
+    QuizItem,
+    QuizType,
+    card_sentences,
+)
 from bot.study.embedding import Embedder
 from bot.study.errors import CannotGrade
-from bot.study.grading.model import Rubric
+from bot.study.grading.model import KnownMistake, Rubric
 
 BANK_MATCH_THRESHOLD = 0.8  # a typed question this similar to a bank question is that item
 CARD_MATCH_THRESHOLD = 0.6  # a card this confident is the question (stricter than answering: a wrong rubric misleads)
@@ -37,9 +46,13 @@ class Rubrics:
         interview: Sequence[InterviewQuestion],
         cards: CardIndex | None = None,
         titles: Titles | None = None,
+        misconceptions: Sequence[Misconception] = (),
     ) -> None:
         self.embedder = embedder
         self.cards = cards
+        self.mistakes: dict[str, list[KnownMistake]] = {}
+        for m in misconceptions:
+            self.mistakes.setdefault(m.topic, []).append(KnownMistake(m.wrong, m.right))
         self.titles = titles or (lambda note: note)
         # Only items answered in free text have key points to grade against.
         self.items: list[QuizItem | InterviewQuestion] = [*(i for i in quiz if i.type is QuizType.short), *interview]
@@ -63,11 +76,13 @@ class Rubrics:
         if isinstance(item, QuizItem):
             if item.type is not QuizType.short or not isinstance(item.answer, str):
                 raise CannotGrade(f"Quiz item {item.id} is not answered in free text.")
-            return Rubric(item.question, list(item.key_points), [], [source], item.answer, item.id)
+            return Rubric(item.question, list(item.key_points), [], [source], item.answer, item.id,
+                          self._mistakes(item.topic))  # fmt: skip
         model = None
         if item.kind is InterviewKind.behavioral:
             model = _star_lines(item.example_answer) if item.example_answer else self._star_example(item.question)
-        return Rubric(item.question, list(item.key_points), list(item.red_flags), [source], model, item.id)
+        return Rubric(item.question, list(item.key_points), list(item.red_flags), [source], model, item.id,
+                      self._mistakes(item.topic))  # fmt: skip
 
     def for_card(self, card: Card, question: str | None = None) -> Rubric:
         """A card's answer as a rubric: each sentence a key point (short asides folded into the previous)."""
@@ -78,7 +93,11 @@ class Rubrics:
             else:
                 points.append(sentence)
         source = self.source(card.source.note, card.source.section)
-        return Rubric(question or card.question, points[:5], [], [source], card.answer, card.id)
+        return Rubric(question or card.question, points[:5], [], [source], card.answer, card.id,
+                      self._mistakes(card.topic))  # fmt: skip
+
+    def _mistakes(self, topic: str) -> list[KnownMistake]:
+        return list(self.mistakes.get(topic, []))
 
     def _star_example(self, question: str) -> str | None:
         if self.cards is None:
