@@ -154,9 +154,13 @@ async def test_a_double_click_records_one_answer(quizzes: QuizService) -> None:
         quizzes.answer(session.id, "u1", _wrong(first)),
         return_exceptions=True,
     )
-    assert outcomes[0].correct  # type: ignore[union-attr]
-    assert isinstance(outcomes[1], InvalidAnswer) and "already answered" in str(outcomes[1])
-    assert [a.item_id for a in await quizzes.store.attempts("u1")] == [first.id]
+    # Either may win the race (under load the second often does); exactly one is graded and recorded.
+    graded = [o for o in outcomes if not isinstance(o, BaseException)]
+    refused = [o for o in outcomes if isinstance(o, InvalidAnswer)]
+    assert len(graded) == 1 and len(refused) == 1 and "already answered" in str(refused[0])
+    attempts = await quizzes.store.attempts("u1")
+    assert [a.item_id for a in attempts] == [first.id]
+    assert attempts[0].correct == graded[0].correct  # the answer recorded is the one that was graded
     resumed = await quizzes.load(session.id)
     assert resumed.index == 1 and resumed.results[1] == {}  # the second question was not skipped
 

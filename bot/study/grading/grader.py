@@ -86,7 +86,7 @@ class Params:
     red_flag_penalty: float = 0.25
     # A claim states one of the topic's known misconceptions when it is this close to it and closer to
     # it than to its correction by ``mistake_margin`` (see ``_known_mistakes``; both chosen on the three
-    # labelled sets: 5 of 534 strong answers flagged, 50 of 534 confidently wrong ones).
+    # labelled sets: 5 of 534 strong answers flagged, 57 of 534 confidently wrong ones).
     mistake: float = 0.65
     mistake_margin: float = 0.03
     correct_at: float = 0.66  # the rule's verdict (when no scorer is installed)
@@ -403,12 +403,12 @@ _ABSOLUTE = re.compile(
 
 def _known_mistakes(analysis: Analysis, p: Params) -> dict[int, int]:
     """Claims that state one of the topic's known misconceptions (claim -> the mistake): close to the
-    misconception, negated alike, nearer it than its correction and than any key point, not made of one
-    key point's words, and using more of the words only the misconception has than of those only the
-    correction has, unless the claim swaps the roles the correction gives ("MAE is more sensitive to
-    outliers than RMSE"). Similarity alone is not enough:
-    "a random forest trains trees on bootstrap samples" is close to "its trees differ only in their
-    bootstrap samples" and says nothing wrong."""
+    misconception, negated alike, nearer it than its correction and than any key point, not made of
+    one key point's (or the correction's) words, and using more of the words only the misconception
+    has than of those only the correction has, unless the claim swaps the roles the correction gives
+    ("MAE is more sensitive to outliers than RMSE") or is the misconception with the correction's
+    missing part left out. Similarity alone is not enough: "a random forest trains trees on bootstrap
+    samples" is close to "its trees differ only in their bootstrap samples" and says nothing wrong."""
     found: dict[int, int] = {}
     if analysis.mistake_wrong is None or analysis.mistake_right is None:
         return found
@@ -421,14 +421,18 @@ def _known_mistakes(analysis: Analysis, p: Params) -> dict[int, int]:
                 continue
             if analysis.closest_point is not None and to_wrong < analysis.closest_point[i]:
                 continue  # nearer a key point than the misconception: it states the point
-            if repeats_a_point(said, analysis.rubric.key_points):
-                continue
+            if repeats_a_point(said, [*analysis.rubric.key_points, mistake.correction]):
+                continue  # made of a key point's or the correction's own words: it states them
             if _ABSOLUTE.search(mistake.said) and not _ABSOLUTE.search(said):
                 continue  # "its trees differ only in ..." needs a claim that says "only", not one that omits
             if negated(said) != negated(mistake.said):
                 continue
             wrong_only, right_only = analysis.mistake_terms[m]
             worded = len(terms & wrong_only) > len(terms & right_only)
+            if not worded and not wrong_only and right_only and terms and not terms & right_only:
+                # The misconception is its correction with a part left out ("sigma divided by n" for
+                # "sigma divided by the square root of n"): a claim in its words, without that part.
+                worded = len(terms & set(content_terms(mistake.said))) / len(terms) >= 0.7
             if worded or swapped_roles(said, mistake.correction, analysis.pairs):
                 found[i], best = m, to_wrong
     return found
