@@ -119,7 +119,7 @@ class Analysis:
     pairs: tuple[tuple[str, str], ...] = ()  # the paired terms of the question
     mistake_wrong: np.ndarray | None = None  # known mistakes x claims: similarity to the misconception
     mistake_right: np.ndarray | None = None  # ...and to its correction
-    mistake_terms: list[tuple[set[str], set[str]]] = field(default_factory=list)  # words only each side has
+    mistake_terms: list[tuple[set[str], set[str]]] = field(default_factory=list)  # each side's words
 
 
 @dataclass
@@ -271,9 +271,9 @@ class OfflineGrader:
                                      cache=True)  # fmt: skip
             analysis.mistake_wrong = match_scores(q, mistake_v[:n], claim_v)
             analysis.mistake_right = match_scores(q, mistake_v[n:], claim_v)
-            for m in rubric.mistakes:
-                wrong_terms, right_terms = set(content_terms(m.said)), set(content_terms(m.correction))
-                analysis.mistake_terms.append((wrong_terms - right_terms, right_terms - wrong_terms))
+            analysis.mistake_terms = [
+                (set(content_terms(m.said)), set(content_terms(m.correction))) for m in rubric.mistakes
+            ]
         return analysis
 
     # ---- deciding --------------------------------------------------------------------------------
@@ -413,7 +413,7 @@ def _known_mistakes(analysis: Analysis, p: Params) -> dict[int, int]:
     if analysis.mistake_wrong is None or analysis.mistake_right is None:
         return found
     for i, said in enumerate(analysis.said):
-        terms = set(content_terms(said))
+        terms, denied = set(content_terms(said)), negated(said)
         best = -1.0
         for m, mistake in enumerate(analysis.rubric.mistakes):
             to_wrong, to_right = float(analysis.mistake_wrong[m, i]), float(analysis.mistake_right[m, i])
@@ -425,14 +425,15 @@ def _known_mistakes(analysis: Analysis, p: Params) -> dict[int, int]:
                 continue  # made of a key point's or the correction's own words: it states them
             if _ABSOLUTE.search(mistake.said) and not _ABSOLUTE.search(said):
                 continue  # "its trees differ only in ..." needs a claim that says "only", not one that omits
-            if negated(said) != negated(mistake.said):
+            if denied != negated(mistake.said):
                 continue
-            wrong_only, right_only = analysis.mistake_terms[m]
+            wrong_terms, right_terms = analysis.mistake_terms[m]
+            wrong_only, right_only = wrong_terms - right_terms, right_terms - wrong_terms
             worded = len(terms & wrong_only) > len(terms & right_only)
             if not worded and not wrong_only and right_only and terms and not terms & right_only:
                 # The misconception is its correction with a part left out ("sigma divided by n" for
                 # "sigma divided by the square root of n"): a claim in its words, without that part.
-                worded = len(terms & set(content_terms(mistake.said))) / len(terms) >= 0.7
+                worded = len(terms & wrong_terms) / len(terms) >= 0.7
             if worded or swapped_roles(said, mistake.correction, analysis.pairs):
                 found[i], best = m, to_wrong
     return found
