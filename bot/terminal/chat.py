@@ -41,6 +41,7 @@ class ChatSession:
         self.console = console
         self.user_id, self.user_name = user
         self.subject = ""  # what the last answer was about: "why does it work?" next is about it
+        self.card = ""  # the card that gave it: a follow-up is not answered with it again
         self.related: list[RelatedQuestion] = []  # the questions offered under the last answer
 
     def _filters(self, args: list[str]) -> tuple[str | None, str | None, int | None]:
@@ -175,10 +176,10 @@ class ChatSession:
             streamed.append(piece)
             c.print(escape(piece), end="", soft_wrap=True)
 
-        answer = await self.services.answers.ask(q, on_token=on_token, previous=self.subject)
+        answer = await self.services.answers.ask(q, on_token=on_token, previous=self.subject, previous_card=self.card)
         if streamed:
             c.print()
         render_answer(c, answer, streamed=bool(streamed) and not answer.notice)
         if answer.grounded:  # an "I don't know" leaves the conversation's subject as it was
-            self.subject = answer.subject
+            self.subject, self.card = answer.subject, answer.card_id or ""
         self.related = answer.related

@@ -198,6 +198,10 @@ def test_question_kinds(question: str, kind: CardKind) -> None:
         ("give me an example", "give me an example (dropout)?"),
         ("and for regression?", "for regression (dropout)?"),
         ("how do I tune it then?", "how do I tune dropout then?"),
+        # contractions typed without the apostrophe and fillers are not a subject of their own
+        ("isnt that more prone to overfitting?", "isnt dropout more prone to overfitting?"),
+        ("does that actually mess up my probabilities?", "does dropout actually mess up my probabilities?"),
+        ("does it matter for small nets?", "does dropout matter for small nets?"),
     ],
 )
 def test_follow_up_questions_take_the_previous_subject(question: str, expected: str) -> None:
@@ -206,7 +210,15 @@ def test_follow_up_questions_take_the_previous_subject(question: str, expected: 
 
 
 @pytest.mark.parametrize(
-    "question", ["what is dropout", "how does batch normalization work", "explain the bias variance trade-off"]
+    "question",
+    [
+        "what is dropout",
+        "how does batch normalization work",
+        "explain the bias variance trade-off",
+        # an "it" that points at nothing
+        "is it actually ok to drop outliers",
+        "is it worth scaling features for trees",
+    ],
 )
 def test_questions_with_a_subject_of_their_own_are_not_follow_ups(question: str) -> None:
     assert not is_follow_up(question) and follow_up_query(question, "dropout") is None
@@ -261,10 +273,12 @@ def test_two_turn_exchanges_keep_the_subject(
 ) -> None:
     answers = knowledge_services.answers
     before = answers.ask_sync(first)
-    after = answers.ask_sync(second, previous=before.subject)
+    after = answers.ask_sync(second, previous=before.subject, previous_card=before.card_id or "")
     assert before.subject and after.grounded, (before.subject, after.text)
     if is_follow_up(second):  # no subject of its own: searched with the previous one
         assert after.searched != second and before.subject.split()[0] in after.searched.lower()
+        # never the previous answer again, word for word
+        assert after.card_id is None or after.card_id != before.card_id, after.text
     assert expected in after.text.lower(), (after.searched, after.text)
 
 

@@ -29,16 +29,17 @@ class Ask(commands.Cog):
         self.bot = bot
         # What each learner's last answer in a channel or thread was about: a question there with no
         # subject of its own ("why does it work?") is a follow-up on it. Kept for recent learners only.
-        self.subjects: OrderedDict[tuple[int, int], str] = OrderedDict()
+        # With it, the card that answered (a follow-up is not answered with the same card again).
+        self.subjects: OrderedDict[tuple[int, int], tuple[str, str]] = OrderedDict()
 
-    def _previous(self, channel_id: int, user_id: int) -> str:
-        return self.subjects.get((channel_id, user_id), "")
+    def _previous(self, channel_id: int, user_id: int) -> tuple[str, str]:
+        return self.subjects.get((channel_id, user_id), ("", ""))
 
     def _remember(self, channel_id: int, user_id: int, answer: Answer) -> None:
         if not answer.grounded or not answer.subject:
             return
         key = (channel_id, user_id)
-        self.subjects[key] = answer.subject
+        self.subjects[key] = (answer.subject, answer.card_id or "")
         self.subjects.move_to_end(key)
         while len(self.subjects) > 10_000:
             self.subjects.popitem(last=False)
@@ -55,8 +56,8 @@ class Ask(commands.Cog):
         q = clean_question(question, self.bot.services.settings.max_question_chars)
         await interaction.response.defer(thinking=True, ephemeral=private)
         channel_id = interaction.channel_id or 0
-        previous = self._previous(channel_id, interaction.user.id)
-        answer = await self.bot.services.answers_for(interaction.guild_id).ask(q, previous=previous)
+        previous, card = self._previous(channel_id, interaction.user.id)
+        answer = await self.bot.services.answers_for(interaction.guild_id).ask(q, previous=previous, previous_card=card)
         self._remember(channel_id, interaction.user.id, answer)
         await interaction.followup.send(**self._send_args(answer), ephemeral=private)
 
@@ -86,9 +87,13 @@ class Ask(commands.Cog):
         try:
             q = clean_question(text, self.bot.services.settings.max_question_chars)
             # A follow-up is about what the answer it replies to was about, else the learner's last answer here.
-            subject = previous if previous is not None else self._previous(message.channel.id, message.author.id)
+            subject, card = self._previous(message.channel.id, message.author.id)
+            if previous is not None and previous != subject:  # a reply to an older answer: its subject
+                subject, card = previous, ""
             async with message.channel.typing():
-                answer = await self.bot.services.answers_for(message.guild.id).ask(q, previous=subject)
+                answer = await self.bot.services.answers_for(message.guild.id).ask(
+                    q, previous=subject, previous_card=card
+                )
         except StudybotError as exc:
             self.bot.services.metrics.errors.labels(type(exc).__name__).inc()
             await message.reply(str(exc), mention_author=False)

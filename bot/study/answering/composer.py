@@ -84,10 +84,17 @@ class Composer:
         passages: Sequence[Passage],
         matches: Sequence[CardMatch],
         section: SectionLookup,
+        *,
+        answered: str = "",
     ) -> Answer:
+        """``answered``: the card that answered the previous turn, for a follow-up; it is not given again
+        ("what is a reranker" then "why not use it on every document?"): the next confident card
+        answers, else the notes."""
         s = self.settings
         foreign = self._foreign(question, passages)
         bar = s.card_threshold + (s.foreign_margin if foreign else 0.0)
+        if answered:
+            matches = [m for m in matches if m.card.id != answered]
         top = matches[0] if matches and matches[0].score >= bar else None
         if top is not None and self._beyond_the_cards(question, passages):
             top = None

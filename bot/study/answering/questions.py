@@ -67,7 +67,8 @@ def question_kind(question: str) -> CardKind | None:
     return None
 
 
-# Words that say what kind of thing is asked, not what it is about.
+# Words that say what kind of thing is asked, not what it is about (with contractions typed without
+# the apostrophe, and fillers: "isnt that more prone to overfitting?").
 _GENERIC_TEXT = """
     what whats why how when which who where is are was were do does did can could should would will
     example examples instance instances downside downsides upside upsides advantage advantages
@@ -80,9 +81,17 @@ _GENERIC_TEXT = """
     minimize minimise maximize maximise compute calculate computed handle handles prevent avoid
     detect improve reduce increase decrease get gets getting make makes making need needed
     help helps apply applied approach approaches way ways
+    isnt arent doesnt dont didnt cant wont wouldnt shouldnt couldnt wasnt werent hasnt havent thats
+    theres hows im ever actually really basically prone mess messes come comes right
 """
 _GENERIC = frozenset(_GENERIC_TEXT.split())
 _PRONOUN = re.compile(r"\b(it|its|it's|this|that|they|them|these|those|their|one(?!-))\b", re.IGNORECASE)
+# "is it worth ...", "is it ok to ...": an "it" that points at nothing.
+_EXPLETIVE = re.compile(
+    r"\b(is|was|would|will|does|did) it (\w+ )?(worth|ok|okay|fine|normal|bad|good|true|possible|right|wrong|"
+    r"better|worse|wise|necessary|safe|common|standard|a good idea|a bad idea|make sense)\b",
+    re.IGNORECASE,
+)
 _LEAD = re.compile(r"^\s*(and|but|so|ok|okay|then|also|what about|how about)\b[\s,]*", re.IGNORECASE)
 
 
@@ -116,7 +125,7 @@ def is_follow_up(question: str) -> bool:
         return True
     if _LEAD.match(question) and len(own) <= 3:
         return True
-    return bool(_PRONOUN.search(question)) and len(own) <= 2
+    return bool(_PRONOUN.search(_EXPLETIVE.sub(" ", question))) and len(own) <= 2
 
 
 def follow_up_query(question: str, previous_subject: str) -> str | None:

@@ -57,15 +57,23 @@ class AnswerService:
             self._with_documents, afunc=self._awith_documents
         ) | RunnableLambda(self._compose_sync, afunc=self._compose)
 
-    async def ask(self, question: str, *, on_token: TokenSink | None = None, previous: str = "") -> Answer:
+    async def ask(
+        self,
+        question: str,
+        *,
+        on_token: TokenSink | None = None,
+        previous: str = "",
+        previous_card: str = "",
+    ) -> Answer:
         """Answer a (validated) question. ``previous`` is the subject of the learner's previous answer
         in the same conversation (``Answer.subject``): a follow-up such as "why does it work?" is
-        searched with it. ``on_token`` receives LLM text as it streams.
+        searched with it, and is not answered with the previous answer's card (``previous_card``,
+        its ``Answer.card_id``) again. ``on_token`` receives LLM text as it streams.
 
         Without an LLM the whole chain runs in one worker thread: the event loop then only waits
         on one future per answer, and stays responsive when many learners ask at once.
         """
-        inputs = self._inputs(question, previous, on_token)
+        inputs = self._inputs(question, previous, previous_card, on_token)
         started = time.perf_counter()
         if self.llm is None:
             answer = await asyncio.to_thread(self.chain.invoke, inputs)
@@ -75,14 +83,19 @@ class AnswerService:
             self.metrics.answer_seconds.labels(answer.composer).observe(time.perf_counter() - started)
         return answer
 
-    def ask_sync(self, question: str, *, previous: str = "") -> Answer:
+    def ask_sync(self, question: str, *, previous: str = "", previous_card: str = "") -> Answer:
         """The same from synchronous code (no streaming)."""
-        return self.chain.invoke(self._inputs(question, previous, None))
+        return self.chain.invoke(self._inputs(question, previous, previous_card, None))
 
     @staticmethod
-    def _inputs(question: str, previous: str, on_token: TokenSink | None) -> dict[str, Any]:
-        searched = follow_up_query(question, previous) or question
-        return {"question": question, "searched": searched, "on_token": on_token}
+    def _inputs(question: str, previous: str, previous_card: str, on_token: TokenSink | None) -> dict[str, Any]:
+        follow_up = follow_up_query(question, previous)
+        return {
+            "question": question,
+            "searched": follow_up or question,
+            "answered": previous_card if follow_up else "",
+            "on_token": on_token,
+        }
 
     # ---- the chain's steps ------------------------------------------------------------------------
 
@@ -109,7 +122,9 @@ class AnswerService:
 
     def _offline(self, inputs: dict[str, Any], passages: Sequence[Passage], matches: Sequence[CardMatch]) -> Answer:
         with self.cpu:
-            answer = self.composer.compose(inputs["searched"], passages, matches, self._section)
+            answer = self.composer.compose(
+                inputs["searched"], passages, matches, self._section, answered=inputs["answered"]
+            )
         answer.question, answer.searched = inputs["question"], inputs["searched"]
         return answer
 
@@ -152,7 +167,7 @@ class AnswerService:
     ) -> Answer:
         assert self.llm is not None
         answer = self.llm.finish(inputs["question"], useful, text)
-        offline = self.composer.compose(inputs["searched"], useful, matches, self._section)
+        offline = self.composer.compose(inputs["searched"], useful, matches, self._section, answered=inputs["answered"])
         answer.related, answer.subject, answer.searched = offline.related, offline.subject, inputs["searched"]
         return answer
 

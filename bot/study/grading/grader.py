@@ -89,6 +89,11 @@ class Params:
     # labelled sets: 5 of 534 strong answers flagged, 57 of 534 confidently wrong ones).
     mistake: float = 0.65
     mistake_margin: float = 0.03
+    # A claim this close to a misconception, and nearer it than its correction by the wider margin, is
+    # the misconception in other words whatever words it uses ("the probability that the null
+    # hypothesis is true given the data you observed"): the word test below is skipped.
+    mistake_close: float = 0.85
+    mistake_close_margin: float = 0.05
     correct_at: float = 0.66  # the rule's verdict (when no scorer is installed)
     partial_at: float = 0.19
 
@@ -407,7 +412,8 @@ def _known_mistakes(analysis: Analysis, p: Params) -> dict[int, int]:
     one key point's (or the correction's) words, and using more of the words only the misconception
     has than of those only the correction has, unless the claim swaps the roles the correction gives
     ("MAE is more sensitive to outliers than RMSE") or is the misconception with the correction's
-    missing part left out. Similarity alone is not enough: "a random forest trains trees on bootstrap
+    missing part left out, or is nearly the misconception's own sentence (``mistake_close``).
+    Similarity alone is not enough: "a random forest trains trees on bootstrap
     samples" is close to "its trees differ only in their bootstrap samples" and says nothing wrong."""
     found: dict[int, int] = {}
     if analysis.mistake_wrong is None or analysis.mistake_right is None:
@@ -434,7 +440,8 @@ def _known_mistakes(analysis: Analysis, p: Params) -> dict[int, int]:
                 # The misconception is its correction with a part left out ("sigma divided by n" for
                 # "sigma divided by the square root of n"): a claim in its words, without that part.
                 worded = len(terms & wrong_terms) / len(terms) >= 0.7
-            if worded or swapped_roles(said, mistake.correction, analysis.pairs):
+            close = to_wrong >= p.mistake_close and to_wrong >= to_right + p.mistake_close_margin
+            if worded or close or swapped_roles(said, mistake.correction, analysis.pairs):
                 found[i], best = m, to_wrong
     return found
 
