@@ -67,6 +67,7 @@ class Prepared:
     item: Item
     searched: str
     passages: list[Passage]
+    answered: str = ""  # a follow-up: the card that answered the previous question (not given again)
 
 
 def mentions(text: str, alternative: str) -> bool:
@@ -190,16 +191,18 @@ def main() -> None:
 
     started = time.perf_counter()
     prepared: list[Prepared] = []
-    previous_subject: dict[str, str] = {}
+    previous_answer: dict[str, Answer] = {}
     for item in [*items, *off_items]:
-        searched = item.question
+        searched, answered = item.question, ""
         if item.previous:  # the new composer carries the previous turn's subject; the baselines cannot
-            if item.previous not in previous_subject:
-                previous_subject[item.previous] = answers.ask_sync(item.previous).subject
-            searched = follow_up_query(item.question, previous_subject[item.previous]) or item.question
+            if item.previous not in previous_answer:
+                previous_answer[item.previous] = answers.ask_sync(item.previous)
+            before = previous_answer[item.previous]
+            follow_up = follow_up_query(item.question, before.subject)
+            searched, answered = follow_up or item.question, (before.card_id or "") if follow_up else ""
         passages = services.retriever.retrieve(searched)
         services.embedder.embed_query(searched)  # cached for the card matching below
-        prepared.append(Prepared(item, searched, passages))
+        prepared.append(Prepared(item, searched, passages, answered))
     seconds = time.perf_counter() - started
     raw = {p.item.id: services.retriever.retrieve(p.item.question) for p in prepared if p.item.previous}
 
@@ -223,7 +226,9 @@ def main() -> None:
     def new(config: Config) -> Compose:
         threshold, weights = config
         composer = Composer(replace(base, card_threshold=threshold), services.cards)
-        return lambda p: composer.compose(p.searched, p.passages, matches[weights][p.item.id], answers._section)
+        return lambda p: composer.compose(
+            p.searched, p.passages, matches[weights][p.item.id], answers._section, answered=p.answered
+        )
 
     def old(p: Prepared) -> Answer:
         return legacy.compose(p.item.question, raw.get(p.item.id, p.passages))
