@@ -277,9 +277,27 @@ def test_two_turn_exchanges_keep_the_subject(
     assert before.subject and after.grounded, (before.subject, after.text)
     if is_follow_up(second):  # no subject of its own: searched with the previous one
         assert after.searched != second and before.subject.split()[0] in after.searched.lower()
-        # never the previous answer again, word for word
-        assert after.card_id is None or after.card_id != before.card_id, after.text
     assert expected in after.text.lower(), (after.searched, after.text)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "again"),
+    [
+        ("what is PCA", "give me an example", False),  # a worked-example card is there: not the same card twice
+        ("what is a normal distribution", "why does it show up everywhere?", True),  # its card says why
+    ],
+)
+def test_a_follow_up_gets_the_previous_card_again_only_when_no_close_card_of_its_kind_answers(
+    knowledge_services: Services, first: str, second: str, again: bool
+) -> None:
+    answers = knowledge_services.answers
+    before = answers.ask_sync(first)
+    after = answers.ask_sync(second, previous=before.subject, previous_card=before.card_id or "")
+    assert before.card_id and after.card_id, (before.text, after.text)
+    assert (after.card_id == before.card_id) is again, after.text
+    if not again:  # the card of the kind asked
+        kinds = {c.id: c.kind for c in knowledge_services.cards.cards}
+        assert kinds[after.card_id] is CardKind.example, after.text
 
 
 def test_an_opening_never_ends_on_the_sentence_that_introduces_a_code_block(

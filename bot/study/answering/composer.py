@@ -67,6 +67,9 @@ class ComposerSettings:
     # typo of a card's word: "the nba draft lottery"), a card must be this much more confident, and
     # the notes' sections are not quoted: the question is from outside the field.
     foreign_margin: float = 0.1
+    # A follow-up is not answered with the previous answer's card again when the next card is this
+    # close to it and of the kind asked (``Composer._not_again``).
+    follow_up_gap: float = 0.15
 
 
 class Composer:
@@ -87,14 +90,12 @@ class Composer:
         *,
         answered: str = "",
     ) -> Answer:
-        """``answered``: the card that answered the previous turn, for a follow-up; it is not given again
-        ("what is a reranker" then "why not use it on every document?"): the next confident card
-        answers, else the notes."""
+        """``answered``: the card that answered the previous turn, for a follow-up (see ``_not_again``)."""
         s = self.settings
         foreign = self._foreign(question, passages)
         bar = s.card_threshold + (s.foreign_margin if foreign else 0.0)
         if answered:
-            matches = [m for m in matches if m.card.id != answered]
+            matches = self._not_again(question, matches, answered, bar)
         top = matches[0] if matches and matches[0].score >= bar else None
         if top is not None and self._beyond_the_cards(question, passages):
             top = None
@@ -109,6 +110,20 @@ class Composer:
             return dont_know(question, close)
         answer.related = self._suggestions(matches, exclude=set())
         return answer
+
+    def _not_again(self, question: str, matches: Sequence[CardMatch], answered: str, bar: float) -> Sequence[CardMatch]:
+        """A follow-up whose best card is the one that answered the previous turn ("what is PCA", then
+        "give me an example") gets the next card instead when that one is a near match of the kind
+        asked (the worked example). Otherwise the same card answers again: it is the closest, and
+        often holds the answer ("what is a docker volume", then "and a bind mount?"); any other card
+        would be about something else."""
+        if not matches or matches[0].card.id != answered or len(matches) < 2:
+            return matches
+        top, runner = matches[0], matches[1]
+        kind = question_kind(question)
+        if runner.score >= max(bar, top.score - self.settings.follow_up_gap) and kind in (None, runner.card.kind):
+            return [m for m in matches if m.card.id != answered]
+        return matches
 
     def _foreign(self, question: str, passages: Sequence[Passage]) -> bool:
         """Half or more of the question's subject words are in no card, in none of the retrieved

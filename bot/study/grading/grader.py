@@ -343,8 +343,10 @@ def findings(analysis: Analysis, p: Params) -> Findings:
     stated, flagged = _red_flags(analysis, p)
     mistakes = _known_mistakes(analysis, p)
     flagged |= set(mistakes)
-    # A claim that states one point is not wrong for seeming to swap the roles of another one.
-    stating = {i for i, c in analysis.by_point if states(c, p)}
+    # A claim that states one point is not wrong for seeming to swap the roles of another one; nor is
+    # one that is a piece of a key point word for word (a clause cut from a long point).
+    verbatim = _verbatim(analysis)
+    stating = {i for i, c in analysis.by_point if states(c, p)} | verbatim
     wrong = {
         i: k
         for i, (k, c) in enumerate(analysis.by_claim)
@@ -356,7 +358,7 @@ def findings(analysis: Analysis, p: Params) -> Findings:
     if analysis.pair is not None:
         denials = [k for k, point in enumerate(analysis.rubric.key_points) if denies(point)]
         for i, said in enumerate(analysis.said):
-            if i in wrong or i in flagged or not affirmative(said):
+            if i in wrong or i in flagged or i in verbatim or not affirmative(said):
                 continue
             for k in denials:
                 c = analysis.pair(k, i)
@@ -372,7 +374,7 @@ def findings(analysis: Analysis, p: Params) -> Findings:
     # that point's words) than about the one it swaps.
     words = analysis.words
     for i, k in analysis.swaps.items():
-        if i in wrong or i in flagged or words is None:
+        if i in wrong or i in flagged or i in verbatim or words is None:
             continue
         own = [float(words[j, i]) for j, (ci, c) in enumerate(analysis.by_point) if ci == i and states(c, p)]
         if words[k, i] > max(own, default=0.0):
@@ -406,29 +408,46 @@ _ABSOLUTE = re.compile(
 )
 
 
+_LINK = re.compile(r"^(and|but|or|so|while|whereas)\s+")
+
+
+def _verbatim(analysis: Analysis) -> set[int]:
+    """Claims that are a key point, or a piece of one, word for word."""
+    points = [" ".join(k.lower().split()) for k in analysis.rubric.key_points]
+    found: set[int] = set()
+    for i, said in enumerate(analysis.said):
+        text = _LINK.sub("", " ".join(said.lower().split()).rstrip(" ."))
+        if len(text.split()) >= 4 and any(text in point for point in points):
+            found.add(i)
+    return found
+
+
 def _known_mistakes(analysis: Analysis, p: Params) -> dict[int, int]:
     """Claims that state one of the topic's known misconceptions (claim -> the mistake): close to the
-    misconception, negated alike, nearer it than its correction and than any key point, not made of
-    one key point's (or the correction's) words, and using more of the words only the misconception
-    has than of those only the correction has, unless the claim swaps the roles the correction gives
-    ("MAE is more sensitive to outliers than RMSE") or is the misconception with the correction's
-    missing part left out, or is nearly the misconception's own sentence (``mistake_close``).
-    Similarity alone is not enough: "a random forest trains trees on bootstrap
+    misconception, negated alike, nearer it than any correction of the topic and than any key point,
+    not made of one key point's (or a correction's) words, and using more of the words only the
+    misconception has than of those only the correction has, unless the claim swaps the roles the
+    correction gives ("MAE is more sensitive to outliers than RMSE"), is the misconception with the
+    correction's missing part left out, or is nearly the misconception's own sentence
+    (``mistake_close``). Similarity alone is not enough: "a random forest trains trees on bootstrap
     samples" is close to "its trees differ only in their bootstrap samples" and says nothing wrong."""
     found: dict[int, int] = {}
     if analysis.mistake_wrong is None or analysis.mistake_right is None:
         return found
+    corrections = [m.correction for m in analysis.rubric.mistakes]
     for i, said in enumerate(analysis.said):
         terms, denied = set(content_terms(said)), negated(said)
-        best = -1.0
+        # Nearer some correction of the topic than to a misconception: the claim states that correction.
+        best = float(analysis.mistake_right[:, i].max())
+        restates = repeats_a_point(said, [*analysis.rubric.key_points, *corrections])
         for m, mistake in enumerate(analysis.rubric.mistakes):
             to_wrong, to_right = float(analysis.mistake_wrong[m, i]), float(analysis.mistake_right[m, i])
             if to_wrong < p.mistake or to_wrong < to_right + p.mistake_margin or to_wrong <= best:
                 continue
             if analysis.closest_point is not None and to_wrong < analysis.closest_point[i]:
                 continue  # nearer a key point than the misconception: it states the point
-            if repeats_a_point(said, [*analysis.rubric.key_points, mistake.correction]):
-                continue  # made of a key point's or the correction's own words: it states them
+            if restates:
+                continue  # made of a key point's or a correction's own words: it states them
             if _ABSOLUTE.search(mistake.said) and not _ABSOLUTE.search(said):
                 continue  # "its trees differ only in ..." needs a claim that says "only", not one that omits
             if denied != negated(mistake.said):
