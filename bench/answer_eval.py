@@ -17,8 +17,9 @@ Figures per composer:
 
 Usage: python bench/answer_eval.py [--data DIR] [--show N] [--misses] [--set DIR]
 
---set bench/data/answer_eval_v2 runs a second set, written later by another pass, which no card or
-setting was ever tuned on.
+--set bench/data/answer_eval_v2 and --set bench/data/answer_eval_v3 run a second and a third set, each
+written later by another pass that saw only the syllabus. Both were blind when written; docs/benchmarks.md
+says what was changed since with their answers in view.
 """
 
 from __future__ import annotations

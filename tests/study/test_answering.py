@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import Services
-from bot.study.answering import DONT_KNOW, AnswerService
+from bot.study.answering import DONT_KNOW, Answer, AnswerService
 from bot.study.answering.composer import is_meta
 from bot.study.answering.questions import follow_up_query, is_follow_up, question_kind, subject_of
 from bot.study.banks import CardKind
@@ -267,13 +267,17 @@ FOLLOW_UPS = [
 ]
 
 
+def two_turns(answers: AnswerService, first: str, second: str) -> tuple[Answer, Answer]:
+    """Ask ``first``, then ``second`` as the chat does: with the first answer's subject and card."""
+    before = answers.ask_sync(first)
+    return before, answers.ask_sync(second, previous=before.subject, previous_card=before.card_id or "")
+
+
 @pytest.mark.parametrize(("first", "second", "expected"), FOLLOW_UPS)
 def test_two_turn_exchanges_keep_the_subject(
     knowledge_services: Services, first: str, second: str, expected: str
 ) -> None:
-    answers = knowledge_services.answers
-    before = answers.ask_sync(first)
-    after = answers.ask_sync(second, previous=before.subject, previous_card=before.card_id or "")
+    before, after = two_turns(knowledge_services.answers, first, second)
     assert before.subject and after.grounded, (before.subject, after.text)
     if is_follow_up(second):  # no subject of its own: searched with the previous one
         assert after.searched != second and before.subject.split()[0] in after.searched.lower()
@@ -290,9 +294,7 @@ def test_two_turn_exchanges_keep_the_subject(
 def test_a_follow_up_gets_the_previous_card_again_only_when_no_close_card_of_its_kind_answers(
     knowledge_services: Services, first: str, second: str, again: bool
 ) -> None:
-    answers = knowledge_services.answers
-    before = answers.ask_sync(first)
-    after = answers.ask_sync(second, previous=before.subject, previous_card=before.card_id or "")
+    before, after = two_turns(knowledge_services.answers, first, second)
     assert before.card_id and after.card_id, (before.text, after.text)
     assert (after.card_id == before.card_id) is again, after.text
     if not again:  # the card of the kind asked
