@@ -41,7 +41,7 @@ class ChatSession:
         self.console = console
         self.user_id, self.user_name = user
         self.subject = ""  # what the last answer was about: "why does it work?" next is about it
-        self.card = ""  # the card that gave it: a follow-up is not answered with it again
+        self.card = ""  # the card that gave it: a follow-up prefers a near card of the kind asked
         self.related: list[RelatedQuestion] = []  # the questions offered under the last answer
 
     def _filters(self, args: list[str]) -> tuple[str | None, str | None, int | None]:

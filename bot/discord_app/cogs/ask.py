@@ -29,7 +29,7 @@ class Ask(commands.Cog):
         self.bot = bot
         # What each learner's last answer in a channel or thread was about: a question there with no
         # subject of its own ("why does it work?") is a follow-up on it. Kept for recent learners only.
-        # With it, the card that answered (a follow-up is not answered with the same card again).
+        # With it, the card that answered (a follow-up gets another card when one of the kind asked is near).
         self.subjects: OrderedDict[tuple[int, int], tuple[str, str]] = OrderedDict()
 
     def _previous(self, channel_id: int, user_id: int) -> tuple[str, str]:

@@ -67,8 +67,9 @@ class AnswerService:
     ) -> Answer:
         """Answer a (validated) question. ``previous`` is the subject of the learner's previous answer
         in the same conversation (``Answer.subject``): a follow-up such as "why does it work?" is
-        searched with it, and is not answered with the previous answer's card (``previous_card``,
-        its ``Answer.card_id``) again. ``on_token`` receives LLM text as it streams.
+        searched with it, and gets the previous answer's card (``previous_card``, its
+        ``Answer.card_id``) again only when no near card of the kind asked is there. ``on_token``
+        receives LLM text as it streams.
 
         Without an LLM the whole chain runs in one worker thread: the event loop then only waits
         on one future per answer, and stays responsive when many learners ask at once.
