@@ -6,18 +6,20 @@ the rubric, a partial one, confidently wrong ones in the right vocabulary (swapp
 stance, wrong numbers, wrong mechanism, negation), and keyword salad, injections, off-topic answers,
 copies and empty answers. Labels: correct / partial / incorrect.
 
-Two-fold cross-validation by question: the verdict scorer (grading.scorer, logistic regression over
+Two-fold cross-validation by question: the verdict scorer (grading.scorer, gradient-boosted trees over
 answer-level features) is trained on one half of the questions and reported on the other, both ways
 round; the rule alone (no scorer) is reported too. A naive baseline (a key point counts as covered
 when half its words appear in the answer; its two verdict thresholds tuned on the same half) is
 reported beside every figure. ``--write-weights`` then trains on every answer and installs the
 weights (bot/study/grading/scorer.json); tools/train_grader.py does just that.
 
-Usage: python bench/grading_eval.py [--misses] [--data DIR] [--write-weights] [--set DIR]
+Usage: python bench/grading_eval.py [--misses] [--data DIR] [--write-weights] [--set DIR] [--held-out DIR]
 
---set DIR (repeatable) chooses the labelled sets: bench/data/grading_v2 is a second set, written later
-by another pass. The installed grader is reported too, with the sets its weights were trained on
-(in-sample when those include the sets measured).
+--set DIR (repeatable) chooses the labelled sets: bench/data/grading_v2, _v3 and _v4 were written
+later by other passes. --held-out DIR (repeatable) names sets that are never trained on: the scorer
+trained on every --set answer is reported on them, beside the baseline and the rule, so a set kept
+blind until the end gives one honest figure. The installed grader is reported too, with the sets its
+weights were trained on (in-sample when those include the sets measured).
 """
 
 from __future__ import annotations
@@ -164,19 +166,21 @@ def answer_features(grader: OfflineGrader, row: Row) -> np.ndarray | None:
 
 
 def train(grader: OfflineGrader, rows: Sequence[Row]) -> Scorer:
-    """The scorer fitted on ``rows``, with the margin for "correct" that does best on the same rows
-    (``Figures.objective`` counts a wrong answer praised, or a right one failed, twice). The objective
-    is averaged over each margin and its two neighbours before the best is taken: on one half of the
-    answers it jumps from one margin to the next, and the single best margin swung between 0.05 and
-    0.60 from one training half to the other."""
-    usable = [(answer_features(grader, r), r.label) for r in rows]
-    x = np.array([f for f, _ in usable if f is not None])
-    y = [label for f, label in usable if f is not None]
-    scorer = fit(x, y)
+    """The scorer fitted on ``rows``, with the margin for "correct" that does best on ``rows`` when each
+    half of their questions is scored by trees trained on the other half (``Figures.objective`` counts
+    a wrong answer praised, or a right one failed, twice): trees fit their own training answers almost
+    perfectly, so a margin chosen on those would say nothing. The objective is averaged over each
+    margin and its two neighbours before the best is taken, since it jumps from one margin to the next."""
+    scorer = _fit(grader, rows)
+    inner = folds(rows, seed=5)
+    pairs = [(_fit(grader, inner[0]), inner[1]), (_fit(grader, inner[1]), inner[0])]
 
     def objective(margin: float) -> float:
-        candidate = replace(scorer, margin=margin)
-        return figures(lambda r: _decide(grader, r, candidate), rows).objective()
+        total = Figures()
+        for fitted, held in pairs:
+            candidate = replace(fitted, margin=margin)
+            total.merge(figures(lambda r, s=candidate: _decide(grader, r, s), held))  # type: ignore[misc]
+        return total.objective()
 
     margins = [m / 20 for m in range(0, 16)]
     values = [objective(m) for m in margins]
@@ -184,11 +188,42 @@ def train(grader: OfflineGrader, rows: Sequence[Row]) -> Scorer:
     return replace(scorer, margin=margins[int(np.argmax(smoothed))])
 
 
+def _fit(grader: OfflineGrader, rows: Sequence[Row]) -> Scorer:
+    usable = [(answer_features(grader, r), r.label) for r in rows]
+    x = np.array([f for f, _ in usable if f is not None])
+    y = [label for f, label in usable if f is not None]
+    return fit(x, y)
+
+
 def _decide(grader: OfflineGrader, row: Row, scorer: Scorer | None) -> Verdict:
     """The verdict for an analysed answer: ``scorer``'s, or the rule's alone when it is None (never the
     installed weights, which were trained on every answer here)."""
     assert row.analysis is not None
     return grader.decide(row.analysis, grader.params, scorer, rule=scorer is None).verdict
+
+
+JUDGES = ("naive baseline", "rule only (no scorer)", "scorer trained on the other half")
+
+
+def compare(grader: OfflineGrader, train_rows: Sequence[Row], held: Sequence[Row]) -> dict[str, Figures]:
+    """The naive baseline (its thresholds tuned on ``train_rows``), the rule alone and the scorer
+    trained on ``train_rows``, each reported on ``held``; the figures are printed too."""
+    scorer = train(grader, train_rows)
+    base = max(
+        ((c, p) for c in (0.34, 0.5, 0.6, 0.67, 0.75, 0.8) for p in (0.1, 0.2, 0.25, 0.34, 0.4, 0.5) if p < c),
+        key=lambda cp: figures(lambda r: naive(r, *cp), train_rows).objective(),
+    )
+    judges: dict[str, Judge] = {
+        JUDGES[0]: lambda r: naive(r, *base),
+        JUDGES[1]: lambda r: _decide(grader, r, None),
+        JUDGES[2]: lambda r: _decide(grader, r, scorer),
+    }
+    out: dict[str, Figures] = {}
+    for name, judge in judges.items():
+        out[name] = figures(judge, held)
+        print(f"  {name:<34} {out[name].row()}")
+    print(f"  (the scorer's margin for 'correct', chosen on the training answers: {scorer.margin:.2f})")
+    return out
 
 
 def main() -> None:
@@ -199,6 +234,13 @@ def main() -> None:
     parser.add_argument(
         "--set", type=Path, action="append", help="a labelled set, repeatable (default: bench/data/grading)"
     )
+    parser.add_argument(
+        "--held-out",
+        type=Path,
+        action="append",
+        default=[],
+        help="a labelled set never trained on, repeatable: reported with the scorer trained on every --set answer",
+    )
     args = parser.parse_args()
     sets: list[Path] = args.set or [DATA]
     settings = temp_settings(**({"data_dir": args.data} if args.data else {}))
@@ -208,8 +250,9 @@ def main() -> None:
     services.cards.ensure_ready()
     grader = services.grader
     rows = [row for data in sets for row in load(data)]
+    blind = [row for data in args.held_out for row in load(data)]
     cannot: Counter[str] = Counter()
-    for row in rows:
+    for row in [*rows, *blind]:
         try:
             if row.question_key in grader.rubrics.by_id:
                 row.rubric = grader.rubric_for_item(grader.item(row.question_key))
@@ -218,9 +261,10 @@ def main() -> None:
         except CannotGrade:
             cannot[row.question_key] += 1
     graded = [r for r in rows if r.rubric is not None]
+    blind_graded = [r for r in blind if r.rubric is not None]
     started = time.perf_counter()
     seconds: list[float] = []
-    for row in graded:
+    for row in [*graded, *blind_graded]:
         t = time.perf_counter()
         assert row.rubric is not None
         row.analysis = grader.offline.analyse(row.rubric, row.text)
@@ -231,30 +275,22 @@ def main() -> None:
     print(f"machine: {machine()}")
     questions = {r.question_key for r in rows}
     print(f"labelled answers: {len(rows)} to {len(questions)} questions, {dict(Counter(r.label.value for r in rows))}")
+    if blind:
+        print(f"held out (never trained on): {len(blind)} answers to {len({r.question_key for r in blind})} questions")
     print(f"no rubric (the grader says it cannot grade): {sum(cannot.values())} answers to {len(cannot)} questions")
     print(f"grading, first pass (embedding included, rubric vectors cached after first use): {analysed:.1f} s")
     halves = folds(graded)
-    names = ("naive baseline", "rule only (no scorer)", "scorer trained on the other half")
-    totals = {name: Figures() for name in names}
+    totals = {name: Figures() for name in JUDGES}
     for k, (train_rows, held) in enumerate([(halves[0], halves[1]), (halves[1], halves[0])], 1):
-        scorer = train(grader.offline, train_rows)
-        base = max(
-            ((c, p) for c in (0.34, 0.5, 0.6, 0.67, 0.75, 0.8) for p in (0.1, 0.2, 0.25, 0.34, 0.4, 0.5) if p < c),
-            key=lambda cp: figures(lambda r: naive(r, *cp), train_rows).objective(),
-        )
         print(f"fold {k}: trained on {len(train_rows)} answers, reported on the other {len(held)}:")
-        for name, judge in (
-            ("naive baseline", lambda r, cp=base: naive(r, *cp)),
-            ("rule only (no scorer)", lambda r: _decide(grader.offline, r, None)),
-            ("scorer trained on the other half", lambda r, s=scorer: _decide(grader.offline, r, s)),
-        ):
-            f = figures(judge, held)  # type: ignore[arg-type]
+        for name, f in compare(grader.offline, train_rows, held).items():
             totals[name].merge(f)
-            print(f"  {name:<34} {f.row()}")
-        print(f"  (the scorer's margin for 'correct', chosen on the training half: {scorer.margin:.2f})")
     print("both held-out halves together:")
     for name, f in totals.items():
         print(f"  {name:<34} {f.row()}")
+    if blind_graded:
+        print(f"trained on every --set answer ({len(graded)}), reported on the held-out sets ({len(blind_graded)}):")
+        compare(grader.offline, graded, blind_graded)
     if grader.offline.scorer is not None:
         installed = figures(lambda r: _decide(grader.offline, r, grader.offline.scorer), graded)
         print(f"installed grader, {grader.offline.scorer.note or 'weights of unknown origin'}:")

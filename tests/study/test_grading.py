@@ -282,6 +282,8 @@ def test_an_empty_answer_costs_no_embedding(grader: Grader, answer: str, encode_
         "precision recall F1 threshold ROC AUC",
         "Dropout. Zero activations. Scaling. Inference off.",
         "Dropout, Bernoulli mask, keep probability, inverted scaling, eval mode, co-adaptation, ensembles.",
+        # keywords of a language in capitals are terms too
+        "nn.Dropout, model.eval(), FROM, AS builder, COPY --from, slim base image, mask, p=0.5.",
     ],
 )
 def test_keyword_salad_is_incorrect(grader: Grader, answer: str) -> None:

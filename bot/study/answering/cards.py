@@ -65,8 +65,9 @@ _COMPATIBLE = {
 }
 
 
-# Stemmed words that ask the same thing of a card: "downsides of k-means" is "k-means limitations".
-_SAME = {w: "limit" for w in ("downsid", "disadvantag", "drawback", "weak", "shortcom", "con")}
+# Stemmed words that ask the same thing of a card: "downsides of k-means" (or "the catch") is "k-means
+# limitations".
+_SAME = {w: "limit" for w in ("downsid", "disadvantag", "drawback", "weak", "shortcom", "con", "catch", "gotcha")}
 
 
 def _same_words(tokens: list[str]) -> list[str]:

@@ -30,13 +30,14 @@ from bot.study.text import passage_sentences, terms
 
 SectionLookup = Callable[[str, str], Passage | None]  # (note path in knowledge/, heading) -> passage
 
-# Sentences about the notes rather than the subject, and pointers to files: never part of an answer.
+# Sentences about the notes rather than the subject, and pointers to the notes' own files: never part
+# of an answer. A file an answer is about (`requirements.txt`, `compose.yaml`) is content, not a pointer.
 _META = re.compile(
     r"^(this (note|section|page|guide)|in this (note|section)|the (next|previous) section|"
     r"interviewers (ask|often|like|probe|expect|want|use|check)|see (also )?(the )?(note|`?notes/))",
     re.IGNORECASE,
 )
-_FILE = re.compile(r"`?[\w./-]+\.(md|ya?ml|txt)`?")
+_FILE = re.compile(r"[\w./-]+\.md\b|\b(?:knowledge|notes|interview|quiz|cards|misconceptions)/[\w./-]+")
 _DEFINES = re.compile(r"\b(is|are|means|refers to|measures|describes|is called|stands for)\b", re.IGNORECASE)
 _BOTH_SIDES = re.compile(
     r"(?:difference between|compare|comparing)\s+(.+?)\s+(?:and|with|to)\s+(.+?)[?.!]*$"
@@ -46,7 +47,7 @@ _BOTH_SIDES = re.compile(
 
 
 def is_meta(sentence: str) -> bool:
-    """About the notes or pointing at a file: "This note covers ...", "See `notes/x.md`"."""
+    """About the notes or pointing at one of their files: "This note covers ...", "See `notes/x.md`"."""
     return bool(_META.match(sentence.strip()) or _FILE.search(sentence))
 
 

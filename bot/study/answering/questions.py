@@ -40,7 +40,7 @@ _KINDS: list[tuple[CardKind, re.Pattern[str]]] = [
         CardKind.when_to_use,
         re.compile(
             r"\b(downsides?|disadvantages?|drawbacks?|limitations?|limits|weakness(es)?|cons|shortcomings|"
-            r"when not to|when (does|do|would|will) .{1,40} fail)\b"
+            r"(the|any|a) catch|gotchas?|when not to|when (does|do|would|will) .{1,40} fail)\b"
         ),
     ),
     # "why use an orchestrator instead of cron jobs" asks what one gives over the other.
@@ -82,7 +82,7 @@ _GENERIC_TEXT = """
     detect improve reduce increase decrease get gets getting make makes making need needed
     help helps apply applied approach approaches way ways
     isnt arent doesnt dont didnt cant wont wouldnt shouldnt couldnt wasnt werent hasnt havent thats
-    theres hows im ever actually really basically prone mess messes come comes right
+    theres hows im ever actually really basically prone mess messes come comes right catch gotcha gotchas
 """
 _GENERIC = frozenset(_GENERIC_TEXT.split())
 _PRONOUN = re.compile(r"\b(it|its|it's|this|that|they|them|these|those|their|one(?!-))\b", re.IGNORECASE)
@@ -91,6 +91,10 @@ _EXPLETIVE = re.compile(
     r"\b(is|was|would|will|does|did) it (\w+ )?(worth|ok|okay|fine|normal|bad|good|true|possible|right|wrong|"
     r"better|worse|wise|necessary|safe|common|standard|a good idea|a bad idea|make sense)\b",
     re.IGNORECASE,
+)
+# "what's the catch?" asks for the downsides, in words the cards' phrasings use.
+_CATCH = re.compile(
+    r"\b(?:what'?s|whats|what is|is there|are there|any)\s+(?:the\s+|a\s+|other\s+)?(?:catch|gotchas?)\b", re.IGNORECASE
 )
 _LEAD = re.compile(r"^\s*(and|but|so|ok|okay|then|also|what about|how about)\b[\s,]*", re.IGNORECASE)
 
@@ -133,6 +137,7 @@ def follow_up_query(question: str, previous_subject: str) -> str | None:
     if not previous_subject or not is_follow_up(question):
         return None
     text = _LEAD.sub("", question).strip() or question.strip()
+    text = _CATCH.sub("what are the downsides", text)
     pronoun = _PRONOUN.search(text)
     if pronoun:
         word = pronoun.group(0).lower()

@@ -10,8 +10,8 @@
 4. ``decide`` marks each key point covered, contradicted ("You said X; in fact Y") or missed with a
    rule (``Params``), finds the topic's known misconceptions stated (corrected the same way, and never
    "correct"), and takes the verdict from a small learned scorer over answer-level features
-   (``scorer``: logistic regression trained on labelled answers by tools/train_grader.py, its weights
-   in scorer.json), or from the rule when no weights are installed.
+   (``scorer``: gradient-boosted trees trained on labelled answers by tools/train_grader.py, stored
+   in scorer.json), or from the rule when no trees are installed.
 
 ``analyse`` (the embedding and the features) and ``decide`` are separate so that the benchmark and
 the training script reuse one analysis per answer.

@@ -273,8 +273,10 @@ def _term_list(unit: str) -> bool:
     items = [i for i in re.split(r"[,;]\s*|\.\s+", unit.strip().rstrip(".")) if i.strip()]
     if len(items) < 6:
         return False
-    tokens = [[w.lower() for w in item.split()] for item in items]
-    return all(len(t) <= 4 and not any(w in _FUNCTION_WORDS for w in t) for t in tokens)
+    # A word in capitals is a keyword of some language ("FROM", "AS builder" in a Dockerfile), not glue.
+    tokens = [[w.lower() for w in item.split() if not (w.isupper() and len(w) > 1)] for item in items]
+    lengths = [len(item.split()) for item in items]
+    return all(n <= 4 for n in lengths) and not any(w in _FUNCTION_WORDS for t in tokens for w in t)
 
 
 def addresses_grader(unit: str) -> bool:
