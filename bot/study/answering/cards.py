@@ -22,6 +22,7 @@ import threading
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ from bot.study.answering.questions import question_kind, subject_words
 from bot.study.banks import Card, CardKind
 from bot.study.embedding import Embedder
 from bot.study.keyword import keyword_tokens
+from bot.study.text import words
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,15 @@ _SAME = {w: "limit" for w in ("downsid", "disadvantag", "drawback", "weak", "sho
 
 def _same_words(tokens: list[str]) -> list[str]:
     return [_SAME.get(t, t) for t in tokens]
+
+
+def _adjacent(text: str) -> set[tuple[str, str]]:
+    """Pairs of stemmed content words written side by side ("mixed precision" -> ("mix", "precis"))."""
+    sequence: list[str | None] = []
+    for word in words(text):
+        tokens = keyword_tokens(word)
+        sequence.extend(tokens or [None])
+    return {(a, b) for a, b in pairwise(sequence) if a and b and a != b}
 
 
 def kinds_agree(asked: CardKind | None, card: CardKind) -> bool:
@@ -151,6 +162,8 @@ class CardIndex:
         self._owner: list[int] = []  # phrasing row -> card index
         self._tokens: list[set[str]] = []
         self._card_words: list[set[str]] = []  # every word a card uses: question, phrasings, answer
+        self._card_pairs: list[set[tuple[str, str]]] = []  # ...and every two words it uses side by side
+        self._compounds: set[tuple[str, str]] = set()  # compound terms: word pairs cards use side by side
         self._vocabulary: set[str] = set()  # every word any card uses
         self._sorted_vocabulary: list[str] | None = None
         self._idf: dict[str, float] = {}
@@ -190,6 +203,17 @@ class CardIndex:
         self._idf = {t: math.log(1 + n / c) for t, c in df.items()}
         self._top_idf = max(self._idf.values(), default=1.0)  # the weight of a word no card uses
         self._card_words = [set(keyword_tokens(" ".join([c.question, *c.asked_as, c.answer]))) for c in self.cards]
+        self._card_pairs = [_adjacent(" \n ".join([c.question, *c.asked_as, c.answer])) for c in self.cards]
+        # A compound term is a pair that several cards write side by side, and that makes up at least
+        # half the uses of its rarer word ("mixed precision"); "ml project" is two words that each
+        # appear in many other places.
+        pair_cards = Counter(pair for pairs in self._card_pairs for pair in pairs)
+        word_cards = Counter(word for used in self._card_words for word in used)
+        self._compounds = {
+            (a, b)
+            for (a, b), n in pair_cards.items()
+            if n >= 2 and n >= 0.5 * min(word_cards.get(a, n), word_cards.get(b, n))
+        }
         self._vocabulary = set().union(*self._card_words)
         embedded = 0
         if not texts:
@@ -219,11 +243,30 @@ class CardIndex:
         precision = inter / sum(weight(t, default) for t in p_tokens)
         return 2 * precision * recall / (precision + recall)
 
-    def _unused_share(self, subject: set[str], card: int) -> float:
-        """The idf-weighted share of the question's subject words that a card never uses."""
+    def _subject_units(self, question: str) -> list[tuple[tuple[str, ...], float]]:
+        """The question's subject as weighted units: a compound term that cards use ("mixed precision",
+        "decision tree") is one unit, which a card must use whole; each other subject word is a unit."""
+        subject = set(keyword_tokens(" ".join(subject_words(question))))
         top = self._top_idf
-        total = sum(self._idf.get(t, top) for t in subject)
-        unused = sum(self._idf.get(t, top) for t in subject if t not in self._card_words[card])
+        units: list[tuple[tuple[str, ...], float]] = []
+        taken: set[str] = set()
+        for a, b in sorted(_adjacent(question)):
+            if a in subject and b in subject and (a, b) in self._compounds:
+                units.append(((a, b), self._idf.get(a, top) + self._idf.get(b, top)))
+                taken |= {a, b}
+        units += [((t,), self._idf.get(t, top)) for t in sorted(subject - taken)]
+        return units
+
+    def _unused_share(self, units: list[tuple[tuple[str, ...], float]], card: int) -> float:
+        """The idf-weighted share of the question's subject that a card never uses (a compound counts
+        as used only when the card has its words side by side: "average precision" is not "mixed
+        precision")."""
+        total = sum(w for _, w in units)
+        unused = sum(
+            w
+            for unit, w in units
+            if (unit not in self._card_pairs[card] if len(unit) == 2 else unit[0] not in self._card_words[card])
+        )
         return unused / total if total else 0.0
 
     def match(self, question: str, vector: Sequence[float] | None = None, k: int = 5) -> list[CardMatch]:
@@ -261,7 +304,7 @@ class CardIndex:
                 )
                 rows |= {int(r) for r, s in zip(docs[0], scores[0], strict=True) if s > 0}
         asked = question_kind(question)
-        subject = set(keyword_tokens(" ".join(subject_words(question))))
+        units = self._subject_units(question)
         best: dict[int, CardMatch] = {}
         for row in rows:
             card = self.cards[self._owner[row]]
@@ -272,8 +315,8 @@ class CardIndex:
                 score -= w.kind_penalty
             elif asked is CardKind.definition and card.kind is not CardKind.definition:
                 score -= w.kind_penalty / 2  # "what is X" is best answered by X's definition card
-            if subject:
-                score -= w.subject_penalty * self._unused_share(subject, self._owner[row])
+            if units:
+                score -= w.subject_penalty * self._unused_share(units, self._owner[row])
             current = best.get(self._owner[row])
             if current is None or score > current.score:
                 best[self._owner[row]] = CardMatch(card, score, cosine, overlap, self._texts[row])

@@ -62,7 +62,8 @@ _ANTONYM_TEXT = """
     improves degrades | underestimates overestimates | slows speeds | up down | larger lower |
     reduces raises | lowers raises | wider narrower | longer shorter | safer riskier | cheap expensive |
     easy hard | strong weak | small large | many few | most least | rare common | rarely often |
-    required optional | must optional | needed unnecessary | fits underfits
+    required optional | must optional | needed unnecessary | fits underfits | sensitive insensitive |
+    smallest largest | lowest highest | ascending descending | newest oldest | earliest latest
 """
 ANTONYMS: dict[str, set[str]] = {}
 for _pair in _ANTONYM_TEXT.split("|"):
@@ -159,14 +160,21 @@ def _phrase_positions(text: str, phrase: str) -> tuple[int, ...]:
 
 
 def _context(text: str, phrase: str, other: str) -> set[str]:
-    """The words said about ``phrase``: from it to the other side's first mention after it, or the end."""
+    """The words said about ``phrase``: from it to the other side's first mention after it, or the end
+    of its clause. When nothing is said after it, because it ends its clause ("the constant that
+    minimizes MAE is the median"), the words before it in the same clause."""
     out: set[str] = set()
     for start in _phrase_positions(text, phrase):
         after = text[start + len(phrase) :]
         cut = [p for p in _phrase_positions(after, other)]
         segment = after[: cut[0]] if cut else after
         segment = re.split(r"[.;]|\b(?:while|whereas|but)\b", segment)[0]
-        out |= set(content_terms(segment))
+        said = set(content_terms(segment))
+        if not said:
+            before = re.split(r"[.;,:]|\b(?:while|whereas|but)\b", text[:start])[-1]
+            cut = [p for p in _phrase_positions(before, other)]
+            said = set(content_terms(before[cut[-1] + len(other) :] if cut else before))
+        out |= said
     return out - set(content_terms(phrase)) - set(content_terms(other))
 
 
