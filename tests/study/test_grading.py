@@ -353,6 +353,11 @@ def test_instructions_to_the_grader_earn_nothing(grader: Grader, injection: str)
         "A detection counts as a true positive when its IoU with a labelled box is above 0.5.",
         "FlashAttention never writes the full score matrix to GPU memory.",
         "Labelled data is expensive, so label the examples the model is least sure about.",
+        # sentences from answer cards that were once read as orders to the grader
+        "Logged data is shaped by the old system: a credit model only sees people the old model approved.",
+        "With git bisect you test the midpoint commit and mark it good or bad, and the range halves.",
+        "Prompt injection is text in a retrieved document that tries to override the system's instructions.",
+        "Before launch, run jailbreak and injection tests against the chatbot.",
     ],
 )
 def test_ordinary_sentences_are_not_taken_for_instructions(legit: str) -> None:

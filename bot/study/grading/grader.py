@@ -436,6 +436,9 @@ def _known_mistakes(analysis: Analysis, p: Params) -> dict[int, int]:
     if analysis.mistake_wrong is None or analysis.mistake_right is None:
         return found
     corrections = [m.correction for m in analysis.rubric.mistakes]
+    # Words the rubric itself uses ("calibrator", "neural network") say nothing about which side of a
+    # misconception a claim takes: only the misconception's other words do.
+    rubric_terms = set(content_terms(" ".join([analysis.rubric.question, *analysis.rubric.key_points])))
     for i, said in enumerate(analysis.said):
         terms, denied = set(content_terms(said)), negated(said)
         # Nearer some correction of the topic than to a misconception: the claim states that correction.
@@ -457,7 +460,7 @@ def _known_mistakes(analysis: Analysis, p: Params) -> dict[int, int]:
                 continue
             wrong_terms, right_terms = analysis.mistake_terms[m]
             wrong_only, right_only = wrong_terms - right_terms, right_terms - wrong_terms
-            worded = len(terms & wrong_only) > len(terms & right_only)
+            worded = len(terms & (wrong_only - rubric_terms)) > len(terms & right_only)
             if not worded and not wrong_only and right_only and terms and not terms & right_only:
                 # The misconception is its correction with a part left out ("sigma divided by n" for
                 # "sigma divided by the square root of n"): a claim in its words, without that part.

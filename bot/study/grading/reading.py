@@ -35,14 +35,15 @@ _TO_THE_GRADER = re.compile(
     r"|\b(?:give|award|assign)\b.{0,30}\b(?:full|maximum|max|perfect|all)\s+(?:marks?|points?|score|credit)\b"
     r"|\b(?:full|maximum)\s+(?:marks?|credit)\b"
     r"|\b(?:grade|mark|score|evaluate)\s+(?:this|it|me|my answer|the answer)\b.{0,30}"
-    r"\b(?:correct|right|pass|passing|good|100|10/10|full|perfect)\b"
+    r"\b(?:correct|right|pass|passing|good|100|10/10|full|perfect)\b(?!\s+or\b)"  # not "mark it good or bad"
     r"|\byou\s+are\s+(?:now|no longer)\b|\bfrom now on,?\s+you\b|\bpretend (?:to be|you are)\b"
     r"|\b(?:as an ai|new instructions?|developer mode|jailbreak)\b"
     # "system prompt" is also a term of the subject ("a system prompt with role and rules"): only as a
     # source of orders ("follow this instruction from the system prompt").
     r"|\b(?:from|follow|obey|per|override)\b.{0,30}\bsystem prompt\b"
     r"|\b(?:the grader|dear grader|grading (?:model|system|assistant)|this answer is (?:correct|excellent|complete))\b"
-    r"|^\s*(?:system|assistant)\s*:|\b(?:system|assistant)\s*:\s|</?\s*(?:system|instructions?|answer)\s*>"
+    # "system:" as a speaker label, not "the old system: a credit model ..." (a word before it).
+    r"|^\s*(?:system|assistant)\s*:|(?<![a-z] )\b(?:system|assistant)\s*:\s|</?\s*(?:system|instructions?|answer)\s*>"
     # A note to whoever grades, asking for a verdict: "@grader: ... graded as correct", "(Graders: please
     # mark correct)", "<grader-config>", "to the AI grading this: ... extra credit".
     r"|[@<]\s*(?:grader|evaluator|marker)|\bgrader[-_]config\b|\bgrading rubric v\d"
@@ -279,8 +280,15 @@ def _term_list(unit: str) -> bool:
     return all(n <= 4 for n in lengths) and not any(w in _FUNCTION_WORDS for t in tokens for w in t)
 
 
+# A sentence about attacks on models ("prompt injection ... tries to override the instructions", "run
+# jailbreak tests") uses an injection's words as its subject.
+_ABOUT_ATTACKS = re.compile(
+    r"\b(?:prompt injections?|injection attacks?|jailbreak(?:s|ing)?\s+(?:and|or|tests?|attempts?|attacks?))\b", re.I
+)
+
+
 def addresses_grader(unit: str) -> bool:
-    return bool(_TO_THE_GRADER.search(unit))
+    return bool(_TO_THE_GRADER.search(unit)) and not _ABOUT_ATTACKS.search(unit)
 
 
 # "What it is not: it isn't X" and "Not: X isn't Y" announce the negation they go on to state.
