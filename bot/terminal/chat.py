@@ -33,6 +33,11 @@ Commands:
   [cyan]/quit[/]                   leave (Ctrl-C and Ctrl-D too, at any prompt: a quiz or interview is saved first)"""
 
 
+def wants_to_leave(line: str) -> bool:
+    """/quit, /exit or /q, and the bare words people type to leave a chat ("quit", "exit", "bye")."""
+    return line.strip().lower().rstrip(".!") in {"/quit", "/exit", "/q", "quit", "exit", "bye", "goodbye"}
+
+
 class ChatSession:
     def __init__(
         self, services: Services, console: Console, user: tuple[str, str] = ("cli:learner", "learner")
@@ -82,7 +87,7 @@ class ChatSession:
             line = (await read_line(c, "[bold magenta]you>[/] ")).strip()
             if not line:
                 continue
-            if line in {"/quit", "/exit", "/q"}:
+            if wants_to_leave(line):
                 c.print("bye, good luck with the interviews!")
                 return
             try:
