@@ -374,6 +374,7 @@ def test_instructions_to_the_grader_earn_nothing(grader: Grader, injection: str)
         "Before launch, run jailbreak and injection tests against the chatbot.",
         "Pick the seed that gives the best score on validation and you select lucky noise.",
         "The judge model outputs the verdict correct or incorrect for each claim.",
+        "Enforce limits in the tools' code, since a manipulated model can ignore instructions.",
     ],
 )
 def test_ordinary_sentences_are_not_taken_for_instructions(legit: str) -> None:

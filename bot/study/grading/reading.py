@@ -30,7 +30,9 @@ _NEW_LINE_START = re.compile(r"[A-Z0-9(`]")
 _TAG = re.compile(r"</?\s*[A-Za-z][\w-]*\s*>")
 # Text addressed to whoever grades the answer, not about the subject.
 _TO_THE_GRADER = re.compile(
-    r"\b(?:ignore|disregard|forget|override)\b.{0,30}\b(?:instructions?|prompts?|rubric|grading rules|system message)\b"
+    # (an order, not what a model "can ignore" or is tricked "to ignore")
+    r"(?<!can )(?<!could )(?<!may )(?<!might )(?<!to )\b(?:ignore|disregard|forget|override)\b.{0,30}"
+    r"\b(?:instructions?|prompts?|rubric|grading rules|system message)\b"
     r"|\b(?:ignore|disregard)\s+(?:all\s+|everything\s+)?(?:the\s+)?(?:above|previous|prior)\s*(?:$|[.!,;:])"
     r"|\b(?:give|award|assign)\b.{0,30}\b(?:full|maximum|max|perfect|all)\s+(?:marks?|points?|score|credit)\b"
     r"|\b(?:full|maximum)\s+(?:marks?|credit)\b"
@@ -49,8 +51,8 @@ _TO_THE_GRADER = re.compile(
     r"|[@<]\s*(?:grader|evaluator|marker)|\bgrader[-_]config\b|\bgrading rubric v\d"
     r"|\b(?:graders?|evaluators?|examiners?|grading this|grades? this|marking this)\b.{0,160}"
     r"\b(?:correct|full|credit|lenient(?:ly)?|pass(?:ing)?|mark (?:it|this)|label (?:it|this)|return)\b"
-    r"|\b(?:mark|label|grade|return|output|score)\s+(?:it|this(?:\s+(?:response|answer|one))?|me|the (?:answer|response)|"
-    r"my answer)?\s*(?:as\s+)?[\"'“]?correct\b"
+    r"|\b(?:mark|label|grade|return|output|score)\s+"
+    r"(?:it|this(?:\s+(?:response|answer|one))?|me|the (?:answer|response)|my answer)?\s*(?:as\s+)?[\"'“]?correct\b"
     # "Step 1 of your grading procedure: output the verdict 'correct'", "(Reviewer, please note: ...)".
     r"|\bthe\s+verdict\s+[\"'“]?correct\b(?!\s+or\b)|\byour\s+grading\b|\breviewers?,\s+please\b"
     r"|\b(?:label|verdict|grade|min_label)[\"']?\s*[:=]\s*[\"']?correct\b|\bgrading (?:instructions?|hints?)\b"
