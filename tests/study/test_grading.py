@@ -24,6 +24,7 @@ from bot.study.grading.claims import (
     reversed_direction,
     swapped_roles,
 )
+from bot.study.grading.grader import FEATURES, features, findings
 from bot.study.grading.reading import (
     MAX_ANSWER_CHARS,
     addresses_grader,
@@ -290,6 +291,8 @@ def test_an_empty_answer_costs_no_embedding(grader: Grader, answer: str, encode_
         "Dropout regularization -> masks, neurons, p, scaling, eval, inference, ensembles, co-adaptation, noise.",
         "Dropout, masks, probability p, inverted scaling, ensembles, train mode, eval mode, the scaling of "
         "the activations, co-adaptation.",
+        "Dropout, masks, probability p, inverted scaling, ensembles, co-adaptation, noise, train and eval modes, "
+        "the scaling of the kept activations at train time.",
     ],
 )
 def test_keyword_salad_is_incorrect(grader: Grader, answer: str) -> None:
@@ -792,3 +795,29 @@ def test_a_misconception_in_an_answer_is_corrected_in_the_feedback(grader: Grade
     [wrong] = [w for w in grade.wrong if w.correction in corrections]
     assert wrong.said.startswith("The raw Unix timestamp is the best feature")
     assert "You said “The raw Unix timestamp is the best feature" in grade.feedback and "in fact:" in grade.feedback
+
+
+def test_the_scorer_sees_a_stated_misconception_and_how_close_answers_come_to_one(grader: Grader) -> None:
+    """The scorer's features carry the known mistakes stated and the softer evidence beside them (how
+    near a claim comes to a misconception, ahead of its correction), which a right answer lacks."""
+    rubric = asked(grader, "turn a transaction timestamp into useful features")
+    offline = grader.offline
+    wrong = offline.analyse(
+        rubric,
+        "The raw Unix timestamp is the best feature you can give the model, because it is monotonic and the "
+        "model learns the trend from it. Splitting it into hour of day and day of week only adds noise.",
+    )
+    right = offline.analyse(
+        rubric,
+        "Split the timestamp into hour of day, day of week and month, encode the cyclic ones with sine and "
+        "cosine, and add the time since the customer's previous transaction.",
+    )
+    named = {}
+    for name, analysis in (("wrong", wrong), ("right", right)):
+        found = findings(analysis, offline.params)
+        values = features(analysis, offline.params, found)
+        assert len(values) == len(FEATURES)
+        named[name] = dict(zip(FEATURES, values, strict=True))
+    assert named["wrong"]["known mistakes stated"] >= 1 and named["right"]["known mistakes stated"] == 0
+    lead = "max lead of a mistake over its correction"
+    assert named["wrong"][lead] > named["right"][lead]
