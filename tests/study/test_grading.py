@@ -25,6 +25,7 @@ from bot.study.grading.claims import (
     swapped_roles,
 )
 from bot.study.grading.grader import FEATURES, features, findings
+from bot.study.grading.model import WrongClaim
 from bot.study.grading.reading import (
     MAX_ANSWER_CHARS,
     addresses_grader,
@@ -821,3 +822,21 @@ def test_the_scorer_sees_a_stated_misconception_and_how_close_answers_come_to_on
     assert named["wrong"]["known mistakes stated"] >= 1 and named["right"]["known mistakes stated"] == 0
     lead = "max lead of a mistake over its correction"
     assert named["wrong"][lead] > named["right"][lead]
+
+
+def test_an_incorrect_answer_in_the_right_words_is_not_told_what_it_got() -> None:
+    """When the scorer fails an answer whose claims matched points, with no claim caught as wrong, the
+    matches are not quoted back as right (they are often the wrong claims): the key points are named."""
+    from bot.study.grading import feedback
+    from bot.study.grading.reading import Reading
+
+    said = "optimizer.step() already clears the gradients after applying them"
+    grade = Grade(Verdict.incorrect, 0.1, [DROPOUT.key_points[0]], list(DROPOUT.key_points[1:]), [], "", "",
+                  ["Note > Section"], quotes=[said])  # fmt: skip
+    text = feedback.write(DROPOUT, grade, Reading())
+    assert text.startswith("Not yet.") and "does not hold up" in text and said not in text
+    assert "You got" not in text and "The key points: " in text and "Read: Note > Section." in text
+    assert feedback.shorten(DROPOUT.key_points[0]) in text
+    # A caught wrong claim explains the verdict: what matched is still quoted, beside the correction.
+    grade.wrong = [WrongClaim("dropout stays on at inference", DROPOUT.key_points[1])]
+    assert "You got" in feedback.write(DROPOUT, grade, Reading())

@@ -53,6 +53,17 @@ def careful(flag: str, who: str = "your answer") -> str:
 def write(rubric: Rubric, grade: Grade, reading: Reading) -> str:
     n = len(rubric.key_points)
     parts = [HEADS[grade.verdict]]
+    if grade.verdict is Verdict.incorrect and grade.covered and not grade.wrong and not grade.red_flags:
+        # Points matched, no single claim caught as wrong, and still "incorrect": the scorer read the
+        # answer as a confident wrong one in the subject's words, so what matched is not to be trusted
+        # ("You got: “optimizer.step() already clears the gradients”" would teach the mistake).
+        parts.append("It uses the subject's words, but what it claims does not hold up against the key points.")
+        named = "; ".join(shorten(k) for k in rubric.key_points[:MAX_MISSED])
+        more = n - MAX_MISSED
+        parts.append("The key points: " + named + (f" (and {more} more)" if more > 0 else "") + ".")
+        if reading.instructions:
+            parts.append("Instructions to the grader were ignored.")
+        return " ".join([*parts, read_hint(grade.sources)]).strip().replace("….", "…")
     if grade.verdict is Verdict.partial and not grade.covered:
         # "Partly right. You covered 0 of 5" contradicts itself: the answer is on the subject as a whole.
         parts.append("It is on the subject, but none of the key points is stated clearly.")
