@@ -292,8 +292,8 @@ def test_an_empty_answer_costs_no_embedding(grader: Grader, answer: str, encode_
         "Dropout regularization -> masks, neurons, p, scaling, eval, inference, ensembles, co-adaptation, noise.",
         "Dropout, masks, probability p, inverted scaling, ensembles, train mode, eval mode, the scaling of "
         "the activations, co-adaptation.",
-        "Dropout, masks, probability p, inverted scaling, ensembles, co-adaptation, noise, train and eval modes, "
-        "the scaling of the kept activations at train time.",
+        "Dropout, masks, probability p, inverted scaling, ensembles, co-adaptation, noise, neurons, regularization, "
+        "train and eval modes, the scaling of the kept activations at train time.",
     ],
 )
 def test_keyword_salad_is_incorrect(grader: Grader, answer: str) -> None:
@@ -306,6 +306,10 @@ def test_keyword_salad_is_incorrect(grader: Grader, answer: str) -> None:
     [
         "Models that need scaled inputs: kNN, k-means, SVM, PCA, ridge, neural nets.",
         "The fixes are SMOTE, random undersampling, Tomek links, class weights, focal loss and threshold tuning.",
+        # a long list under a heading that says what it lists, and the pieces of a worked example
+        "Monitor five layers: system health (request rate, errors, latency per endpoint), input data quality, "
+        "drift, model quality (accuracy, precision, recall or RMSE once labels arrive) and business outcomes.",
+        "Six of the 36 outcomes sum to 7, namely (1, 6), (2, 5), (3, 4), (4, 3), (5, 2) and (6, 1).",
     ],
 )
 def test_a_list_that_says_something_is_a_claim(claim: str) -> None:

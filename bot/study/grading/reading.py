@@ -283,10 +283,12 @@ def _term_list(unit: str) -> bool:
         items = _items(rest)
         # ...unless a short heading only names the topic before a long list ("Positional encoding:
         # sinusoidal, RoPE, ALiBi, learned embeddings, attention, tokens, ...").
-        return len(head.split()) <= 4 and len(items) >= 9 and _bare_share(items) >= 0.8
+        return len(head.split()) <= 4 and len(items) >= 9 and _bare_share(items) == 1.0
     items = _items(unit)
     if len(items) >= 6 and _bare_share(items) == 1.0:
         return True
+    if "`" in unit:  # code in a sentence ("`model.fit(x, y, batch_size=32, ...)`") is content
+        return False
     # A long list may open with a longer phrase or carry a glued item or two ("NumPy vectorization ->
     # C, SIMD, ...", "R squared, adjusted R squared, degrees of freedom, residuals, ...", "..., imbalance,
     # macro and micro averaging, the balance of P and R in the score").
@@ -305,7 +307,9 @@ def _bare_share(items: list[str]) -> float:
     bare = 0
     for item in items:
         words = [w.lower() for w in item.split() if not (w.isupper() and len(w) > 1)]
-        bare += len(item.split()) <= 4 and not any(w in _FUNCTION_WORDS for w in words)
+        # "(1, 6)" or "[[1, 2]" is a piece of a worked example, not a term
+        termlike = re.search(r"[A-Za-z]", item) is not None
+        bare += termlike and len(item.split()) <= 4 and not any(w in _FUNCTION_WORDS for w in words)
     return bare / len(items)
 
 
