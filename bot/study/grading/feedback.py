@@ -53,24 +53,20 @@ def careful(flag: str, who: str = "your answer") -> str:
 def write(rubric: Rubric, grade: Grade, reading: Reading) -> str:
     n = len(rubric.key_points)
     parts = [HEADS[grade.verdict]]
-    if grade.verdict is Verdict.incorrect and grade.covered and not grade.wrong and not grade.red_flags:
-        # Points matched, no single claim caught as wrong, and still "incorrect": the scorer read the
-        # answer as a confident wrong one in the subject's words, so what matched is not to be trusted
-        # ("You got: “optimizer.step() already clears the gradients”" would teach the mistake).
+    # Points matched, no single claim caught as wrong, and still "incorrect": the scorer read the answer as a
+    # confident wrong one in the subject's words, so what matched is not to be trusted ("You got:
+    # “optimizer.step() already clears the gradients”" would teach the mistake): the key points are named.
+    doubtful = grade.verdict is Verdict.incorrect and bool(grade.covered) and not grade.wrong and not grade.red_flags
+    if doubtful:
         parts.append("It uses the subject's words, but what it claims does not hold up against the key points.")
-        named = "; ".join(shorten(k) for k in rubric.key_points[:MAX_MISSED])
-        more = n - MAX_MISSED
-        parts.append("The key points: " + named + (f" (and {more} more)" if more > 0 else "") + ".")
-        if reading.instructions:
-            parts.append("Instructions to the grader were ignored.")
-        return " ".join([*parts, read_hint(grade.sources)]).strip().replace("….", "…")
-    if grade.verdict is Verdict.partial and not grade.covered:
+        parts.append(_listed("The key points: ", rubric.key_points))
+    elif grade.verdict is Verdict.partial and not grade.covered:
         # "Partly right. You covered 0 of 5" contradicts itself: the answer is on the subject as a whole.
         parts.append("It is on the subject, but none of the key points is stated clearly.")
     elif grade.verdict is not Verdict.correct or len(grade.covered) == n:
         # A "correct" from the scorer with few points matched says nothing a count would contradict.
         parts.append(f"You covered {len(grade.covered)} of {n} key points.")
-    got = [quote(q, 70) for q in dict.fromkeys(q for q in grade.quotes if q)][:2]
+    got = [] if doubtful else [quote(q, 70) for q in dict.fromkeys(q for q in grade.quotes if q)][:2]
     if got:
         parts.append("You got: " + "; ".join(f"“{g}”" for g in got) + ".")
     # A "correct" verdict despite a claim that reads as wrong: the scorer weighed the whole answer, so
@@ -82,11 +78,8 @@ def write(rubric: Rubric, grade: Grade, reading: Reading) -> str:
         # The scorer found the answer right as a whole while no key point matched on its own: listing
         # every point as something to add would contradict the verdict.
         parts.append("Compare with the model answer for anything you put differently.")
-    elif grade.missed:
-        lead = "You could add: " if grade.verdict is Verdict.correct else "Missing: "
-        named = "; ".join(shorten(m) for m in grade.missed[:MAX_MISSED])
-        more = len(grade.missed) - MAX_MISSED
-        parts.append(lead + named + (f" (and {more} more)" if more > 0 else "") + ".")
+    elif grade.missed and not doubtful:
+        parts.append(_listed("You could add: " if grade.verdict is Verdict.correct else "Missing: ", grade.missed))
     if reading.instructions:
         parts.append("Instructions to the grader were ignored.")
     if reading.truncated:
@@ -95,3 +88,9 @@ def write(rubric: Rubric, grade: Grade, reading: Reading) -> str:
     if hint and grade.verdict is not Verdict.correct:
         parts.append(hint)
     return " ".join(p.replace("….", "…") for p in parts)
+
+
+def _listed(lead: str, points: Sequence[str]) -> str:
+    """At most ``MAX_MISSED`` points, shortened: "Missing: a; b; c (and 2 more)." """
+    more = len(points) - MAX_MISSED
+    return lead + "; ".join(shorten(k) for k in points[:MAX_MISSED]) + (f" (and {more} more)" if more > 0 else "") + "."

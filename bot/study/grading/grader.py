@@ -553,7 +553,7 @@ def features(analysis: Analysis, p: Params, found: Findings) -> np.ndarray:
             len(analysis.claims),
             float(analysis.closer.max()),
             n,
-            *_mistake_features(analysis, found),
+            *_mistake_features(analysis, found, claims),
             *_flag_features(analysis),
             sum(c.opposite for c in about) / max(len(about), 1),
             float(np.mean([c.counterfactual for c in about])) if about else -1.0,
@@ -566,8 +566,7 @@ def features(analysis: Analysis, p: Params, found: Findings) -> np.ndarray:
     )
 
 
-def _mistake_features(analysis: Analysis, found: Findings) -> tuple[float, ...]:
-    claims = max(len(analysis.claims), 1)
+def _mistake_features(analysis: Analysis, found: Findings, claims: int) -> tuple[float, ...]:
     stated = (float(len(found.mistakes)), len(found.mistakes) / claims)
     if analysis.mistake_wrong is None or analysis.mistake_right is None:
         return (*stated, 0.0, -1.0, 0.0)
