@@ -217,6 +217,9 @@ def test_question_kinds(question: str, kind: CardKind) -> None:
         ("whats the catch?", "what are the downsides (dropout)?"),
         ("any gotchas?", "what are the downsides (dropout)?"),
         ("so what's the catch with it", "what are the downsides with dropout"),
+        # "the two" and "both" point back at a comparison
+        ("can you mix the two?", "can you mix dropout?"),
+        ("do both need tuning?", "do dropout need tuning?"),
     ],
 )
 def test_follow_up_questions_take_the_previous_subject(question: str, expected: str) -> None:

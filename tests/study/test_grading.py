@@ -18,6 +18,7 @@ from bot.study.errors import CannotGrade, StudybotError
 from bot.study.grading import Grade, Grader, Rubric, Verdict
 from bot.study.grading.claims import (
     counterfactuals,
+    opposed_stance,
     dismissed,
     numbers_disagree,
     question_pairs,
@@ -536,6 +537,17 @@ def test_a_cards_own_answer_grades_correct(grader: Grader, card_index: CardIndex
     assert bad == []
 
 
+def test_a_cards_illustration_is_not_a_key_point(grader: Grader, card_index: CardIndex) -> None:
+    """An answer with its own example (or none) has not missed the card's "For example, ..." numbers;
+    a worked-example card keeps them, since the example is what it answers with."""
+    card = next(c for c in card_index.cards if c.id == "model-selection-c07")
+    rubric = grader.rubric_for_card(card)
+    assert not any(p.startswith("For example") for p in rubric.key_points) and len(rubric.key_points) >= 2
+    assert rubric.model_answer is not None and "0.85" in rubric.model_answer
+    worked = next(c for c in card_index.cards if c.id == "decision-trees-c04")
+    assert any(p.startswith("Take a parent node") for p in grader.rubric_for_card(worked).key_points)
+
+
 def test_a_behavioral_question_shows_its_star_example_as_the_model_answer(grader: Grader) -> None:
     behavioral = [q for q in load_interview_questions(KNOWLEDGE) if q.kind.value == "behavioral"]
     assert len(behavioral) >= 10
@@ -604,6 +616,13 @@ def test_terse_notes_are_read_as_claims() -> None:
         "a CNN is the usual computer vision model"
     )
     assert plain("stationary = mean != trend", "") == "stationary is mean is not trend"
+    # A name cut to its first word, and an abbreviation read as the rubric's phrase ("acquisition fn").
+    search = "grid search tries every combination. random search samples configurations. bayesian optimization uses an acquisition function."
+    assert plain("grid = all combos", search) == "grid search is all combinations"
+    assert plain("bayesian = surrogate + acquisition fn", search) == (
+        "bayesian optimization is surrogate and acquisition function"
+    )
+    assert plain("random subsets of features", "a random forest averages random trees") == "random subsets of features"
     assert gives_up("can we skip this one") and not gives_up("Skip connections help gradients flow.")
     # Shorthand is read before deciding whether a line is an explanation or a list of keywords.
     assert not is_explanation("eval() layer mode (dropout off, BN running stats).")
@@ -844,3 +863,27 @@ def test_an_incorrect_answer_in_the_right_words_is_not_told_what_it_got() -> Non
     # A caught wrong claim explains the verdict: what matched is still quoted, beside the correction.
     grade.wrong = [WrongClaim("dropout stays on at inference", DROPOUT.key_points[1])]
     assert "You got" in feedback.write(DROPOUT, grade, Reading())
+
+
+@pytest.mark.parametrize(
+    ("claim", "point", "opposed"),
+    [
+        # A negation of something else the point does not talk about is a paraphrase.
+        ("its dependencies don't clash with other projects", "A virtual environment is an isolated set of packages, separate from other projects.", False),
+        # A verb that denies ("stops") says what "no ... is recorded" says.
+        ("no graph is recorded", "torch.no_grad() stops autograd from recording a graph.", False),
+        ("torch.no_grad() still records the graph", "torch.no_grad() stops autograd from recording a graph.", True),
+        ("model.eval() turns off gradient tracking", "model.eval() does not disable gradient tracking.", True),
+        ("model.eval() does not turn off gradient tracking", "model.eval() does not disable gradient tracking.", False),
+        ("batch norm does not use running statistics in eval mode", "In eval mode batch normalization uses its running statistics.", True),
+        ("a p-value is the probability that the null is true", "A p-value is not the probability that the null hypothesis is true.", True),
+    ],
+)  # fmt: skip
+def test_a_claim_opposes_a_point_only_when_it_negates_what_the_point_says(claim: str, point: str, opposed: bool) -> None:
+    assert opposed_stance(claim, point) is opposed
+
+
+def test_the_other_side_named_inside_a_clause_is_not_a_swap() -> None:
+    point = "A Deployment keeps a set number of identical pod replicas running and performs rolling updates."
+    assert not swapped_roles("Deployment keeps N identical replicas, rolling update on a new image", point, [("pod", "deployment")])
+    assert swapped_roles("L2 drives weights to exactly zero", "L1 drives weights to exactly zero, L2 shrinks them smoothly")

@@ -85,7 +85,7 @@ _GENERIC_TEXT = """
     theres hows im ever actually really basically prone mess messes come comes right catch gotcha gotchas
 """
 _GENERIC = frozenset(_GENERIC_TEXT.split())
-_PRONOUN = re.compile(r"\b(it|its|it's|this|that|they|them|these|those|their|one(?!-))\b", re.IGNORECASE)
+_PRONOUN = re.compile(r"\b(it|its|it's|this|that|they|them|these|those|their|the two|both|one(?!-))\b", re.IGNORECASE)
 # "is it worth ...", "is it ok to ...": an "it" that points at nothing.
 _EXPLETIVE = re.compile(
     r"\b(is|was|would|will|does|did) it (\w+ )?(worth|ok|okay|fine|normal|bad|good|true|possible|right|wrong|"

@@ -178,6 +178,15 @@ def _context(text: str, phrase: str, other: str) -> set[str]:
     return out - set(content_terms(phrase)) - set(content_terms(other))
 
 
+def _clause_after(text: str, phrase: str) -> set[str]:
+    """The words of the clause after a phrase, whatever other side it names."""
+    out: set[str] = set()
+    for start in _phrase_positions(text, phrase):
+        segment = re.split(r"[.;,]|\b(?:while|whereas|but)\b", text[start + len(phrase) :])[0]
+        out |= set(content_terms(segment))
+    return out - set(content_terms(phrase))
+
+
 def _says(text: str, phrase: str) -> bool:
     """A one-word phrase in the text in any form ("train" for "training"); longer ones are matched as
     phrases only, since their words also occur apart ("the data" is not "data parallelism")."""
@@ -216,6 +225,9 @@ def swapped_roles(claim: str, point: str, pairs: Sequence[tuple[str, str]] = ())
             straight = max(
                 len(_context(p, y, x) & around_c) if _phrase_positions(p, y) else 0,
                 len(_context(c, x, y) & said_of_x) if claim_has_x else 0,
+                # "A Deployment keeps ... identical pod replicas running": the other side named inside
+                # what the point says of this one does not end what it says.
+                len(_clause_after(p, y) & around_c),
             )
             if crossed >= 2 and crossed > straight:
                 return True
@@ -444,12 +456,48 @@ def compare(
         words=word_coverage(set(content_terms(claim)), point, weights),
         swapped=swapped_roles(claim, point, pairs),
         reversed=reversed_direction(claim, point) or opposite_directions(claim, point, clause),
-        stance=negated(claim) != negated(clause) or dismissive,
+        stance=opposed_stance(claim, clause) or dismissive,
         numbers=numbers_disagree(claim, point),
         counterfactual=counterfactual,
         inside=_inside(claim, point),
         dismissive=dismissive,
     )
+
+
+# Verbs that deny what follows them: "no_grad() stops autograd from recording a graph" says what "no
+# graph is recorded" says, and "eval() does not disable gradients" negates twice.
+_DENYING_VERB = re.compile(
+    r"\b(?:stops?|stopping|stopped|prevents?|prevented|preventing|disables?|disabled|disabling|avoids?|avoided|"
+    r"avoiding|turns? off|turned off|switch(?:es)? off|switched off|(?:is|are|be|stays?|goes|go) off|lacks?|lacking|"
+    r"skips?|skipped|skipping)\b",
+    re.IGNORECASE,
+)
+# A negation and the words it governs: "don't clash with ...", "never needs a ...".
+_NEGATED_WORDS = re.compile(
+    r"(?:\b(?:not|no|never|cannot|without|nothing|none)\b|n't\b)\s+((?:[\w'-]+\s+){0,3}[\w'-]+)", re.IGNORECASE
+)
+_FILLER = frozenset("be been being is are was were have has had do does did any a an the it its they them their this that really always even".split())
+
+
+def _denies(text: str) -> bool:
+    """``negated``, with verbs that deny ("stops", "prevents", "disables") counted as negations too."""
+    return negated(text) != (len(_DENYING_VERB.findall(text)) % 2 == 1)
+
+
+def opposed_stance(claim: str, point: str) -> bool:
+    """The claim is negated where the point is not (or the other way round), and what the claim negates
+    is something the point talks about: "dependencies don't clash with other projects" is not the
+    negation of "an isolated set of packages ... separate from other projects"."""
+    if _denies(claim) == _denies(point):
+        return False
+    if not negated(claim):  # the point is the negated one: the claim asserts what it denies
+        return True
+    point_terms = set(content_terms(point))
+    governed = set()
+    for m in _NEGATED_WORDS.finditer(claim):
+        kept = [w for w in m.group(1).lower().split() if w not in _FILLER][:2]
+        governed |= set(content_terms(" ".join(kept)))
+    return not governed or bool(governed & point_terms)
 
 
 def _inside(claim: str, point: str) -> float:

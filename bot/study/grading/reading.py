@@ -4,6 +4,7 @@ what is not an answer (instructions to the grader, restatements of the question,
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -215,7 +216,17 @@ _ABBREVIATIONS_SPELLED = {
     "ts": ("time series", "timestamp"), "perf": ("performance",), "infra": ("infrastructure",),
     "db": ("database",), "dbs": ("databases",), "ci": ("continuous integration", "confidence interval"),
     "mle": ("maximum likelihood",), "se": ("standard error",), "sd": ("standard deviation",),
-    "std": ("standard deviation",), "fp": ("false positive", "floating point"), "fn": ("false negative",),
+    "std": ("standard deviation",), "fp": ("false positive", "floating point"),
+    "fn": ("false negative", "function"), "fns": ("functions",), "func": ("function",), "funcs": ("functions",),
+    "combos": ("combinations",), "combo": ("combination",), "configs": ("configurations",),
+    "config": ("configuration",), "avg": ("average",), "prob": ("probability",), "probs": ("probabilities",),
+    "distrib": ("distribution",), "txn": ("transaction",), "txns": ("transactions",), "dims": ("dimensions",),
+    "dim": ("dimension",), "seq": ("sequence",), "seqs": ("sequences",), "grads": ("gradients",),
+    "grad": ("gradient",), "optim": ("optimizer",), "mem": ("memory",), "clf": ("classifier",),
+    "classif": ("classification",), "regr": ("regression",), "preds": ("predictions",), "pred": ("prediction",),
+    "info": ("information",), "reqs": ("requests",), "req": ("request",), "wrt": ("with respect to",),
+    "bc": ("because",), "tho": ("though",), "emb": ("embedding",), "embs": ("embeddings",),
+    "var": ("variance", "variable"), "feat": ("feature",), "obs": ("observations",), "approx.": ("approximately",),
     "tp": ("true positive",), "tn": ("true negative",), "iid": ("independent and identically distributed",),
 }  # fmt: skip
 _ABBREVIATION = re.compile(r"\b(" + "|".join(_ABBREVIATIONS_SPELLED) + r")\b", re.I)
@@ -233,12 +244,39 @@ def plain(unit: str, context: str = "") -> str:
         if re.search(rf"(?<![a-z0-9]){re.escape(word.lower())}(?![a-z0-9])", context):
             return word
         meanings = _ABBREVIATIONS_SPELLED[word.lower()]
-        fitting = [x for x in meanings if x in context]
+        before = re.findall(r"[a-z]+", m.string[: m.start()].lower())[-1:]
+        # "acquisition fn" is the rubric's "acquisition function", not a false negative
+        phrased = [x for x in meanings if before and f"{before[0]} {x}" in context]
+        fitting = phrased or [x for x in meanings if x in context]
         if fitting:
             return fitting[0]
         return meanings[0] if len(meanings) == 1 else word
 
-    return _ABBREVIATION.sub(spell, unit)
+    return _named_in_full(_ABBREVIATION.sub(spell, unit), context)
+
+
+_OPENING_NAME = re.compile(r"^(\s*)([A-Za-z][\w-]*)(?=\s*(?:\bis\b|\bare\b|:))")
+
+
+def _named_in_full(unit: str, context: str) -> str:
+    """A unit opening with the first word of a two-word name the rubric uses ("grid is all combos" in a
+    question on grid search and random search) written with the whole name."""
+    m = _OPENING_NAME.match(unit)
+    if not m or not context:
+        return unit
+    first = m.group(2).lower()
+    if first in _FUNCTION_WORDS or len(first) < 3:
+        return unit
+    if re.search(rf"(?<![a-z0-9-]){re.escape(first)}(?![a-z0-9-])(?!\s+[a-z])", context):
+        return unit  # the rubric also uses the word alone
+    seconds = Counter(re.findall(rf"(?<![a-z0-9-]){re.escape(first)}\s+([a-z][a-z-]+)", context))
+    seconds = Counter({w: n for w, n in seconds.items() if w not in _FUNCTION_WORDS})
+    if not seconds:
+        return unit
+    second, count = seconds.most_common(1)[0]
+    if count < 2 or count < 0.8 * sum(seconds.values()):
+        return unit
+    return f"{m.group(1)}{m.group(2)} {second}{unit[m.end():]}"
 
 
 _WHAT_IS = re.compile(

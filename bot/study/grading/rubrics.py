@@ -37,6 +37,8 @@ BANK_MATCH_THRESHOLD = 0.8  # a typed question this similar to a bank question i
 CARD_MATCH_THRESHOLD = 0.5
 MIN_POINT_WORDS = 5
 
+_ILLUSTRATION = re.compile(r"^(?:for example|for instance|e\.g\.)[,:]?\s", re.IGNORECASE)
+
 Titles = Callable[[str], str]  # note path in knowledge/ -> the note's title
 
 
@@ -91,7 +93,13 @@ class Rubrics:
     def for_card(self, card: Card, question: str | None = None) -> Rubric:
         """A card's answer as a rubric: each sentence a key point (short asides folded into the previous)."""
         points: list[str] = []
-        for sentence in card_sentences(card.answer):
+        sentences = card_sentences(card.answer)
+        if card.kind not in (CardKind.example, CardKind.behavioral):
+            # "For example, with Q1 = 20 and Q3 = 40 ..." illustrates a point: an answer with its own
+            # example, or none, has not missed anything.
+            kept = [s for s in sentences if not _ILLUSTRATION.match(s)]
+            sentences = kept if len(kept) >= 2 else sentences
+        for sentence in sentences:
             if points and len(sentence.split()) < MIN_POINT_WORDS:
                 points[-1] = f"{points[-1]} {sentence}"
             else:
