@@ -18,9 +18,9 @@ from bot.study.errors import CannotGrade, StudybotError
 from bot.study.grading import Grade, Grader, Rubric, Verdict
 from bot.study.grading.claims import (
     counterfactuals,
-    opposed_stance,
     dismissed,
     numbers_disagree,
+    opposed_stance,
     question_pairs,
     reversed_direction,
     swapped_roles,
@@ -617,7 +617,10 @@ def test_terse_notes_are_read_as_claims() -> None:
     )
     assert plain("stationary = mean != trend", "") == "stationary is mean is not trend"
     # A name cut to its first word, and an abbreviation read as the rubric's phrase ("acquisition fn").
-    search = "grid search tries every combination. random search samples configurations. bayesian optimization uses an acquisition function."
+    search = (
+        "grid search tries every combination. random search samples configurations. "
+        "bayesian optimization uses an acquisition function."
+    )
     assert plain("grid = all combos", search) == "grid search is all combinations"
     assert plain("bayesian = surrogate + acquisition fn", search) == (
         "bayesian optimization is surrogate and acquisition function"
@@ -865,25 +868,38 @@ def test_an_incorrect_answer_in_the_right_words_is_not_told_what_it_got() -> Non
     assert "You got" in feedback.write(DROPOUT, grade, Reading())
 
 
+VENV = "A virtual environment is an isolated set of packages, separate from other projects."
+NO_GRAD = "torch.no_grad() stops autograd from recording a graph."
+EVAL = "model.eval() does not disable gradient tracking."
+RUNNING = "In eval mode batch normalization uses its running statistics."
+P_VALUE = "A p-value is not the probability that the null hypothesis is true."
+
+
 @pytest.mark.parametrize(
     ("claim", "point", "opposed"),
     [
         # A negation of something else the point does not talk about is a paraphrase.
-        ("its dependencies don't clash with other projects", "A virtual environment is an isolated set of packages, separate from other projects.", False),
+        ("its dependencies don't clash with other projects", VENV, False),
         # A verb that denies ("stops") says what "no ... is recorded" says.
-        ("no graph is recorded", "torch.no_grad() stops autograd from recording a graph.", False),
-        ("torch.no_grad() still records the graph", "torch.no_grad() stops autograd from recording a graph.", True),
-        ("model.eval() turns off gradient tracking", "model.eval() does not disable gradient tracking.", True),
-        ("model.eval() does not turn off gradient tracking", "model.eval() does not disable gradient tracking.", False),
-        ("batch norm does not use running statistics in eval mode", "In eval mode batch normalization uses its running statistics.", True),
-        ("a p-value is the probability that the null is true", "A p-value is not the probability that the null hypothesis is true.", True),
+        ("no graph is recorded", NO_GRAD, False),
+        ("torch.no_grad() still records the graph", NO_GRAD, True),
+        ("model.eval() turns off gradient tracking", EVAL, True),
+        ("model.eval() does not turn off gradient tracking", EVAL, False),
+        ("batch norm does not use running statistics in eval mode", RUNNING, True),
+        ("a p-value is the probability that the null is true", P_VALUE, True),
     ],
-)  # fmt: skip
-def test_a_claim_opposes_a_point_only_when_it_negates_what_the_point_says(claim: str, point: str, opposed: bool) -> None:
+)
+def test_a_claim_opposes_a_point_only_when_it_negates_what_the_point_says(
+    claim: str, point: str, opposed: bool
+) -> None:
     assert opposed_stance(claim, point) is opposed
 
 
 def test_the_other_side_named_inside_a_clause_is_not_a_swap() -> None:
     point = "A Deployment keeps a set number of identical pod replicas running and performs rolling updates."
-    assert not swapped_roles("Deployment keeps N identical replicas, rolling update on a new image", point, [("pod", "deployment")])
-    assert swapped_roles("L2 drives weights to exactly zero", "L1 drives weights to exactly zero, L2 shrinks them smoothly")
+    assert not swapped_roles(
+        "Deployment keeps N identical replicas, rolling update on a new image", point, [("pod", "deployment")]
+    )
+    assert swapped_roles(
+        "L2 drives weights to exactly zero", "L1 drives weights to exactly zero, L2 shrinks them smoothly"
+    )

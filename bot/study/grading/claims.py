@@ -476,7 +476,11 @@ _DENYING_VERB = re.compile(
 _NEGATED_WORDS = re.compile(
     r"(?:\b(?:not|no|never|cannot|without|nothing|none)\b|n't\b)\s+((?:[\w'-]+\s+){0,3}[\w'-]+)", re.IGNORECASE
 )
-_FILLER = frozenset("be been being is are was were have has had do does did any a an the it its they them their this that really always even".split())
+_FILLER_TEXT = """
+    be been being is are was were have has had do does did any a an the it its they them their this that
+    really always even
+"""
+_FILLER = frozenset(_FILLER_TEXT.split())
 
 
 def _denies(text: str) -> bool:

@@ -276,7 +276,7 @@ def _named_in_full(unit: str, context: str) -> str:
     second, count = seconds.most_common(1)[0]
     if count < 2 or count < 0.8 * sum(seconds.values()):
         return unit
-    return f"{m.group(1)}{m.group(2)} {second}{unit[m.end():]}"
+    return f"{m.group(1)}{m.group(2)} {second}{unit[m.end() :]}"
 
 
 _WHAT_IS = re.compile(
