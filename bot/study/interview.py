@@ -133,7 +133,7 @@ def combine_grades(question: InterviewQuestion, first: Grade, follow_up: Grade) 
         verdict, score = Verdict.partial, min(score, Params().correct_at - 0.01)
     head = {Verdict.correct: "Correct", Verdict.partial: "Partly right", Verdict.incorrect: "Not yet"}[verdict]
     parts = [f"{head}: with the follow-up you covered {len(covered)} of {len(points)} key points."]
-    parts += [said_instead(w) for w in wrong[:2]]
+    parts += said_instead(wrong)
     parts += [careful(f) for f in stated]
     if missed:
         parts.append("Missing: " + "; ".join(_shorten(m) for m in missed[:3]) + ".")
@@ -158,7 +158,7 @@ def follow_up_feedback(first: Grade, follow_up: Grade) -> str:
         parts = ["Your follow-up repeated points you had already made; it added no new key point."]
     else:
         parts = ["Your follow-up did not add a key point."]
-    parts += [said_instead(w, "In it you said") for w in wrong[:2]]
+    parts += said_instead(wrong, "In it you said")
     parts += [careful(f, "it") for f in flags]
     return " ".join(parts)
 

@@ -868,6 +868,19 @@ def test_an_incorrect_answer_in_the_right_words_is_not_told_what_it_got() -> Non
     assert "You got" in feedback.write(DROPOUT, grade, Reading())
 
 
+def test_two_wrong_claims_with_one_correction_are_corrected_once() -> None:
+    from bot.study.grading import feedback
+    from bot.study.grading.reading import Reading
+
+    right = DROPOUT.key_points[1]
+    wrong = [WrongClaim("dropout stays on at inference", right), WrongClaim("it is kept at test time", right)]
+    missed = [p for p in DROPOUT.key_points if p != right]
+    grade = Grade(Verdict.incorrect, 0.0, [], missed, [], "", "", ["Note > Section"], wrong=wrong, contradicted=[right])
+    text = feedback.write(DROPOUT, grade, Reading())
+    assert text.count("in fact") == 1 and text.count(feedback.shorten(right, 110)) == 1
+    assert "“dropout stays on at inference” and “it is kept at test time”" in text
+
+
 VENV = "A virtual environment is an isolated set of packages, separate from other projects."
 NO_GRAD = "torch.no_grad() stops autograd from recording a graph."
 EVAL = "model.eval() does not disable gradient tracking."

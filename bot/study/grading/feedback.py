@@ -40,9 +40,20 @@ def nothing(rubric: Rubric, why: str) -> str:
     return f"{why} {read_hint(rubric.sources)}".strip()
 
 
-def said_instead(wrong: WrongClaim, lead: str = "You said") -> str:
-    """A wrong claim and its correction: "You said “X”; in fact: Y." """
-    return f"{lead} “{quote(wrong.said, 80)}”; in fact: {shorten(wrong.correction, 110)}."
+def said_instead(wrong: Sequence[WrongClaim], lead: str = "You said", limit: int = 2) -> list[str]:
+    """Wrong claims with their corrections, "You said “X”; in fact: Y.", one correction each: claims
+    corrected by the same key point are quoted together ("You said “A” and “B”; in fact: Y.")."""
+    by_correction: dict[str, list[str]] = {}
+    for w in wrong:
+        saids = by_correction.setdefault(w.correction, [])
+        if w.said not in saids:
+            saids.append(w.said)
+    out = []
+    for correction, saids in list(by_correction.items())[:limit]:
+        width = 80 if len(saids) == 1 else 55
+        said = " and ".join(f"“{quote(s, width)}”" for s in saids[:2])
+        out.append(f"{lead} {said}; in fact: {shorten(correction, 110)}.")
+    return out
 
 
 def careful(flag: str, who: str = "your answer") -> str:
@@ -72,7 +83,7 @@ def write(rubric: Rubric, grade: Grade, reading: Reading) -> str:
     # A "correct" verdict despite a claim that reads as wrong: the scorer weighed the whole answer, so
     # the claim is put to the learner to check rather than declared wrong.
     lead = "Check: you said" if grade.verdict is Verdict.correct else "You said"
-    parts += [said_instead(w, lead) for w in grade.wrong[:2]]
+    parts += said_instead(grade.wrong, lead)
     parts += [careful(flag) for flag in grade.red_flags[:2]]
     if grade.verdict is Verdict.correct and not grade.covered:
         # The scorer found the answer right as a whole while no key point matched on its own: listing
