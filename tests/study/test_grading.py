@@ -886,6 +886,7 @@ NO_GRAD = "torch.no_grad() stops autograd from recording a graph."
 EVAL = "model.eval() does not disable gradient tracking."
 RUNNING = "In eval mode batch normalization uses its running statistics."
 P_VALUE = "A p-value is not the probability that the null hypothesis is true."
+SOFT = "The teacher's soft targets carry far more information per example than a one-hot label."
 
 
 @pytest.mark.parametrize(
@@ -900,6 +901,9 @@ P_VALUE = "A p-value is not the probability that the null hypothesis is true."
         ("model.eval() does not turn off gradient tracking", EVAL, False),
         ("batch norm does not use running statistics in eval mode", RUNNING, True),
         ("a p-value is the probability that the null is true", P_VALUE, True),
+        ("soft targets carry extra information about which classes look alike", SOFT, False),
+        # A harm denied affirms what the point says.
+        ("separate environments won't conflict with each other", VENV, False),
     ],
 )
 def test_a_claim_opposes_a_point_only_when_it_negates_what_the_point_says(

@@ -483,9 +483,17 @@ _FILLER_TEXT = """
 _FILLER = frozenset(_FILLER_TEXT.split())
 
 
+# A harm denied is a good thing affirmed: "dependencies don't clash with other projects".
+_HARM_DENIED = re.compile(
+    r"(?:\b(?:not|never|no)\b|n't\b)\s+(?:\w+\s+)?(?:clash|conflict|interfere|leak|crash|hurt|harm|break)\w*", re.I
+)
+
+
 def _denies(text: str) -> bool:
-    """``negated``, with verbs that deny ("stops", "prevents", "disables") counted as negations too."""
-    return negated(text) != (len(_DENYING_VERB.findall(text)) % 2 == 1)
+    """``negated``, with verbs that deny ("stops", "prevents", "disables") counted as negations too, and a
+    denied harm ("don't clash") not counted."""
+    flips = len(_DENYING_VERB.findall(text)) + len(_HARM_DENIED.findall(text))
+    return negated(text) != (flips % 2 == 1)
 
 
 def opposed_stance(claim: str, point: str) -> bool:
