@@ -199,14 +199,16 @@ class Composer:
         subject = subject_words(question)
         wanted = set(keyword_tokens(" ".join(subject)))
 
-        def fit(rank: int, p: Passage) -> tuple[int, float, int]:
-            """Among the top three: a section that defines the subject (for a definition question),
-            then the one naming more of the subject's words, then the retrieval order."""
+        def fit(rank: int, p: Passage) -> tuple[int, int, float, int]:
+            """Among the top three: a section naming every word of the subject (one that defines only
+            part of it, "bootstrap sampling" for "zebra sampling", is about something else), then one
+            that defines the subject (for a definition question), then the one naming more of the
+            subject's words, then the retrieval order."""
             if rank >= 3 or not wanted:
-                return (0, 0.0, rank)
+                return (0, 0, 0.0, rank)
             defines = kind is CardKind.definition and _defines(self._opening(p, 2), subject)
             named = len(wanted & set(keyword_tokens(f"{p.title} {p.section} {p.text}"))) / len(wanted)
-            return (-int(defines), -named, rank)
+            return (-int(named >= 1.0), -int(defines), -named, rank)
 
         ordered = [p for _, p in sorted(enumerate(passages), key=lambda rp: fit(*rp))]
         for first in ordered:
