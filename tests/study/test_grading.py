@@ -618,8 +618,8 @@ def test_terse_notes_are_read_as_claims() -> None:
     assert plain("stationary = mean != trend", "") == "stationary is mean is not trend"
     # A name cut to its first word, and an abbreviation read as the rubric's phrase ("acquisition fn").
     search = (
-        "grid search tries every combination. random search samples configurations. "
-        "bayesian optimization uses an acquisition function."
+        "what is the difference between grid search, random search and bayesian optimization? grid search tries "
+        "every combination. random search samples configurations. bayesian optimization uses an acquisition function."
     )
     assert plain("grid = all combos", search) == "grid search is all combinations"
     assert plain("bayesian = surrogate + acquisition fn", search) == (
@@ -881,29 +881,29 @@ def test_two_wrong_claims_with_one_correction_are_corrected_once() -> None:
     assert "“dropout stays on at inference” and “it is kept at test time”" in text
 
 
-VENV = "A virtual environment is an isolated set of packages, separate from other projects."
-NO_GRAD = "torch.no_grad() stops autograd from recording a graph."
-EVAL = "model.eval() does not disable gradient tracking."
-RUNNING = "In eval mode batch normalization uses its running statistics."
-P_VALUE = "A p-value is not the probability that the null hypothesis is true."
-SOFT = "The teacher's soft targets carry far more information per example than a one-hot label."
+POINT_VENV = "A virtual environment is an isolated set of packages, separate from other projects."
+POINT_NO_GRAD = "torch.no_grad() stops autograd from recording a graph."
+POINT_EVAL = "model.eval() does not disable gradient tracking."
+POINT_RUNNING = "In eval mode batch normalization uses its running statistics."
+POINT_P_VALUE = "A p-value is not the probability that the null hypothesis is true."
+POINT_SOFT = "The teacher's soft targets carry far more information per example than a one-hot label."
 
 
 @pytest.mark.parametrize(
     ("claim", "point", "opposed"),
     [
         # A negation of something else the point does not talk about is a paraphrase.
-        ("its dependencies don't clash with other projects", VENV, False),
+        ("its dependencies don't clash with other projects", POINT_VENV, False),
         # A verb that denies ("stops") says what "no ... is recorded" says.
-        ("no graph is recorded", NO_GRAD, False),
-        ("torch.no_grad() still records the graph", NO_GRAD, True),
-        ("model.eval() turns off gradient tracking", EVAL, True),
-        ("model.eval() does not turn off gradient tracking", EVAL, False),
-        ("batch norm does not use running statistics in eval mode", RUNNING, True),
-        ("a p-value is the probability that the null is true", P_VALUE, True),
-        ("soft targets carry extra information about which classes look alike", SOFT, False),
+        ("no graph is recorded", POINT_NO_GRAD, False),
+        ("torch.no_grad() still records the graph", POINT_NO_GRAD, True),
+        ("model.eval() turns off gradient tracking", POINT_EVAL, True),
+        ("model.eval() does not turn off gradient tracking", POINT_EVAL, False),
+        ("batch norm does not use running statistics in eval mode", POINT_RUNNING, True),
+        ("a p-value is the probability that the null is true", POINT_P_VALUE, True),
+        ("soft targets carry extra information about which classes look alike", POINT_SOFT, False),
         # A harm denied affirms what the point says.
-        ("separate environments won't conflict with each other", VENV, False),
+        ("separate environments won't conflict with each other", POINT_VENV, False),
     ],
 )
 def test_a_claim_opposes_a_point_only_when_it_negates_what_the_point_says(
