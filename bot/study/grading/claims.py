@@ -417,7 +417,7 @@ class Comparison:
 
 def word_coverage(claim_terms: set[str], point: str, weights: TermWeights) -> float:
     """The idf-weighted share of the point's content words that the claim uses."""
-    point_terms = set(content_terms(point))
+    point_terms = _point_terms(point)
     if not point_terms:
         return 0.0
     total = sum(weights.weight(t) for t in point_terms)
@@ -489,6 +489,13 @@ _HARM_DENIED = re.compile(
 )
 
 
+@lru_cache(maxsize=4096)
+def _point_terms(point: str) -> frozenset[str]:
+    """A key point's content terms, computed once: every claim of every answer is compared with it."""
+    return frozenset(content_terms(point))
+
+
+@lru_cache(maxsize=4096)
 def _denies(text: str) -> bool:
     """``negated``, with verbs that deny ("stops", "prevents", "disables") counted as negations too, and a
     denied harm ("don't clash") not counted."""
@@ -504,7 +511,7 @@ def opposed_stance(claim: str, point: str) -> bool:
         return False
     if not negated(claim):  # the point is the negated one: the claim asserts what it denies
         return True
-    point_terms = set(content_terms(point))
+    point_terms = _point_terms(point)
     governed = set()
     for m in _NEGATED_WORDS.finditer(claim):
         kept = [w for w in m.group(1).lower().split() if w not in _FILLER][:2]
@@ -514,7 +521,7 @@ def opposed_stance(claim: str, point: str) -> bool:
 
 def _inside(claim: str, point: str) -> float:
     mine = set(content_terms(claim))
-    return len(mine & set(content_terms(point))) / len(mine) if mine else 0.0
+    return len(mine & _point_terms(point)) / len(mine) if mine else 0.0
 
 
 def repeats_a_point(claim: str, points: Sequence[str], share: float = 0.9) -> bool:
