@@ -902,6 +902,9 @@ POINT_SOFT = "The teacher's soft targets carry far more information per example 
         ("batch norm does not use running statistics in eval mode", POINT_RUNNING, True),
         ("a p-value is the probability that the null is true", POINT_P_VALUE, True),
         ("soft targets carry extra information about which classes look alike", POINT_SOFT, False),
+        # A denial in another verb of the same meaning ("contain" for "carry") still denies the point.
+        ("the soft probabilities don't actually contain more information", POINT_SOFT, True),
+        ("the soft probabilities don't carry more information", POINT_SOFT, True),
         # A harm denied affirms what the point says.
         ("separate environments won't conflict with each other", POINT_VENV, False),
     ],

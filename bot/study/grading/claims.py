@@ -503,6 +503,25 @@ def _denies(text: str) -> bool:
     return negated(text) != (flips % 2 == 1)
 
 
+# Verbs that say the same of their object: a claim that "soft labels don't contain more" denies a point
+# that they "carry more". Folded only when matching what a negation governs against a point.
+_ALIKE_GROUPS = """
+    carry contain hold include encode store keep retain preserve capture
+    need require
+    help improve boost benefit
+    reduce lower decrease cut shrink lessen
+    increase raise grow
+    use utilize employ
+    change alter affect modify
+    guarantee ensure
+"""
+_ALIKE = {stem(w): stem(line.split()[0]) for line in _ALIKE_GROUPS.strip().splitlines() for w in line.split()}
+
+
+def _alike(terms: Iterable[str]) -> set[str]:
+    return {_ALIKE.get(t, t) for t in terms}
+
+
 def opposed_stance(claim: str, point: str) -> bool:
     """The claim is negated where the point is not (or the other way round), and what the claim negates
     is something the point talks about: "dependencies don't clash with other projects" is not the
@@ -516,7 +535,7 @@ def opposed_stance(claim: str, point: str) -> bool:
     for m in _NEGATED_WORDS.finditer(claim):
         kept = [w for w in m.group(1).lower().split() if w not in _FILLER][:2]
         governed |= set(content_terms(" ".join(kept)))
-    return not governed or bool(governed & point_terms)
+    return not governed or bool(_alike(governed) & _alike(point_terms))
 
 
 def _inside(claim: str, point: str) -> float:
