@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
     from bot.study.answering import AnswerService
+    from bot.study.answering.scope import Scope
     from bot.study.banks import InterviewQuestion, QuizItem, TopicList
     from bot.study.flashcards import FlashcardService
     from bot.study.grading import Grader
@@ -84,6 +85,16 @@ class Services:
         for problem in problems:  # one bad card is left out, the others still answer
             log.warning("answer card left out: %s", problem)
         return CardIndex(cards, self.embedder, CardVectors(self.settings.resolved_cache_dir(), self.embedder))
+
+    @cached_property
+    def scope(self) -> Scope:
+        """The everyday questions of knowledge/scope, which tell the composer a question is not ML."""
+        from bot.study.answering.scope import Scope
+        from bot.study.banks import load_everyday_questions
+
+        everyday = load_everyday_questions(self.settings.knowledge_dir)
+        vectors = CardVectors(self.settings.resolved_cache_dir(), self.embedder, name="everyday-vectors")
+        return Scope(self.cards, everyday, self.embedder, vectors)
 
     @cached_property
     def quiz_items(self) -> list[QuizItem]:
@@ -186,7 +197,7 @@ class Services:
         s = self.settings
         composing = ComposerSettings(min_relevance=s.min_relevance, card_threshold=s.card_threshold)
         return AnswerService(
-            retriever, settings=composing, cards=self.cards, llm=self.llm, llm_timeout=s.llm_timeout,
+            retriever, settings=composing, cards=self.cards, scope=self.scope, llm=self.llm, llm_timeout=s.llm_timeout,
             metrics=self.metrics,
         )  # fmt: skip
 
@@ -207,6 +218,7 @@ class Services:
         worker.start()
         try:
             self.cards.ensure_ready()
+            self.scope.ensure_ready()
         except StudybotError:
             log.debug("preparing the answer cards failed", exc_info=True)
         worker.join()
@@ -224,6 +236,7 @@ class Services:
             if self.settings.retrieval_mode != "dense":
                 self.store.keywords.ensure_fresh()
             self.cards.ensure_ready()
+            self.scope.ensure_ready()
         except StudybotError as exc:  # the store may come up later; the first question retries
             log.warning("warm-up could not read the vector store: %s", exc)
         try:  # else the first /quiz or interview parses the banks on the event loop (~0.8 s)

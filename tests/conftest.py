@@ -23,6 +23,7 @@ for key in list(os.environ):
 from bot.app import Services, build_services  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.study.answering import CardIndex  # noqa: E402
+from bot.study.answering.scope import Scope  # noqa: E402
 from bot.study.embedding import Embedder  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,12 +52,29 @@ def card_index(embedder: Embedder) -> CardIndex:
 
 
 def share_session_models(services: Services, embedder: Embedder, cards: CardIndex) -> Services:
-    """Give services the session's loaded model and card index (before anything built on them exists)."""
+    """Give services the session's loaded model and card index (before anything built on them exists),
+    and the everyday questions' test built on that index."""
     assert "retriever" not in services.__dict__ and "answers" not in services.__dict__
     services.embedder = embedder
     if services.settings.knowledge_dir.resolve() == KNOWLEDGE.resolve():
         services.__dict__["cards"] = cards  # a cached_property: set before first use
+        services.__dict__["scope"] = _session_scope(embedder, cards)
     return services
+
+
+_SCOPES: dict[int, Scope] = {}
+
+
+def _session_scope(embedder: Embedder, cards: CardIndex) -> Scope:
+    """One ``Scope`` per session card index: its everyday questions are embedded once (a few seconds)."""
+    from bot.study.answering import CardVectors
+    from bot.study.banks import load_everyday_questions
+
+    if id(cards) not in _SCOPES:
+        folder = Settings(_env_file=None).resolved_cache_dir()  # type: ignore[call-arg]
+        vectors = CardVectors(folder, embedder, name="everyday-vectors")
+        _SCOPES[id(cards)] = Scope(cards, load_everyday_questions(KNOWLEDGE), embedder, vectors)
+    return _SCOPES[id(cards)]
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from types import ModuleType
 
 import numpy as np
 import pytest
+import yaml
 
 from bot.study.banks import (
     CardKind,
@@ -24,6 +25,7 @@ from bot.study.banks import (
     RetrievalQuestion,
     TopicList,
     load_cards,
+    load_everyday_questions,
     load_interview_questions,
     load_misconceptions,
     load_notes,
@@ -32,6 +34,7 @@ from bot.study.banks import (
     load_topics,
 )
 from bot.study.embedding import Embedder
+from bot.study.errors import KnowledgeError
 
 REPO = Path(__file__).resolve().parents[1]
 KNOWLEDGE = REPO / "knowledge"
@@ -211,6 +214,23 @@ def test_answer_cards_follow_the_schema_and_cover_every_topic(topics: TopicList)
     per_topic = Counter(c.topic for c in cards)
     assert min(per_topic[t] for t in topics.topic_ids()) >= tool.MIN_PER_TOPIC
     assert {c.kind for c in cards} == set(CardKind)  # every kind of question is answered somewhere
+
+
+def test_the_everyday_questions_are_unique_and_none_is_a_cards_question(tmp_path: Path) -> None:
+    """knowledge/scope holds questions from outside the field: none may be a card's question or phrasing
+    (it would mark that question as off-topic), and a malformed file is refused with its path."""
+    everyday = load_everyday_questions(KNOWLEDGE)
+    assert len(everyday) >= 500
+    raw = yaml.safe_load((KNOWLEDGE / "scope" / "everyday.yaml").read_text(encoding="utf-8"))
+    assert len(raw) == len(everyday), "a question is listed twice"
+    asked = {q.lower().strip(" ?") for c in load_cards(KNOWLEDGE) for q in (c.question, *c.asked_as)}
+    assert [q for q in everyday if q.lower().strip(" ?") in asked] == []
+    bad = tmp_path / "scope"
+    bad.mkdir()
+    (bad / "broken.yaml").write_text("- fine question\n- ''\n", encoding="utf-8")
+    with pytest.raises(KnowledgeError, match=r"broken\.yaml"):
+        load_everyday_questions(tmp_path)
+    assert load_everyday_questions(tmp_path / "nowhere") == []
 
 
 def test_misconceptions_follow_the_schema_cite_real_headings_and_cover_the_topics(

@@ -414,6 +414,20 @@ def load_misconceptions(root: Path) -> list[Misconception]:
     return [m for p in paths for m in _validate_list(p, Misconception, _read_yaml(p))]
 
 
+def load_everyday_questions(root: Path) -> list[str]:
+    """The questions from outside the field under ``knowledge/scope/`` (YAML lists of strings), which
+    tell the composer what a question that only borrows the field's words looks like; none when the
+    folder is absent."""
+    folder = root / "scope"
+    out: list[str] = []
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        data = _read_yaml(path)
+        if not isinstance(data, list) or not all(isinstance(q, str) and q.strip() for q in data):
+            raise KnowledgeError(f"{path}: expected a list of questions (non-empty strings)")
+        out += [q.strip() for q in data]
+    return list(dict.fromkeys(out))
+
+
 def load_retrieval_questions(paths: Iterable[Path]) -> list[RetrievalQuestion]:
     return [q for p in sorted(paths) for q in _validate_list(p, RetrievalQuestion, _read_yaml(p))]
 

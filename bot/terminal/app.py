@@ -174,6 +174,7 @@ def ingest(
             _export_for_questions(services)
         if any(p.resolve() == settings.knowledge_dir.resolve() for p in targets):
             embedded = services.cards.ensure_ready()  # the answer cards' phrasings, embedded once
+            services.scope.ensure_ready()  # and the everyday questions that mark a question as off-topic
             console.print(f"{len(services.cards)} answer cards ({embedded} new phrasings embedded)", soft_wrap=True)
         if report.unreadable:
             _fail("none of the files found could be read", EXIT_ERROR)

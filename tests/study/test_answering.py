@@ -11,9 +11,10 @@ import pytest
 
 from bot.app import Services
 from bot.study.answering import DONT_KNOW, Answer, AnswerService
-from bot.study.answering.composer import is_meta
+from bot.study.answering.composer import Composer, ComposerSettings, is_meta
 from bot.study.answering.questions import follow_up_query, is_follow_up, question_kind, subject_of
 from bot.study.banks import CardKind
+from bot.study.retrieval import Passage
 from bot.study.text import split_sentences
 from ingest.pipeline import ingest
 
@@ -133,6 +134,30 @@ def test_a_question_about_foreign_subjects_is_refused_but_a_typo_is_not(knowledg
     # "informaton" is in no card either, but it is a misspelling of a word the cards use.
     typo = knowledge_services.answers.ask_sync("explain informaton gain")
     assert typo.grounded and "information gain" in typo.text.lower(), typo.text
+
+
+def test_everyday_life_in_the_fields_words_is_refused_but_a_servers_own_notes_are_not(
+    knowledge_services: Services,
+) -> None:
+    scope = knowledge_services.scope
+    # Closer to the everyday questions of knowledge/scope than to any card, though "calibrate",
+    # "cloud storage" and "gpu" are the field's words; the learner's versions are not.
+    for everyday in ("should i calibrate my phone battery", "how much cloud storage do i need for my photos",
+                     "which gpu is best for playing games at 1440p"):  # fmt: skip
+        assert scope.outside(everyday), everyday
+    for learner in ("should i calibrate my model's probabilities", "how much gpu memory does a 7b fine-tune need",
+                    "how long would training a resnet take on my laptop"):  # fmt: skip
+        assert not scope.outside(learner), learner
+    question = "how is a cricket match scored"
+    composer = Composer(ComposerSettings(), knowledge_services.cards, scope)
+    shared = knowledge_services.retriever.retrieve(question)
+    answer = composer.compose(question, shared, knowledge_services.cards.match(question), lambda n, s: None)
+    assert scope.outside(question) and not answer.grounded, answer.text
+    # A server that uploaded notes on cricket analytics asks about its own material: the notes answer.
+    text = "A cricket match is scored in runs: a batter scores by running between the wickets or hitting a boundary."
+    own = Passage("g1", text, "guild/cricket.md", "Cricket analytics", "Scoring", 0.55)
+    answer = composer.compose(question, [own, *shared], knowledge_services.cards.match(question), lambda n, s: None)
+    assert answer.grounded and answer.citations[0].passage.source == "guild/cricket.md", answer.text
 
 
 def test_never_an_empty_answer(knowledge_services: Services) -> None:

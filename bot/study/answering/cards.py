@@ -96,10 +96,10 @@ class CardVectors:
     machine (the CLI, the bot, tests) embeds a phrasing once; a missing or corrupt file is rebuilt.
     """
 
-    def __init__(self, folder: Path, embedder: Embedder) -> None:
+    def __init__(self, folder: Path, embedder: Embedder, name: str = "card-vectors") -> None:
         self.embedder = embedder
         model = hashlib.sha256(embedder.model_name_or_path.encode()).hexdigest()[:12]
-        self.path = folder / f"card-vectors-{model}.npz"
+        self.path = folder / f"{name}-{model}.npz"
 
     @staticmethod
     def _key(text: str) -> str:
@@ -321,6 +321,15 @@ class CardIndex:
             if current is None or score > current.score:
                 best[self._owner[row]] = CardMatch(card, score, cosine, overlap, self._texts[row])
         return sorted(best.values(), key=lambda m: -m.score)[:k]
+
+    def nearest(self, vector: Sequence[float] | np.ndarray, k: int = 1) -> float:
+        """The mean cosine of a question vector's ``k`` nearest card phrasings (how close the cards come)."""
+        self.ensure_ready()
+        if not self._texts:
+            return 0.0
+        cosines = self._matrix @ np.asarray(vector, dtype=np.float32)
+        k = min(k, len(cosines))
+        return float(np.mean(np.partition(cosines, -k)[-k:]))
 
     def unknown_subject_words(self, question: str) -> set[str]:
         """The question's subject words (stemmed) that no card uses at all: typos, or a subject the

@@ -10,6 +10,10 @@ In this order:
    both sides.
 3. Else "I don't know", naming only the topics that really are close.
 
+A question from outside the field (its subject words unknown to the cards and notes, or closer to the
+everyday questions of ``knowledge/scope/`` than to any card: see ``scope``) needs a wider card margin
+and is never answered from a section.
+
 Every answer offers related questions (the card's related cards, or the closest cards). The body
 never holds a file path or a sentence about the notes themselves ("This note covers ...").
 """
@@ -23,6 +27,7 @@ from dataclasses import dataclass
 from bot.study.answering.cards import CardIndex, CardMatch
 from bot.study.answering.model import Answer, Citation, RelatedQuestion, dont_know
 from bot.study.answering.questions import question_kind, subject_of, subject_words, without_field
+from bot.study.answering.scope import Scope
 from bot.study.banks import Card, CardKind
 from bot.study.keyword import keyword_tokens
 from bot.study.retrieval import Passage
@@ -76,9 +81,10 @@ class ComposerSettings:
 class Composer:
     """Question + retrieved passages + card matches -> one answer (see the module docstring)."""
 
-    def __init__(self, settings: ComposerSettings, cards: CardIndex | None = None) -> None:
+    def __init__(self, settings: ComposerSettings, cards: CardIndex | None = None, scope: Scope | None = None) -> None:
         self.settings = settings
         self.cards = cards
+        self.scope = scope
 
     # ---- the three paths --------------------------------------------------------------------------
 
@@ -93,7 +99,7 @@ class Composer:
     ) -> Answer:
         """``answered``: the card that answered the previous turn, for a follow-up (see ``_not_again``)."""
         s = self.settings
-        foreign = self._foreign(question, passages)
+        foreign = self._foreign(question, passages) or self._everyday(question, passages)
         bar = s.card_threshold + (s.foreign_margin if foreign else 0.0)
         if answered:
             matches = self._not_again(question, matches, answered, bar)
@@ -140,6 +146,14 @@ class Composer:
             seen |= set(keyword_tokens(f"{p.title} {p.section} {p.text}"))
         foreign = [w for w in unknown - seen if not self.cards.looks_misspelt(w)]
         return 2 * len(foreign) >= len(subject)
+
+    def _everyday(self, question: str, passages: Sequence[Passage]) -> bool:
+        """The question reads as everyday life (``Scope``), unless it names a subject that the retrieved
+        notes know and no card does: a server's own material ("how is cricket scored" over a
+        server's cricket-analytics notes) is theirs to ask about."""
+        if self.scope is None or not self.scope.outside(question):
+            return False
+        return not self._beyond_the_cards(question, passages)
 
     def _beyond_the_cards(self, question: str, passages: Sequence[Passage]) -> bool:
         """The question names a subject that no card knows but the retrieved notes do (a server's own

@@ -20,6 +20,7 @@ from bot.study.answering.composer import Composer, ComposerSettings, relevant
 from bot.study.answering.llm import LLMComposer
 from bot.study.answering.model import Answer
 from bot.study.answering.questions import follow_up_query
+from bot.study.answering.scope import Scope
 from bot.study.errors import EmptyKnowledgeBase
 from bot.study.retrieval import LangChainRetriever, Passage, Retriever, passage_from_document
 
@@ -40,6 +41,7 @@ class AnswerService:
         *,
         settings: ComposerSettings | None = None,
         cards: CardIndex | None = None,
+        scope: Scope | None = None,
         llm: BaseChatModel | None = None,
         llm_timeout: float = 30.0,
         metrics: Metrics | None = None,
@@ -49,7 +51,7 @@ class AnswerService:
         self.metrics = metrics
         self.cpu = retriever.cpu  # composing is Python work too: the same gate as searching
         self.settings = settings or ComposerSettings()
-        self.composer = Composer(self.settings, cards)
+        self.composer = Composer(self.settings, cards, scope)
         self.llm = LLMComposer(llm) if llm is not None else None
         self.llm_timeout = llm_timeout
         self.lc_retriever = LangChainRetriever(retriever=retriever, k=retriever.k)
