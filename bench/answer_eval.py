@@ -226,7 +226,7 @@ def main() -> None:
 
     def new(config: Config) -> Compose:
         threshold, weights = config
-        composer = Composer(replace(base, card_threshold=threshold), services.cards)
+        composer = Composer(replace(base, card_threshold=threshold), services.cards, answers.composer.scope)
         return lambda p: composer.compose(
             p.searched, p.passages, matches[weights][p.item.id], answers._section, answered=p.answered
         )
