@@ -160,6 +160,21 @@ def test_everyday_life_in_the_fields_words_is_refused_but_a_servers_own_notes_ar
     assert answer.grounded and answer.citations[0].passage.source == "guild/cricket.md", answer.text
 
 
+def test_a_story_asked_for_is_never_the_opening_of_a_note(knowledge_services: Services) -> None:
+    # No card tells this story, and a note's opening would answer another question ("Tell me about a
+    # time you pushed back on a deadline ..."): "I don't know", naming the STAR topic.
+    question = "tell me about a time missing or bad documentation caused a problem, and what you changed afterwards"
+    answer = knowledge_services.answers.ask_sync(question)
+    assert not answer.grounded and any("STAR" in t for t in answer.closest_topics), answer.text
+
+
+def test_a_supporting_sentence_is_added_only_for_the_subject(knowledge_services: Services) -> None:
+    # "set" is a word of the question the card leaves out, but not its subject: the card stands alone.
+    answer = knowledge_services.answers.ask_sync("what's an out-of-time validation set")
+    card = knowledge_services.cards.by_id[answer.card_id or ""]
+    assert _body(answer.text) == card.answer.strip() and "[2]" not in answer.text, answer.text
+
+
 def test_never_an_empty_answer(knowledge_services: Services) -> None:
     for question in ("What is accuracy?", "what is ML", "explain", "gpu", "transformers?", "k"):
         answer = knowledge_services.answers.ask_sync(question)

@@ -190,7 +190,10 @@ class Composer:
         """One sentence of the notes that covers a word of the question the card's answer leaves out."""
         # The field is not a word the card left out: "what's a transformer in deep learning" must not
         # bring in a sentence for having "deep" in it.
-        missing = set(terms(without_field(question))) - set(terms(card.answer)) - set(terms(card.question))
+        # Only the question's subject counts: "what's an out-of-time validation set" must not bring in a
+        # sentence for "set" (its subject is "out-of-time validation").
+        subject = " ".join(subject_words(question))
+        missing = set(terms(without_field(subject))) - set(terms(card.answer)) - set(terms(card.question))
         if not missing:
             return None
         note = card.source.note
@@ -210,6 +213,8 @@ class Composer:
 
     def _from_section(self, question: str, passages: Sequence[Passage]) -> Answer | None:
         kind = question_kind(question)
+        if kind is CardKind.behavioral:  # a story is asked for: a note's opening would answer another question
+            return None
         subject = subject_words(question)
         wanted = set(keyword_tokens(" ".join(subject)))
 
