@@ -65,11 +65,14 @@ def write(rubric: Rubric, grade: Grade, reading: Reading) -> str:
     n = len(rubric.key_points)
     parts = [HEADS[grade.verdict]]
     # Points matched, no single claim caught as wrong, and still "incorrect": the scorer read the answer as a
-    # confident wrong one in the subject's words, so what matched is not to be trusted ("You got:
-    # “optimizer.step() already clears the gradients”" would teach the mistake): the key points are named.
+    # confident wrong one in the subject's words (or could not read a right one), so what matched is not
+    # to be trusted ("You got: “optimizer.step() already clears the gradients”" would teach the mistake):
+    # the key points are named.
     doubtful = grade.verdict is Verdict.incorrect and bool(grade.covered) and not grade.wrong and not grade.red_flags
     if doubtful:
-        parts.append("It uses the subject's words, but what it claims does not hold up against the key points.")
+        # No claim was caught as wrong, so none is named: the grader may have missed a right answer put
+        # in other words (terse notes, a worked example), and the learner is asked to compare.
+        parts.append("It is on the subject, but what it claims does not match the key points; compare them with yours.")
         parts.append(_listed("The key points: ", rubric.key_points))
     elif grade.verdict is Verdict.partial and not grade.covered:
         # "Partly right. You covered 0 of 5" contradicts itself: the answer is on the subject as a whole.
