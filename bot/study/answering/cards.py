@@ -89,6 +89,13 @@ def kinds_agree(asked: CardKind | None, card: CardKind) -> bool:
     return asked is None or asked is card or frozenset({asked, card}) in _COMPATIBLE
 
 
+def mean_nearest(matrix: np.ndarray, vector: Sequence[float] | np.ndarray, k: int) -> float:
+    """The mean cosine of a (unit) vector's ``k`` nearest rows of ``matrix``."""
+    cosines = matrix @ np.asarray(vector, dtype=np.float32)
+    k = min(k, len(cosines))
+    return float(np.mean(np.partition(cosines, -k)[-k:]))
+
+
 class CardVectors:
     """Phrasing embeddings cached in one ``.npz`` file per model, keyed by each text's hash.
 
@@ -327,9 +334,7 @@ class CardIndex:
         self.ensure_ready()
         if not self._texts:
             return 0.0
-        cosines = self._matrix @ np.asarray(vector, dtype=np.float32)
-        k = min(k, len(cosines))
-        return float(np.mean(np.partition(cosines, -k)[-k:]))
+        return mean_nearest(self._matrix, vector, k)
 
     def unknown_subject_words(self, question: str) -> set[str]:
         """The question's subject words (stemmed) that no card uses at all: typos, or a subject the

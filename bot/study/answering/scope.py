@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bot.study.answering.cards import CardIndex, CardVectors
+from bot.study.answering.cards import CardIndex, CardVectors, mean_nearest
 from bot.study.embedding import Embedder
 
 
@@ -60,10 +60,7 @@ class Scope:
         if not len(self._matrix):
             return -1.0
         q = np.asarray(vector if vector is not None else self.embedder.embed_query(question), dtype=np.float32)
-        cosines = self._matrix @ q
-        k = min(self.neighbours, len(cosines))
-        everyday = float(np.mean(np.partition(cosines, -k)[-k:]))
-        return everyday - self.cards.nearest(q, self.neighbours)
+        return mean_nearest(self._matrix, q, self.neighbours) - self.cards.nearest(q, self.neighbours)
 
     def outside(self, question: str, vector: Sequence[float] | None = None) -> bool:
         """The question reads as everyday life rather than the field."""
