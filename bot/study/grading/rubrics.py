@@ -38,6 +38,7 @@ CARD_MATCH_THRESHOLD = 0.5
 MIN_POINT_WORDS = 5
 
 _ILLUSTRATION = re.compile(r"^(?:for example|for instance|e\.g\.)[,:]?\s", re.IGNORECASE)
+_FIGURE = re.compile(r"(?<![\w.])\d+(?:,\d{3})*(?:\.\d+)?")
 
 Titles = Callable[[str], str]  # note path in knowledge/ -> the note's title
 
@@ -91,9 +92,14 @@ class Rubrics:
                       self._mistakes(item.topic))  # fmt: skip
 
     def for_card(self, card: Card, question: str | None = None) -> Rubric:
-        """A card's answer as a rubric: each sentence a key point (short asides folded into the previous)."""
+        """A card's answer as a rubric: each sentence a key point (short asides folded into the previous).
+        For a question with numbers of its own that the card's example does not use, the sentences
+        with the example's numbers are left out (see ``_other_figures``)."""
         points: list[str] = []
         sentences = card_sentences(card.answer)
+        if question is not None and _other_figures(question, card.answer):
+            own = _figures(question)
+            sentences = [s for s in sentences if _figures(s) <= own]
         if card.kind not in (CardKind.example, CardKind.behavioral):
             # "For example, with Q1 = 20 and Q3 = 40 ..." illustrates a point: an answer with its own
             # example, or none, has not missed anything.
@@ -146,11 +152,28 @@ class Rubrics:
             if matches:
                 best_card = matches[0]
                 if best_card.score >= CARD_MATCH_THRESHOLD:
-                    return self.for_card(best_card.card, question)
+                    rubric = self.for_card(best_card.card, question)
+                    if len(rubric.key_points) >= 2:
+                        return rubric
         if best_card is not None and best_card.cosine > item_score:
             closest = best_card.card.question
         hint = f" The closest question I can grade: “{closest}”" if closest else ""
         raise CannotGrade(f"I can't grade that question reliably: no rubric in the study notes matches it.{hint}")
+
+
+def _figures(text: str) -> set[float]:
+    """The numbers a text states, other than 0 and 1 ("1,000" and "1000" alike)."""
+    found = {float(m.group(0).replace(",", "")) for m in _FIGURE.finditer(text)}
+    return found - {0.0, 1.0}
+
+
+def _other_figures(question: str, answer: str) -> bool:
+    """The question brings its own numbers (two or more) and the card's answer works with others: at
+    most half of the question's are in it. "TP=30, FP=10, FN=60, TN=900: what are precision and
+    recall?" matched to a worked example with TP = 40 and FP = 20: that example's results are not
+    this question's, and an answer that computes the right ones must not read as wrong numbers."""
+    own, theirs = _figures(question), _figures(answer)
+    return len(own) >= 2 and len(theirs) >= 2 and 2 * len(own & theirs) <= len(own)
 
 
 def _star_lines(example: str) -> str:
