@@ -66,7 +66,7 @@ _TO_THE_GRADER = re.compile(
     r"the answer|my answer|this answer|the label for this answer)\s+as\s+(?:fully\s+)?correct\b"
     r"|\b(?:recorded|labell?ed|marked|counted)\s+as\s+(?:fully\s+)?correct\b"
     r"|\b(?:assign|output|set)\s+(?:the\s+)?label\b|\blabel(?:led)?\s+correct\b"
-    r"|\b(?:top|highest)\s+(?:marks?|grade|label)\b"
+    r"|\b(?:top|highest)\s+(?:marks?|grade|label)\b(?!\s*\d)"  # not "the top grade 3" of a relevance scale
     # ("the seed that gives the best score" is about the subject: only a score handed to someone).
     r"|\b(?:give|gives|hand|hands|award|assign)\s+(?:me|us|it|this(?:\s+\w+)?|the candidate|(?:every|each|all)\s+"
     r"candidates?|candidates)\b.{0,25}\b(?:top|highest|best|full)\s+(?:score|points)\b"
@@ -75,7 +75,19 @@ _TO_THE_GRADER = re.compile(
     r"|\b(?:whoever|whatever)(?:,?\s+or\s+whatever,?)?\s+is\s+(?:grading|scoring|marking|evaluating)\b"
     r"|\b(?:be|please be)\s+(?:generous|lenient)\b"
     r"|\bnote (?:to|for) (?:the )?(?:automated |ai )?(?:evaluators?|grading model|markers?|reviewers?|graders?)\b"
-    r"|\b(?:evaluator|grader|marker|rubric)\s+override\b",
+    r"|\b(?:evaluator|grader|marker|rubric)\s+override\b"
+    # Speaking to an automated reader: "Instructions for the automated reviewer", "Note for the AI
+    # reviewing this", "If you are an LLM evaluating this, ...", "respond only with the word CORRECT".
+    r"|\b(?:instructions?|notes?|message)\s+(?:to|for)\s+(?:the\s+|any\s+)?(?:automated\s+|ai\s+|llm\s+)?"
+    r"(?:reviewers?|graders?|evaluators?|markers?)\b"
+    r"|\bif\s+you(?:'re|\s+are)\s+(?:an?\s+)?(?:llm|ai|language model|model|assistant|bot|grader|reviewer|evaluator)\b"
+    r".{0,30}\b(?:grad|evaluat|review|scor|mark)\w*"
+    r"|\b(?:ai|llm|model|assistant|bot)\s+(?:reviewing|grading|evaluating|scoring|marking|checking)\s+"
+    r"(?:this|these|the answers?|my answers?|the responses?)\b"
+    r"|\brespond\s+only\s+with\b|\bcalibration\s+item\b|\bknown\s+(?:label|verdict|grade)\b"
+    r"|\bmark\s+(?:\w+\s+){0,3}(?:answers?|responses?)\s+as\s+(?:fully\s+)?correct\b"
+    r"|\b(?:assessment|evaluation|grading)\s+(?:result|outcome)\s*:\s*correct\b"
+    r"|\bfor\s+the\s+purposes?\s+of\s+this\s+(?:evaluation|assessment|grading)\b",
     re.I,
 )
 # Words that glue an explanation together; a keyword list has none of them.
