@@ -260,6 +260,8 @@ def test_question_kinds(question: str, kind: CardKind) -> None:
         # "the two" and "both" point back at a comparison
         ("can you mix the two?", "can you mix dropout?"),
         ("do both need tuning?", "do dropout need tuning?"),
+        # a question put to what was just said, with a few words of its own
+        ("is that a wrapper method or an embedded one?", "is dropout a wrapper method or an embedded one?"),
     ],
 )
 def test_follow_up_questions_take_the_previous_subject(question: str, expected: str) -> None:
@@ -276,6 +278,7 @@ def test_follow_up_questions_take_the_previous_subject(question: str, expected: 
         # an "it" that points at nothing
         "is it actually ok to drop outliers",
         "is it worth scaling features for trees",
+        "does it matter whether i scale features for tree models",
     ],
 )
 def test_questions_with_a_subject_of_their_own_are_not_follow_ups(question: str) -> None:

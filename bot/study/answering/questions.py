@@ -97,6 +97,13 @@ _CATCH = re.compile(
     r"\b(?:what'?s|whats|what is|is there|are there|any)\s+(?:the\s+|a\s+|other\s+)?(?:catch|gotchas?)\b", re.IGNORECASE
 )
 _LEAD = re.compile(r"^\s*(and|but|so|ok|okay|then|also|what about|how about)\b[\s,]*", re.IGNORECASE)
+# "is that a wrapper method or an embedded one?": a question put to what was just said ("is it worth
+# ...", "does it matter ..." point at nothing).
+_OF_THAT = re.compile(
+    r"^\s*(?:is|was|does|did|would|will|can|could|should|isn'?t|doesn'?t)\s+(?:that|it|this|they|those|these)\b"
+    r"(?!\s+(?:\w+\s+)?(?:worth|ok|okay|fine|normal|true|possible|make sense|matter))",
+    re.IGNORECASE,
+)
 
 
 # "What's a transformer in deep learning?": the field every question here is in says nothing of the
@@ -128,6 +135,8 @@ def is_follow_up(question: str) -> bool:
     if not own:
         return True
     if _LEAD.match(question) and len(own) <= 3:
+        return True
+    if _OF_THAT.match(question) and len(own) <= 4:
         return True
     return bool(_PRONOUN.search(_EXPLETIVE.sub(" ", question))) and len(own) <= 2
 
