@@ -556,7 +556,7 @@ def test_a_cards_illustration_is_not_a_key_point(grader: Grader, card_index: Car
     assert any(p.startswith("Take a parent node") for p in grader.rubric_for_card(worked).key_points)
 
 
-def test_a_worked_example_with_other_numbers_gives_no_key_points_for_them(grader: Grader, card_index: CardIndex) -> None:
+def test_a_worked_example_with_other_numbers_is_left_out(grader: Grader, card_index: CardIndex) -> None:
     """A question with numbers of its own is not graded against a worked example's other numbers: an
     answer that computes the right precision (30 / 40) would read as a wrong number against 40 / 60."""
     card = card_index.by_id["classification-metrics-c05"]
