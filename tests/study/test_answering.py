@@ -173,6 +173,17 @@ def test_a_supporting_sentence_is_added_only_for_the_subject(knowledge_services:
     answer = knowledge_services.answers.ask_sync("what's an out-of-time validation set")
     card = knowledge_services.cards.by_id[answer.card_id or ""]
     assert _body(answer.text) == card.answer.strip() and "[2]" not in answer.text, answer.text
+    # A long question in the learner's words leaves out many words; one of them alone brings in nothing
+    # ("DataLoader(num_workers=8) ..." for a question on memory after `del`), and a sentence that only
+    # sets up another example ("Suppose the query point is at the origin ...") is never added.
+    long = knowledge_services.answers.ask_sync(
+        "i deleted my model and tensors with del in pytorch but nvidia-smi still shows 20gb used. memory leak?"
+    )
+    assert long.composer == "card" and "num_workers" not in long.text, long.text
+    worked = knowledge_services.answers.ask_sync(
+        "knn by hand, k=3, euclidean. points (1,1) cat, (2,3) cat, (3,3) dog, (5,5) dog, (4,2) dog. predict (2,2)?"
+    )
+    assert worked.composer == "card" and "Suppose" not in worked.text, worked.text
 
 
 def test_never_an_empty_answer(knowledge_services: Services) -> None:

@@ -198,16 +198,19 @@ class Composer:
             return None
         note = card.source.note
         said = set(terms(card.answer))
+        # A long question in the learner's own words leaves out many words that are not its subject
+        # ("i deleted my model ... nvidia-smi still shows 20gb used"): one of them alone is no reason.
+        needed = 1 if len(missing) <= 3 else 2
         for p in passages[:3]:
             if p.score < self.settings.min_relevance + 0.1 or not p.source.endswith(note):
                 continue
             for sentence in passage_sentences(p.text):
-                if is_meta(sentence) or len(sentence.split()) < 6 or len(sentence) > 300:
+                if is_meta(sentence) or len(sentence.split()) < 6 or len(sentence) > 300 or _unfit(sentence):
                     continue
                 own = set(terms(sentence))
                 if len(own & said) >= 0.5 * len(own):  # it mostly repeats the card: it adds nothing
                     continue
-                if missing & own:
+                if len(missing & own) >= needed:
                     return sentence, p
         return None
 
@@ -293,6 +296,15 @@ class Composer:
         """Close cards as questions to ask next, when no card answered this one."""
         picked = [m.card for m in matches if m.score >= self.settings.suggest_floor and m.card.id not in exclude]
         return [RelatedQuestion(c.id, c.question) for c in picked[: self.settings.related]]
+
+
+# A sentence that only sets up an example ("Suppose the query point is at the origin ...") or asks a
+# question ("What decision will the prediction change?") says nothing on its own.
+_SETUP = re.compile(r"^(?:suppose|imagine|consider|take|say|let's say|picture)\b|[?:]$", re.IGNORECASE)
+
+
+def _unfit(sentence: str) -> bool:
+    return bool(_SETUP.search(sentence.strip()))
 
 
 def _defines(opening: list[str], subject: list[str]) -> bool:
