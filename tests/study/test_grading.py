@@ -909,6 +909,7 @@ POINT_EVAL = "model.eval() does not disable gradient tracking."
 POINT_RUNNING = "In eval mode batch normalization uses its running statistics."
 POINT_P_VALUE = "A p-value is not the probability that the null hypothesis is true."
 POINT_SOFT = "The teacher's soft targets carry far more information per example than a one-hot label."
+POINT_DROPOUT_OFF = "At inference time dropout is switched off and every unit is used."
 
 
 @pytest.mark.parametrize(
@@ -929,6 +930,9 @@ POINT_SOFT = "The teacher's soft targets carry far more information per example 
         ("the soft probabilities don't carry more information", POINT_SOFT, True),
         # A harm denied affirms what the point says.
         ("separate environments won't conflict with each other", POINT_VENV, False),
+        # Notes that switch something off in two words ("dropout off") say what "is switched off" says.
+        ("inference: dropout off, every unit used.", POINT_DROPOUT_OFF, False),
+        ("at inference dropout stays on", POINT_DROPOUT_OFF, True),
     ],
 )
 def test_a_claim_opposes_a_point_only_when_it_negates_what_the_point_says(

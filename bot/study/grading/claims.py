@@ -495,11 +495,16 @@ def _point_terms(point: str) -> frozenset[str]:
     return frozenset(content_terms(point))
 
 
+# Notes that switch something off in two words at the start of a clause: "inference: dropout off, every
+# unit used" says what "dropout is switched off" says.
+_TERSE_OFF = re.compile(r"(?:^|[:;(,])\s*[a-z][\w-]*\s+off\b(?!-)", re.IGNORECASE)
+
+
 @lru_cache(maxsize=4096)
 def _denies(text: str) -> bool:
-    """``negated``, with verbs that deny ("stops", "prevents", "disables") counted as negations too, and a
-    denied harm ("don't clash") not counted."""
-    flips = len(_DENYING_VERB.findall(text)) + len(_HARM_DENIED.findall(text))
+    """``negated``, with verbs that deny ("stops", "prevents", "disables", notes' "dropout off") counted as
+    negations too, and a denied harm ("don't clash") not counted."""
+    flips = len(_DENYING_VERB.findall(text)) + len(_HARM_DENIED.findall(text)) + len(_TERSE_OFF.findall(text))
     return negated(text) != (flips % 2 == 1)
 
 
