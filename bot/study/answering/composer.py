@@ -205,7 +205,12 @@ class Composer:
             if p.score < self.settings.min_relevance + 0.1 or not p.source.endswith(note):
                 continue
             for sentence in passage_sentences(p.text):
-                if is_meta(sentence) or len(sentence.split()) < 6 or len(sentence) > 300 or _unfit(sentence):
+                if (
+                    is_meta(sentence)
+                    or len(sentence.split()) < 6
+                    or len(sentence) > 300
+                    or _SETUP.search(sentence.strip())
+                ):
                     continue
                 own = set(terms(sentence))
                 if len(own & said) >= 0.5 * len(own):  # it mostly repeats the card: it adds nothing
@@ -301,10 +306,6 @@ class Composer:
 # A sentence that only sets up an example ("Suppose the query point is at the origin ...") or asks a
 # question ("What decision will the prediction change?") says nothing on its own.
 _SETUP = re.compile(r"^(?:suppose|imagine|consider|take|say|let's say|picture)\b|[?:]$", re.IGNORECASE)
-
-
-def _unfit(sentence: str) -> bool:
-    return bool(_SETUP.search(sentence.strip()))
 
 
 def _defines(opening: list[str], subject: list[str]) -> bool:

@@ -97,8 +97,8 @@ class Rubrics:
         with the example's numbers are left out (see ``_other_figures``)."""
         points: list[str] = []
         sentences = card_sentences(card.answer)
-        if question is not None and _other_figures(question, card.answer):
-            own = _figures(question)
+        own = _figures(question) if question is not None else set()
+        if _other_figures(own, card.answer):
             sentences = [s for s in sentences if _figures(s) <= own]
         if card.kind not in (CardKind.example, CardKind.behavioral):
             # "For example, with Q1 = 20 and Q3 = 40 ..." illustrates a point: an answer with its own
@@ -167,12 +167,13 @@ def _figures(text: str) -> set[float]:
     return found - {0.0, 1.0}
 
 
-def _other_figures(question: str, answer: str) -> bool:
+def _other_figures(own: set[float], answer: str) -> bool:
     """The question brings its own numbers (two or more) and the card's answer works with others: at
     most half of the question's are in it. "TP=30, FP=10, FN=60, TN=900: what are precision and
     recall?" matched to a worked example with TP = 40 and FP = 20: that example's results are not
-    this question's, and an answer that computes the right ones must not read as wrong numbers."""
-    own, theirs = _figures(question), _figures(answer)
+    this question's, and an answer that computes the right ones must not read as wrong numbers.
+    ``own`` holds the question's numbers."""
+    theirs = _figures(answer)
     return len(own) >= 2 and len(theirs) >= 2 and 2 * len(own & theirs) <= len(own)
 
 
