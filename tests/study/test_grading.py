@@ -949,3 +949,50 @@ def test_the_other_side_named_inside_a_clause_is_not_a_swap() -> None:
     assert swapped_roles(
         "L2 drives weights to exactly zero", "L1 drives weights to exactly zero, L2 shrinks them smoothly"
     )
+
+
+POINT_RESET = (
+    "Reset has three modes: `--soft` keeps the undone changes staged, `--mixed`, the default, keeps them "
+    "unstaged in the working tree, and `--hard` discards them."
+)
+POINT_VIEW = (
+    "A basic slice like `x[10:20]` is a view onto the same memory as the original, so writing to it changes "
+    "`x`, while boolean masks and integer-array indexing such as `x[x > 0]` or `x[[1, 5]]` return copies."
+)
+VIEW_OR_COPY = (("view", "copy"),)
+
+
+@pytest.mark.parametrize(
+    ("claim", "point", "pairs", "swapped"),
+    [
+        # Options a point names as code (flags, one command's subcommands) are pairs of their own.
+        ("--mixed, the default, keeps the undone changes staged so you can commit them again.", POINT_RESET, (), True),
+        ("--soft keeps the undone changes staged, ready to commit again", POINT_RESET, (), False),
+        # What the point says of one option ends where the next one starts: "--soft keeps ... staged,
+        # --mixed ... working tree" is not all about --soft.
+        ("--hard resets the staging area and the working directory as well", POINT_RESET, (), False),
+        # The question's two things ("a view or a copy"), told apart by what is said before them.
+        ("Basic slicing like a[1:5] or a[:, 0] gives you a copy", POINT_VIEW, VIEW_OR_COPY, True),
+        ("a boolean mask gives you a view onto the original buffer", POINT_VIEW, VIEW_OR_COPY, True),
+        ("basic slicing gives a view onto the same buffer, so writes go through", POINT_VIEW, VIEW_OR_COPY, False),
+        ("integer array indexing returns a copy", POINT_VIEW, VIEW_OR_COPY, False),
+    ],
+)
+def test_options_named_in_a_point_and_the_questions_two_things_are_checked_for_swaps(
+    claim: str, point: str, pairs: tuple[tuple[str, str], ...], swapped: bool
+) -> None:
+    assert swapped_roles(claim, point, pairs) is swapped
+
+
+def test_steps_named_as_code_are_not_options_and_when_words_are_not_subjects() -> None:
+    point = (
+        "Keras fixes which weights are trainable when the model is compiled, so after changing `trainable` you "
+        "must call `compile()` again before `fit()`."
+    )
+    assert not swapped_roles("trainable is read at compile() so changing it after compile is ignored", point)
+    assert not swapped_roles("so you must call compile() again after every change", point)
+
+
+def test_a_question_that_sets_two_single_things_side_by_side_gives_their_pair() -> None:
+    assert ("view", "copy") in question_pairs("In NumPy, when does indexing give you a view and when a copy?")
+    assert ("cnn", "rnn") in question_pairs("Would you use a CNN or an RNN for a sequence of images?")

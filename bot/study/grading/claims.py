@@ -146,6 +146,8 @@ def _numbers(text: str) -> list[float]:
 
 @lru_cache(maxsize=4096)
 def _phrase_pattern(phrase: str) -> re.Pattern[str]:
+    if re.search(r"[^aeiou]y$", phrase):  # "copy" / "copies"
+        return re.compile(r"(?<![a-z0-9])" + re.escape(phrase[:-1]) + r"(?:y|ies)(?![a-z0-9])")
     plural = r"(?:e?s)?" if phrase[-1:].isalpha() else ""
     return re.compile(r"(?<![a-z0-9])" + re.escape(phrase) + plural + r"(?![a-z0-9])")
 
@@ -154,19 +156,20 @@ def _phrase_pattern(phrase: str) -> re.Pattern[str]:
 def _phrase_positions(text: str, phrase: str) -> tuple[int, ...]:
     """Where a phrase occurs as words of its own, in the singular or plural ("eigenvector(s)"). Cached:
     every claim is compared with every key point, and key points repeat across answers."""
-    if phrase not in text:
+    if (phrase[:-1] if phrase.endswith("y") else phrase) not in text:
         return ()
     return tuple(m.start() for m in _phrase_pattern(phrase).finditer(text))
 
 
-def _context(text: str, phrase: str, other: str) -> set[str]:
-    """The words said about ``phrase``: from it to the other side's first mention after it, or the end
-    of its clause. When nothing is said after it, because it ends its clause ("the constant that
-    minimizes MAE is the median"), the words before it in the same clause."""
+def _context(text: str, phrase: str, other: str, stops: Sequence[str] = ()) -> set[str]:
+    """The words said about ``phrase``: from it to the other side's first mention after it (or of one
+    of ``stops``, the other items of its list), or the end of its clause. When nothing is said after
+    it, because it ends its clause ("the constant that minimizes MAE is the median"), the words before
+    it in the same clause."""
     out: set[str] = set()
     for start in _phrase_positions(text, phrase):
         after = text[start + len(phrase) :]
-        cut = [p for p in _phrase_positions(after, other)]
+        cut = sorted(p for o in (other, *stops) if o != phrase for p in _phrase_positions(after, o))
         segment = after[: cut[0]] if cut else after
         segment = re.split(r"[.;]|\b(?:while|whereas|but)\b", segment)[0]
         said = set(content_terms(segment))
@@ -194,18 +197,49 @@ def _says(text: str, phrase: str) -> bool:
     return len(phrase.split()) == 1 and len(wanted) == 1 and wanted[0] in set(content_terms(text))
 
 
+# Code a key point names side by side: `--soft`, `--mixed` and `--hard`; `model.eval()` and `torch.no_grad()`.
+_CODE = re.compile(r"`([^`\n]{2,40})`")
+
+
+@lru_cache(maxsize=4096)
+def point_pairs(point: str) -> tuple[tuple[str, str], ...]:
+    """The pairs among the short code terms of one key point: an answer that says of one what the
+    point says of another has swapped them, as with any other pair."""
+    terms: list[str] = []
+    for m in _CODE.finditer(point):
+        term = " ".join(m.group(1).lower().split())
+        if len(term.split()) <= 3 and content_terms(term) and term not in terms:
+            terms.append(term)
+    return tuple((a, b) for i, a in enumerate(terms) for b in terms[i + 1 :] if _siblings(a, b))
+
+
+def _siblings(a: str, b: str) -> bool:
+    """Two options of one thing: flags (`--soft`, `--hard`), or one command's subcommands (`git revert`,
+    `git reset`). Other code a point names side by side (`compile()` then `fit()`) is steps, not options."""
+    if a in b or b in a:
+        return False
+    if a.startswith("-") and b.startswith("-"):
+        return True
+    aw, bw = a.split(), b.split()
+    return len(aw) == len(bw) == 2 and aw[0] == bw[0]
+
+
 def swapped_roles(claim: str, point: str, pairs: Sequence[tuple[str, str]] = ()) -> bool:
     """Both sides of a pair in both texts, and what the point says of one the claim says of the other.
-    ``pairs`` adds the question's own pairs (``question_pairs``) to the usual ones."""
-    c, p = claim.lower(), point.lower()
-    every = [*PAIRS, *pairs]
+    ``pairs`` adds the question's own pairs (``question_pairs``) to the usual ones, and the point's
+    code terms are pairs too (``point_pairs``)."""
+    c, p = claim.lower(), _CODE.sub(lambda m: m.group(1).replace(",", " "), point.lower())
+    listed = point_pairs(point)
+    every = [*PAIRS, *pairs, *listed]
+    stops = tuple({t for pair in listed for t in pair})
+    named = {*pairs, *listed}
     for a, b in every:
         if not (_phrase_positions(p, a) and _phrase_positions(p, b)):
             continue
         if not (_phrase_positions(c, a) and _phrase_positions(c, b)):
             continue
-        pa, pb = _context(p, a, b), _context(p, b, a)
-        ca, cb = _context(c, a, b), _context(c, b, a)
+        pa, pb = _context(p, a, b, stops), _context(p, b, a, stops)
+        ca, cb = _context(c, a, b, stops), _context(c, b, a, stops)
         straight = len(ca & pa) + len(cb & pb)
         crossed = len(ca & pb) + len(cb & pa)
         if crossed > straight and crossed >= 2:
@@ -219,19 +253,45 @@ def swapped_roles(claim: str, point: str, pairs: Sequence[tuple[str, str]] = ())
             claim_has_x = bool(_phrase_positions(c, x))
             if not claim_has_x and _says(c, x):  # "train" for "training": the same side in other words
                 continue
-            said_of_x = _context(p, x, y)
-            around_c = _context(c, y, x)
+            said_of_x = _context(p, x, y, stops)
+            around_c = _context(c, y, x, stops)
             crossed = len(said_of_x & around_c)
             straight = max(
-                len(_context(p, y, x) & around_c) if _phrase_positions(p, y) else 0,
-                len(_context(c, x, y) & said_of_x) if claim_has_x else 0,
+                len(_context(p, y, x, stops) & around_c) if _phrase_positions(p, y) else 0,
+                len(_context(c, x, y, stops) & said_of_x) if claim_has_x else 0,
                 # "A Deployment keeps ... identical pod replicas running": the other side named inside
                 # what the point says of this one does not end what it says.
                 len(_clause_after(p, y) & around_c),
             )
             if crossed >= 2 and crossed > straight:
                 return True
+            # The question's own two things and the point's options (not "before"/"after" and the like,
+            # whose clause openings say when, not what): what the claim calls one, the point calls the other.
+            if not claim_has_x and (a, b) in named and _subject_swapped(c, p, x, y):
+                return True
     return False
+
+
+def _subject(text: str, phrase: str) -> set[str]:
+    """The words before a phrase in its clause, the thing it is said of: "a basic slice like x[1:5] is
+    a view" -> basic, slice."""
+    out: set[str] = set()
+    for start in _phrase_positions(text, phrase):
+        out |= set(content_terms(_CLAUSE.split(_BRACKETS.sub(" ", text[:start]))[-1]))
+    return {t[:4] for t in out - set(content_terms(phrase))}  # "slicing" and "slice" stem apart
+
+
+_BRACKETS = re.compile(r"\[[^\]]*\]|\([^)]*\)")  # "a[:, 0]" is no clause break
+_CLAUSE = re.compile(r"[.;,:]\s|\b(?:while|whereas|but)\b")
+
+
+def _subject_swapped(claim: str, point: str, x: str, y: str) -> bool:
+    """The claim calls y what the point calls x: "basic slicing gives you a copy" where the point has "a
+    basic slice is a view, while boolean masks return copies"."""
+    theirs, mine = _subject(point, x), _subject(claim, y)
+    crossed = len(theirs & mine)
+    straight = len(_subject(point, y) & mine) if _phrase_positions(point, y) else 0
+    return crossed >= 2 and crossed > straight
 
 
 # "the difference between A and B", "A vs B", "compare A and B", "A rather than B": the two things a
@@ -246,6 +306,8 @@ _RATHER = re.compile(
 )
 # "What are eigenvalues and eigenvectors?": two short things asked about together.
 _AND = re.compile(r"^\s*(?:what|how)\s+(?:are|is|do|does)\s+([\w.()' -]+?)\s+and\s+([\w.()' -]+?)\s*\?", re.I)
+# "a view or a copy", "a view and when a copy": two single things set against each other.
+_EITHER = re.compile(r"\b(?:a|an)\s+([a-z][\w-]*)\s+(?:or|and\s+when)\s+(?:a|an)\s+([a-z][\w-]*)\b", re.I)
 _TAIL = re.compile(r"\s+(?:in|for|of|on|with|during|as|when|at|to)\s+.*$", re.I)
 _LEAD = re.compile(r"^(?:the|a|an|its|their|your|using|use of)\s+", re.I)
 
@@ -289,7 +351,7 @@ def _distinct(a: str, b: str) -> tuple[str, str] | None:
 def question_pairs(question: str) -> tuple[tuple[str, str], ...]:
     """The pairs of terms a question contrasts, to check for swapped roles beside ``PAIRS``."""
     out: list[tuple[str, str]] = []
-    for pattern in (_BETWEEN, _VERSUS, _COMPARE, _RATHER, _AND):
+    for pattern in (_BETWEEN, _VERSUS, _COMPARE, _RATHER, _AND, _EITHER):
         for m in pattern.finditer(question):
             first = m.group(1)
             if pattern is _RATHER:  # "why does training need a type 2 table rather than ...": the last phrase
