@@ -638,6 +638,10 @@ def test_terse_notes_are_read_as_claims() -> None:
         "a CNN is the usual computer vision model"
     )
     assert plain("stationary = mean != trend", "") == "stationary is mean is not trend"
+    # A slash between words is "or"; in a formula it is a division.
+    assert plain("dropout / weight decay", "") == "dropout or weight decay"
+    assert plain("SE = 12 / sqrt(400) = 0.6", "") == "standard error = 12 / sqrt(400) = 0.6"
+    assert plain("SE is SD / n", "") == "standard error is standard deviation / n"
     # A name cut to its first word, and an abbreviation read as the rubric's phrase ("acquisition fn").
     search = (
         "what is the difference between grid search, random search and bayesian optimization? grid search tries "

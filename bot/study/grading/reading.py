@@ -210,7 +210,8 @@ _SHORTHAND = [
     (re.compile(r"\s+(?:!=|≠)\s+"), " is not "),
     (re.compile(r"(?<=[\w)])\s+=\s+(?=[A-Za-z(])"), " is "),
     (re.compile(r"\s+\+\s+(?=[A-Za-z])"), " and "),
-    (re.compile(r"(?<=\w)\s+/\s+(?=[A-Za-z])"), " or "),
+    # Between words ("dropout / weight decay"), not a division ("12 / sqrt(400)", "SD / n").
+    (re.compile(r"(?<=[A-Za-z]{2})\s+/\s+(?!(?:sqrt|log|ln|exp)\b|[A-Za-z]\b)(?=[A-Za-z])"), " or "),
     (re.compile(r"\bw/o\b", re.I), "without"),
     (re.compile(r"\bw/(?=\s)", re.I), "with"),
     (re.compile(r"\bb/c\b", re.I), "because"),
