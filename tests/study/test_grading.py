@@ -850,6 +850,22 @@ def test_a_misconception_in_an_answer_is_corrected_in_the_feedback(grader: Grade
     assert "You said “The raw Unix timestamp is the best feature" in grade.feedback and "in fact:" in grade.feedback
 
 
+def test_what_happens_if_you_make_the_mistake_is_not_the_mistake(grader: Grader) -> None:
+    """ "If you treat raw clicks as relevance labels, the ranker learns ..." explains the harm of a known
+    misconception; the same claim asserted is the misconception."""
+    rubric = grader.rubric_for_question("What is position bias in click logs, and why does it matter for a ranker?")
+    assert any("Raw clicks" in m.said for m in rubric.mistakes)
+    corrections = {m.correction for m in rubric.mistakes}
+    harm = grader.grade(
+        rubric, "If you treat raw clicks as relevance labels, the ranker learns to reproduce the current ranking."
+    )
+    assert not [w for w in harm.wrong if w.correction in corrections], harm.feedback
+    claim = grader.grade(
+        rubric, "Raw clicks are unbiased relevance labels, so you can train the ranker on them directly."
+    )
+    assert [w for w in claim.wrong if w.correction in corrections], claim.feedback
+
+
 def test_the_scorer_sees_a_stated_misconception_and_how_close_answers_come_to_one(grader: Grader) -> None:
     """The scorer's features carry the known mistakes stated and the softer evidence beside them (how
     near a claim comes to a misconception, ahead of its correction), which a right answer lacks."""

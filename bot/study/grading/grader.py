@@ -416,6 +416,9 @@ _ABSOLUTE = re.compile(
 )
 
 
+# A claim about what happens if someone does something: "if you treat raw clicks as labels, ...".
+_SUPPOSING = re.compile(r"^\s*(?:and |but |so )?(?:if|when|whenever|once)\s+(?:you|we|i|they|someone|people)\b", re.I)
+
 _LINK = re.compile(r"^(and|but|or|so|while|whereas)\s+")
 
 
@@ -461,6 +464,8 @@ def _known_mistakes(analysis: Analysis, p: Params) -> dict[int, int]:
                 restates = repeats_a_point(said, [*analysis.rubric.key_points, *corrections])
             if restates:
                 continue  # made of a key point's or a correction's own words: it states them
+            if _SUPPOSING.match(said) and not _SUPPOSING.match(mistake.said):
+                continue  # "If you treat raw clicks as labels, the ranker ...": the mistake's harm, not the mistake
             if _ABSOLUTE.search(mistake.said) and not _ABSOLUTE.search(said):
                 continue  # "its trees differ only in ..." needs a claim that says "only", not one that omits
             if denied != negated(mistake.said):
