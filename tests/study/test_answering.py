@@ -273,6 +273,12 @@ def test_question_kinds(question: str, kind: CardKind) -> None:
         ("do both need tuning?", "do dropout need tuning?"),
         # a question put to what was just said, with a few words of its own
         ("is that a wrapper method or an embedded one?", "is dropout a wrapper method or an embedded one?"),
+        # a pronoun before any word of the question's own points back, with up to four words after it
+        ("why is that so much lower than people guess?", "why is dropout so much lower than people guess?"),
+        (
+            "do i need it on every layer or is attention enough?",
+            "do i need dropout on every layer or is attention enough?",
+        ),
     ],
 )
 def test_follow_up_questions_take_the_previous_subject(question: str, expected: str) -> None:
@@ -290,6 +296,11 @@ def test_follow_up_questions_take_the_previous_subject(question: str, expected: 
         "is it actually ok to drop outliers",
         "is it worth scaling features for trees",
         "does it matter whether i scale features for tree models",
+        "what does it mean for two events to be independent",
+        # the pronoun points at something named earlier in the question itself
+        "what's an LSTM and why was it invented",
+        "should i just delete outliers? when is that ok",
+        "when would you use MAPE and whats wrong with it",
     ],
 )
 def test_questions_with_a_subject_of_their_own_are_not_follow_ups(question: str) -> None:

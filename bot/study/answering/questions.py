@@ -86,12 +86,16 @@ _GENERIC_TEXT = """
 """
 _GENERIC = frozenset(_GENERIC_TEXT.split())
 _PRONOUN = re.compile(r"\b(it|its|it's|this|that|they|them|these|those|their|the two|both|one(?!-))\b", re.IGNORECASE)
-# "is it worth ...", "is it ok to ...": an "it" that points at nothing.
+# "is it worth ...", "is it ok to ...", "what does it mean for ...": an "it" that points at nothing.
 _EXPLETIVE = re.compile(
     r"\b(is|was|would|will|does|did) it (\w+ )?(worth|ok|okay|fine|normal|bad|good|true|possible|right|wrong|"
-    r"better|worse|wise|necessary|safe|common|standard|a good idea|a bad idea|make sense)\b",
+    r"better|worse|wise|necessary|safe|common|standard|a good idea|a bad idea|make sense)\b"
+    r"|\bwhat does it (?:mean|look like) (?:for|when|if|to)\b|\bwhy is it called\b",
     re.IGNORECASE,
 )
+# Where a question's own earlier clause names what its pronoun points at: "what's an LSTM and why was
+# it invented", "should i delete outliers? when is that ok".
+_CLAUSE_END = re.compile(r"\s+and\s+|[?;,]\s*")
 # "what's the catch?" asks for the downsides, in words the cards' phrasings use.
 _CATCH = re.compile(
     r"\b(?:what'?s|whats|what is|is there|are there|any)\s+(?:the\s+|a\s+|other\s+)?(?:catch|gotchas?)\b", re.IGNORECASE
@@ -138,7 +142,16 @@ def is_follow_up(question: str) -> bool:
         return True
     if _OF_THAT.match(question) and len(own) <= 4:
         return True
-    return bool(_PRONOUN.search(_EXPLETIVE.sub(" ", question))) and len(own) <= 2
+    text = _EXPLETIVE.sub(" ", question)
+    pronoun = _PRONOUN.search(text)
+    if pronoun is None:
+        return False
+    clauses = _CLAUSE_END.split(text[: pronoun.start()])
+    if any(subject_words(c) for c in clauses[:-1]):  # it points back inside the question
+        return False
+    # A pronoun before any word of the question's own ("why is that so much lower than people guess?")
+    # points at the previous answer, with up to four words of its own; after them, with up to two.
+    return len(own) <= 2 or (len(own) <= 4 and not subject_words(clauses[-1]))
 
 
 def follow_up_query(question: str, previous_subject: str) -> str | None:
