@@ -1016,3 +1016,6 @@ def test_steps_named_as_code_are_not_options_and_when_words_are_not_subjects() -
 def test_a_question_that_sets_two_single_things_side_by_side_gives_their_pair() -> None:
     assert ("view", "copy") in question_pairs("In NumPy, when does indexing give you a view and when a copy?")
     assert ("cnn", "rnn") in question_pairs("Would you use a CNN or an RNN for a sequence of images?")
+    # "What do X and Y (each) do / measure?": the verb is not part of the second side.
+    assert ("ray train", "ray tune") in question_pairs("What do Ray Train and Ray Tune each do, and how do they fit?")
+    assert question_pairs("What do precision and recall measure?") == (("precision", "recall"),)

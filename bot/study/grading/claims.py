@@ -305,7 +305,11 @@ _RATHER = re.compile(
     r"\b(?:a|an|the)?\s*([\w.()' -]+?)\s+(?:rather than|instead of)\s+(?:a |an |the )?([\w.()' -]+?)" + _END, re.I
 )
 # "What are eigenvalues and eigenvectors?": two short things asked about together.
-_AND = re.compile(r"^\s*(?:what|how)\s+(?:are|is|do|does)\s+([\w.()' -]+?)\s+and\s+([\w.()' -]+?)\s*\?", re.I)
+_AND = re.compile(
+    r"^\s*(?:what|how)\s+(?:are|is|do|does)\s+([\w.()' -]+?)\s+and\s+([\w.()' -]+?)"
+    r"(?:\s+(?:each\s+)?(?:do|does|mean|measure|control|represent|differ))?\s*[?,]",
+    re.I,
+)  # "What do Ray Train and Ray Tune each do, and ...?", "What do precision and recall measure?"
 # "a view or a copy", "a view and when a copy": two single things set against each other.
 _EITHER = re.compile(r"\b(?:a|an)\s+([a-z][\w-]*)\s+(?:or|and\s+when)\s+(?:a|an)\s+([a-z][\w-]*)\b", re.I)
 _TAIL = re.compile(r"\s+(?:in|for|of|on|with|during|as|when|at|to)\s+.*$", re.I)
