@@ -144,9 +144,12 @@ def _numbers(text: str) -> list[float]:
     return out
 
 
+_Y_PLURAL = re.compile(r"[^aeiou]y$")  # "copy" / "copies"
+
+
 @lru_cache(maxsize=4096)
 def _phrase_pattern(phrase: str) -> re.Pattern[str]:
-    if re.search(r"[^aeiou]y$", phrase):  # "copy" / "copies"
+    if _Y_PLURAL.search(phrase):
         return re.compile(r"(?<![a-z0-9])" + re.escape(phrase[:-1]) + r"(?:y|ies)(?![a-z0-9])")
     plural = r"(?:e?s)?" if phrase[-1:].isalpha() else ""
     return re.compile(r"(?<![a-z0-9])" + re.escape(phrase) + plural + r"(?![a-z0-9])")
@@ -156,7 +159,7 @@ def _phrase_pattern(phrase: str) -> re.Pattern[str]:
 def _phrase_positions(text: str, phrase: str) -> tuple[int, ...]:
     """Where a phrase occurs as words of its own, in the singular or plural ("eigenvector(s)"). Cached:
     every claim is compared with every key point, and key points repeat across answers."""
-    if (phrase[:-1] if phrase.endswith("y") else phrase) not in text:
+    if (phrase[:-1] if _Y_PLURAL.search(phrase) else phrase) not in text:
         return ()
     return tuple(m.start() for m in _phrase_pattern(phrase).finditer(text))
 
@@ -213,6 +216,13 @@ def point_pairs(point: str) -> tuple[tuple[str, str], ...]:
     return tuple((a, b) for i, a in enumerate(terms) for b in terms[i + 1 :] if _siblings(a, b))
 
 
+@lru_cache(maxsize=4096)
+def _point_text(point: str) -> str:
+    """A key point lower-cased, its code unquoted with commas inside code read as spaces ("`x[[1, 5]]`"
+    is no clause break). Cached: every claim of every answer is compared with it."""
+    return _CODE.sub(lambda m: m.group(1).replace(",", " "), point.lower())
+
+
 def _siblings(a: str, b: str) -> bool:
     """Two options of one thing: flags (`--soft`, `--hard`), or one command's subcommands (`git revert`,
     `git reset`). Other code a point names side by side (`compile()` then `fit()`) is steps, not options."""
@@ -228,7 +238,7 @@ def swapped_roles(claim: str, point: str, pairs: Sequence[tuple[str, str]] = ())
     """Both sides of a pair in both texts, and what the point says of one the claim says of the other.
     ``pairs`` adds the question's own pairs (``question_pairs``) to the usual ones, and the point's
     code terms are pairs too (``point_pairs``)."""
-    c, p = claim.lower(), _CODE.sub(lambda m: m.group(1).replace(",", " "), point.lower())
+    c, p = claim.lower(), _point_text(point)
     listed = point_pairs(point)
     every = [*PAIRS, *pairs, *listed]
     stops = tuple({t for pair in listed for t in pair})
