@@ -40,7 +40,7 @@ from bot.settings import Settings
 from bot.study.answering import CardIndex
 from bot.study.embedding import Embedder
 from tests.conftest import share_session_models
-from tests.discord.fake_discord import VALID_TOKEN, BotLoggedError, FakeDiscord
+from tests.discord.fake_discord import VALID_TOKEN, WAIT, BotLoggedError, FakeDiscord
 
 REPO = Path(__file__).resolve().parents[2]
 SITECUSTOMIZE_DIR = Path(__file__).resolve().parent / "sitecustomize"
@@ -153,7 +153,7 @@ class BotStarter(Protocol):
 async def start_bot(fake_discord: FakeDiscord) -> AsyncIterator[BotStarter]:
     running: list[tuple[discord.Client, asyncio.Task[None]]] = []
 
-    async def start(bot: ClientT, *, token: str = VALID_TOKEN, timeout: float = 10.0) -> ClientT:
+    async def start(bot: ClientT, *, token: str = VALID_TOKEN, timeout: float = WAIT) -> ClientT:
         task = asyncio.create_task(bot.start(token), name=f"{type(bot).__name__}.start")
         running.append((bot, task))
         loop = asyncio.get_running_loop()

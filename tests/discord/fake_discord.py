@@ -44,6 +44,10 @@ JSON = dict[str, Any]
 T = TypeVar("T")
 
 DISCORD_EPOCH_MS = 1_420_070_400_000
+# The longest a test waits for an event. A wait returns the moment the event happens, so this only
+# decides how long a broken test takes to fail; it is generous so that a busy CI machine (every core
+# shared) does not fail a test that is merely slow.
+WAIT = 60.0
 API_PREFIX = "/api/v10"
 
 # Permission bits (https://discord.com/developers/docs/topics/permissions).
@@ -836,7 +840,7 @@ class FakeDiscord:
         method: str,
         path_pattern: str | re.Pattern[str],
         *,
-        timeout: float = 10.0,
+        timeout: float = WAIT,
         predicate: Callable[[RecordedRequest], bool] | None = None,
         after: int = 0,
     ) -> RecordedRequest:
@@ -852,7 +856,7 @@ class FakeDiscord:
 
         return await self._wait(find, timeout, f"{method} {pattern.pattern}")
 
-    async def wait_for_callback(self, interaction: FakeInteraction, *, timeout: float = 10.0) -> Callback:
+    async def wait_for_callback(self, interaction: FakeInteraction, *, timeout: float = WAIT) -> Callback:
         """The bot's response to the interaction (type and data as sent)."""
         return await self._wait(lambda: interaction.callback, timeout, f"a response to interaction {interaction.id}")
 
@@ -860,7 +864,7 @@ class FakeDiscord:
         """Follow-up messages sent so far (the one that replaced a "thinking" placeholder first)."""
         return list(interaction.followups)
 
-    async def wait_for_followup(self, interaction: FakeInteraction, index: int = 0, *, timeout: float = 10.0) -> JSON:
+    async def wait_for_followup(self, interaction: FakeInteraction, index: int = 0, *, timeout: float = WAIT) -> JSON:
         """Follow-up number `index` (as sent); a negative index waits for at least -index follow-ups."""
 
         def find() -> JSON | None:
@@ -876,7 +880,7 @@ class FakeDiscord:
         predicate: Callable[[JSON], bool] | None = None,
         from_bot: bool = True,
         after: int = 0,
-        timeout: float = 10.0,
+        timeout: float = WAIT,
     ) -> JSON:
         """The first message (index >= `after` in `messages_log`) created in `channel` by the bot (or anyone)."""
         cid = None if channel is None else str(channel.id if isinstance(channel, FakeChannel) else channel)
@@ -893,7 +897,7 @@ class FakeDiscord:
 
         return await self._wait(find, timeout, f"a message in channel {cid}")
 
-    async def wait_until_connected(self, *, shard: int | None = None, timeout: float = 10.0) -> None:
+    async def wait_until_connected(self, *, shard: int | None = None, timeout: float = WAIT) -> None:
         """Wait for a bot connection to be ready (with `shard`: one that identified as that shard)."""
 
         def connected() -> bool | None:
@@ -979,7 +983,7 @@ class FakeDiscord:
         guild: FakeGuild | int | None = None,
         channel: FakeChannel | int | None = None,
         subcommand: str | None = None,
-        timeout: float = 10.0,
+        timeout: float = WAIT,
     ) -> list[JSON]:
         """A user types into an option (`focused`, by default the last one); returns the bot's choices."""
         if not options:
