@@ -212,6 +212,27 @@ def test_without_a_card_the_answer_is_the_opening_of_one_section(notes_only: Ans
     assert answer.citations[0].passage.title == "Dropout regularization"
 
 
+def test_a_section_that_names_nothing_of_the_question_is_not_quoted() -> None:
+    """A passage retrieved for its general words ("model", "weights") whose opening names none of the
+    question's subject is an answer to something else: "I don't know" is the honest reply."""
+    embedding = Passage(
+        "n1",
+        "An embedding layer maps integer ids, such as tokens or product ids, to learned dense vectors. "
+        "It stores one row per id and returns the row for each input.",
+        "notes/deep-learning/embeddings.md",
+        "Embeddings",
+        "Embedding layers",
+        0.6,
+    )
+    composer = Composer(ComposerSettings())
+    other = composer.compose(
+        "What is an EMA of the parameters, and why do repos keep one?", [embedding], [], lambda n, s: None
+    )
+    assert not other.grounded and other.text.startswith(DONT_KNOW), other.text
+    named = composer.compose("what does an embedding layer store?", [embedding], [], lambda n, s: None)
+    assert named.composer == "section" and _body(named.text).startswith("An embedding layer maps"), named.text
+
+
 def test_a_comparison_gets_both_sides(notes_only: AnswerService) -> None:
     answer = notes_only.ask_sync("precision vs recall")
     text = answer.text

@@ -242,6 +242,10 @@ class Composer:
             opening = self._opening(first, self.settings.opening_sentences)
             if not opening:
                 continue
+            if wanted and not wanted & set(keyword_tokens(f"{first.title} {first.section} {' '.join(opening)}")):
+                # Not one word of the question's subject: an opening about something else (an EMA of the
+                # weights answered by the embedding layer's). Better the honest "I don't know".
+                continue
             parts = [f"{' '.join(opening)} [1]"]
             citations = [Citation(1, first)]
             other = self._other_side(question, opening, ordered, first)
