@@ -136,9 +136,20 @@ _GIVES_UP = re.compile(
 )
 
 
+# "Sorry, haven't got to distributed training yet": the whole unit says the topic is still ahead.
+_NOT_YET = re.compile(
+    r"^\W*(?:(?:sorry|honestly|hmm+|um+|uh+|well|ok(?:ay)?)\W+)*(?:i\s+|i'?ve\s+)?(?:haven'?t|have\s+not|not)\s+"
+    r"(?:(?:got(?:ten)?|come|made\s+it)\s+(?:(?:a)?round\s+)?to|learn(?:ed|t)|studied|covered|read\s+(?:up\s+)?(?:on|about)|"
+    r"looked\s+(?:at|into)|done|reached)\b[^.!?]{0,60}?\s+yet(?:\W+(?:sorry|honestly|tbh))?\W*$",
+    re.IGNORECASE,
+)
+
+
 def gives_up(unit: str) -> bool:
-    """A unit that only says the learner does not know ("No idea, sorry.", "I don't know this one")."""
-    return bool(_GIVES_UP.match(unit.strip()))
+    """A unit that only says the learner does not know ("No idea, sorry.", "I don't know this one",
+    "haven't got to that yet")."""
+    unit = unit.strip()
+    return bool(_GIVES_UP.match(unit) or _NOT_YET.match(unit))
 
 
 @dataclass
@@ -308,6 +319,11 @@ def as_definition(question: str, unit: str) -> str | None:
     return f"{m.group(1).strip()} is {phrase}."
 
 
+# Punctuation or figures inside a run of words: terse notes ("eval() -> dropout off; BN running stats"),
+# not a string of terms.
+_PUNCTUATED = re.compile(r"[,;:()=→>–—/+*`'\"]|\s-\s|\d")
+
+
 def is_explanation(unit: str) -> bool:
     """False for keyword lists ("precision recall F1 ROC AUC"): no words that glue a claim together."""
     words: list[str] = [w.lower().rstrip(".") for w in _WORD.findall(unit)]
@@ -318,6 +334,8 @@ def is_explanation(unit: str) -> bool:
     glue = sum(w in _FUNCTION_WORDS or w.endswith("n't") for w in words)
     if glue >= 1 and glue / len(words) >= 0.12:
         return True
+    if not glue and len(words) >= 8 and not _PUNCTUATED.search(unit.strip().rstrip(".!")):
+        return False  # "MAE RMSE squared errors absolute errors outliers ...": a run of terms, no claim
     sentence = unit.rstrip().endswith((".", "!"))
     if sentence and len(words) >= 6 and glue / len(words) >= 0.08:
         return True
