@@ -174,6 +174,8 @@ def test_eval_and_no_grad_answers(grader: Grader, answer: str, accepted: set[Ver
         "Honestly I don't remember this one.",
         "sorry, haven't got to regularization yet",
         "I haven't covered this yet, sorry.",
+        "no clue, skip",
+        "idk, next one",
     ],
 )
 def test_saying_i_dont_know_earns_nothing_and_is_told_so_kindly(grader: Grader, answer: str) -> None:

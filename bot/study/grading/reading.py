@@ -145,11 +145,17 @@ _NOT_YET = re.compile(
 )
 
 
+_MOVE_ON = re.compile(r"^(?:next(?:\s+(?:one|question|please))?|(?:let'?s\s+)?move\s+on)$", re.IGNORECASE)
+
+
 def gives_up(unit: str) -> bool:
     """A unit that only says the learner does not know ("No idea, sorry.", "I don't know this one",
-    "haven't got to that yet")."""
+    "haven't got to that yet"), in one phrase or several ("no clue, skip", "idk, next one")."""
     unit = unit.strip()
-    return bool(_GIVES_UP.match(unit) or _NOT_YET.match(unit))
+    if _GIVES_UP.match(unit) or _NOT_YET.match(unit):
+        return True
+    pieces = [p.strip() for p in re.split(r"[,;.!]+|\s[-–—]\s", unit) if p.strip()]
+    return len(pieces) > 1 and all(_GIVES_UP.match(p) or _NOT_YET.match(p) or _MOVE_ON.match(p) for p in pieces)
 
 
 @dataclass
