@@ -18,6 +18,7 @@ _STOPWORD_TEXT = """
     than that that's the their theirs them themselves then there there's these they this those
     through to too under until up very was wasn't we were weren't what what's when where which
     while who whom why why's will with won't would wouldn't you your yours yourself yourselves
+    how's where's when's who's here's
     also use used using uses one two way ways thing things something anything really actually
     exactly explain tell know mean means like want need ok okay hey hi please thanks thank does
     work works difference vs versus

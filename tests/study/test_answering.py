@@ -287,6 +287,7 @@ def test_question_kinds(question: str, kind: CardKind) -> None:
         ("does that actually mess up my probabilities?", "does dropout actually mess up my probabilities?"),
         ("does it matter for small nets?", "does dropout matter for small nets?"),
         ("whats the catch?", "what are the downsides (dropout)?"),
+        ("how's that different from batch norm?", "how's dropout different from batch norm?"),
         ("any gotchas?", "what are the downsides (dropout)?"),
         ("so what's the catch with it", "what are the downsides with dropout"),
         # "the two" and "both" point back at a comparison
