@@ -30,7 +30,7 @@ VARIANTS: dict[str, RetrievalConfig] = {
     "keyword (BM25 only)": replace(DEFAULT, mode="keyword", per_source=0),
     "dense only": replace(DEFAULT, mode="dense", per_source=0),
     "dense, 2 per note": replace(DEFAULT, mode="dense", per_source=2),
-    "hybrid, chunk-level RRF only": replace(DEFAULT, fuse_notes=False),
+    "hybrid, chunk-level RRF only (no note ranking)": replace(DEFAULT, fuse_notes=False),
     "hybrid, chunk RRF, no per-note limit": replace(DEFAULT, fuse_notes=False, per_source=0),
     "hybrid, no per-note limit": replace(DEFAULT, per_source=0),
     "hybrid, 1 per note": replace(DEFAULT, per_source=1),
