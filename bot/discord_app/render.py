@@ -72,6 +72,8 @@ def answer_embeds(answer: Answer) -> list[discord.Embed]:
     bodies = split_for_discord(answer.text, DESCRIPTION_LIMIT) or ["(no answer)"]
     embeds = [discord.Embed(description=body, colour=colour) for body in bodies]
     embeds[0].title = clip(answer.question, TITLE_LIMIT)
+    if answer.closest:  # a neighbour of the question may be what is answered: say which
+        embeds[0].set_author(name=clip(f"Closest question I have an answer for: {answer.closest}", 256))
     sources = "\n".join(f"**[{c.n}]** {c.passage.label}" for c in answer.citations)
     if sources:
         embeds[-1].add_field(name="Sources", value=clip(sources, FIELD_LIMIT), inline=False)

@@ -37,6 +37,8 @@ def render_answer(console: Console, answer: Answer, *, streamed: bool = False, n
     (numbered when typing the number asks it, as in ``studybot chat``)."""
     if answer.notice:
         console.print(f"[yellow]{escape(answer.notice)}[/]")
+    if answer.closest:
+        console.print(f"[dim]Closest question I have an answer for:[/] [italic]{escape(answer.closest)}[/]")
     if not streamed or answer.composer != "llm":
         body = _CITE.sub(r"[bold cyan]\[\1][/]", escape(answer.text))
         style = "green" if answer.grounded else "yellow"

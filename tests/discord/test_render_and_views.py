@@ -37,6 +37,16 @@ def test_answer_embeds_stay_inside_discord_limits() -> None:
     assert embeds[-1].fields[0].name == "Sources"
 
 
+def test_an_answer_to_a_neighbouring_question_names_it_above_the_title() -> None:
+    passage = Passage("1", "text", "knowledge/notes/x.md", "Title", "Section", 0.8)
+    answer = Answer("what's the None in the output shape", "It prints every layer. [1]", [Citation(1, passage)])
+    assert render.answer_embeds(answer)[0].author.name is None
+    answer.closest = "What does model.summary() show in Keras?"
+    first = render.answer_embeds(answer)[0]
+    assert first.author.name == "Closest question I have an answer for: What does model.summary() show in Keras?"
+    assert first.title == answer.question
+
+
 def test_rate_limiter_sliding_window() -> None:
     now = [0.0]
     limiter = RateLimiter(2, clock=lambda: now[0])

@@ -11,9 +11,10 @@ import pytest
 
 from bot.app import Services
 from bot.study.answering import DONT_KNOW, Answer, AnswerService
+from bot.study.answering.cards import CardMatch
 from bot.study.answering.composer import Composer, ComposerSettings, is_meta
 from bot.study.answering.questions import follow_up_query, is_follow_up, question_kind, subject_of
-from bot.study.banks import CardKind
+from bot.study.banks import Card, CardKind, SourceRef
 from bot.study.retrieval import Passage
 from bot.study.text import split_sentences
 from ingest.pipeline import ingest
@@ -233,6 +234,35 @@ def test_a_section_that_names_nothing_of_the_question_is_not_quoted() -> None:
     assert not other.grounded and other.text.startswith(DONT_KNOW), other.text
     named = composer.compose("what does an embedding layer store?", [embedding], [], lambda n, s: None)
     assert named.composer == "section" and _body(named.text).startswith("An embedding layer maps"), named.text
+
+
+def test_a_card_matched_with_moderate_confidence_shows_the_question_it_answers() -> None:
+    """A card just over the bar may answer a neighbour of the learner's question ("what's the None in
+    model.summary()'s output shape" answered by "what does model.summary() show"): the answer says
+    which question it answers. A confident match needs no such line."""
+    card = Card(
+        id="tensorflow-keras-c99", area="deep-learning", topic="tensorflow-keras", kind=CardKind.definition,
+        question="What does model.summary() show in Keras?",
+        asked_as=["what does keras summary print", "how do i see a keras model's layers and parameters"],
+        answer="`model.summary()` prints every layer with its output shape and parameter count. It also "
+        "gives the totals of trainable and non-trainable parameters.",
+        source=SourceRef(note="notes/deep-learning/tensorflow-keras.md", section="Inspecting a model"),
+        related=["tensorflow-keras-c01"],
+    )  # fmt: skip
+    cited = Passage("k1", "Keras models print a summary.", "notes/deep-learning/tensorflow-keras.md", "Keras",
+                    "Inspecting a model", 0.5)  # fmt: skip
+    composer = Composer(ComposerSettings())
+    bar, below = ComposerSettings().card_threshold, ComposerSettings().closest_below
+
+    def ask(question: str, score: float) -> Answer:
+        match = CardMatch(card, score, score, 0.3, card.question)
+        return composer.compose(question, [cited], [match], lambda note, section: cited)
+
+    near = ask("model.summary() shows Output Shape (None, 128). what's the None?", (bar + below) / 2)
+    assert near.card_id == card.id and near.closest == card.question
+    assert near.to_dict()["closest"] == card.question and _body(near.text).startswith("`model.summary()` prints")
+    sure = ask("what does model.summary() show in keras", below + 0.2)
+    assert sure.card_id == card.id and sure.closest == "" and "closest" not in sure.to_dict()
 
 
 def test_a_comparison_gets_both_sides(notes_only: AnswerService) -> None:

@@ -78,3 +78,13 @@ def test_a_long_source_wraps_under_itself() -> None:
 
     answer = Answer("why dropout", "Dropout is off at inference [1].", [Citation(1, _passage(0.7))])
     _wraps_under_itself(_screen(render_answer, answer), "[1]")
+
+
+def test_an_answer_to_a_neighbouring_question_says_which_question_it_answers() -> None:
+    answer = Answer("what's the None in the output shape", "It prints every layer [1].", [Citation(1, _passage(0.7))])
+    assert not any("Closest question" in line for line in _screen(render_answer, answer))
+    answer.closest = "What does model.summary() show in Keras?"
+    lines = _screen(render_answer, answer)
+    said = next(i for i, line in enumerate(lines) if "Closest question I have an answer for:" in line)
+    box = next(i for i, line in enumerate(lines) if "answer" in line and "╭" in line)
+    assert said < box and "model.summary()" in " ".join(lines[said:box])

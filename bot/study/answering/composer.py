@@ -76,6 +76,10 @@ class ComposerSettings:
     # A follow-up is not answered with the previous answer's card again when the next card is this
     # close to it and of the kind asked (``Composer._not_again``).
     follow_up_gap: float = 0.15
+    # Below this confidence a card's answer is shown under its own question ("Closest question I have
+    # an answer for: ..."): on the blind set 11 about a third of such matches answer a neighbouring
+    # question, against nine in ten above 0.7 (docs/benchmarks.md).
+    closest_below: float = 0.5
 
 
 class Composer:
@@ -109,6 +113,8 @@ class Composer:
         if top is not None:
             answer = self._from_card(question, top.card, passages, section)
             if answer is not None:
+                if top.score < s.closest_below:
+                    answer.closest = top.card.question
                 return answer
         useful = [] if foreign else relevant(passages, s.min_relevance)
         answer = self._from_section(question, useful) if useful else None

@@ -43,6 +43,9 @@ class Answer:
     subject: str = ""  # what the answer was about: a follow-up question without one of its own uses it
     card_id: str | None = None  # the answer card the text comes from, if any
     searched: str = ""  # the question as searched (a follow-up gets its previous subject)
+    # A card that matched with only moderate confidence: its question, shown above the answer so the
+    # learner sees which question is being answered when it is a neighbour of theirs.
+    closest: str = ""
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -55,6 +58,7 @@ class Answer:
             **({"card": self.card_id} if self.card_id else {}),
             **({"searched": self.searched} if self.searched and self.searched != self.question else {}),
             **({"notice": self.notice} if self.notice else {}),
+            **({"closest": self.closest} if self.closest else {}),
         }
 
 
