@@ -11,10 +11,11 @@ import pytest
 
 from bot.app import Services
 from bot.study.answering import DONT_KNOW, Answer, AnswerService
-from bot.study.answering.cards import CardMatch
+from bot.study.answering.cards import CardIndex, CardMatch, MatchWeights
 from bot.study.answering.composer import Composer, ComposerSettings, is_meta
-from bot.study.answering.questions import follow_up_query, is_follow_up, question_kind, subject_of
+from bot.study.answering.questions import comparison_sides, follow_up_query, is_follow_up, question_kind, subject_of
 from bot.study.banks import Card, CardKind, SourceRef
+from bot.study.embedding import Embedder
 from bot.study.retrieval import Passage
 from bot.study.text import split_sentences
 from ingest.pipeline import ingest
@@ -125,6 +126,70 @@ def test_cards_are_matched_by_meaning_and_by_their_subject(knowledge_services: S
     assert cards.match("what's a transformer in deep learning")[0].card.id == "transformers-attention-c01"
     answer = knowledge_services.answers.ask_sync("what's a transformer in deep learning")
     assert answer.card_id == "transformers-attention-c01" and "[2]" not in answer.text and answer.text.count("[1]") == 1
+
+
+@pytest.mark.parametrize(
+    ("question", "sides"),
+    [
+        ("What is the difference between PCA and ICA?", [["pca"], ["ica"]]),
+        ("how does adam differ from sgd with momentum?", [["adam"], ["sgd", "momentum"]]),
+        ("git merge vs rebase", [["git", "merge"], ["rebase"]]),
+        ("static training vs dynamic training", [["static"], ["dynamic"]]),  # the shared word is no side
+        ("L1 compared to L2 regularization?", [["l1"], ["l2", "regularization"]]),
+        ("what is dropout", []),
+        ("how is that different from target encoding?", []),  # a follow-up: "that" is no side
+    ],
+)
+def test_the_two_sides_of_a_comparison(question: str, sides: list[list[str]]) -> None:
+    assert comparison_sides(question) == sides
+
+
+def test_a_comparison_is_not_answered_by_a_card_about_one_side(embedder: Embedder) -> None:
+    """ "PCA vs ICA" must not take the PCA card, which never names ICA: it cannot state the difference."""
+
+    def card(n: int, kind: CardKind, question: str, asked_as: list[str], answer: str) -> Card:
+        return Card(
+            id=f"dimensionality-reduction-c{n:02d}",
+            area="algorithms",
+            topic="dimensionality-reduction",
+            kind=kind,
+            question=question,
+            asked_as=asked_as,
+            answer=answer,
+            source=SourceRef(note="notes/algorithms/dimensionality-reduction.md", section="PCA"),
+            related=["dimensionality-reduction-c99"],
+        )
+
+    pca = card(
+        1,
+        CardKind.definition,
+        "What is PCA?",
+        ["what is principal component analysis", "explain pca"],
+        "PCA is a linear method that projects data onto its directions of largest variance. "
+        "The first component keeps the most variance.",
+    )
+    tsne = card(
+        2,
+        CardKind.comparison,
+        "What is the difference between PCA and t-SNE?",
+        ["pca vs tsne", "t-sne or pca for plots"],
+        "PCA keeps global linear structure, while t-SNE keeps local neighbourhoods. Use t-SNE for plots, not as features.",
+    )
+
+    def scores(question: str, penalty: float | None = None) -> dict[str, float]:
+        weights = MatchWeights() if penalty is None else MatchWeights(one_sided_penalty=penalty)
+        return {m.card.id: m.score for m in CardIndex([pca, tsne], embedder, weights=weights).match(question)}
+
+    penalty = MatchWeights().one_sided_penalty
+    assert penalty > 0
+    for question in ("What is the difference between PCA and ICA?", "PCA vs ICA"):
+        with_rule, without = scores(question), scores(question, 0.0)
+        assert with_rule.keys() == without.keys() == {pca.id, tsne.id}
+        for cid in with_rule:  # neither card names ICA
+            assert with_rule[cid] == pytest.approx(without[cid] - penalty)
+    with_rule, without = scores("pca vs t-sne"), scores("pca vs t-sne", 0.0)
+    assert with_rule[tsne.id] == pytest.approx(without[tsne.id])  # it names both sides
+    assert with_rule[pca.id] == pytest.approx(without[pca.id] - penalty)  # it names PCA only
 
 
 def test_a_question_about_foreign_subjects_is_refused_but_a_typo_is_not(knowledge_services: Services) -> None:

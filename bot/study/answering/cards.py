@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.study.answering.questions import question_kind, subject_words
+from bot.study.answering.questions import comparison_sides, question_kind, subject_words
 from bot.study.banks import Card, CardKind
 from bot.study.embedding import Embedder
 from bot.study.keyword import keyword_tokens
@@ -46,6 +46,9 @@ class MatchWeights:
     # Times the (idf-weighted) share of the question's subject words that the card never uses, in
     # its question, phrasings or answer: "how do I choose k for k-means" must not take the kNN card.
     subject_penalty: float = 0.15
+    # A comparison ("PCA vs ICA") matched to a card that never names one of its two sides: the card
+    # speaks of one thing only and cannot state the difference.
+    one_sided_penalty: float = 0.1
     candidates: int = 30  # depth of each search before scoring
 
 
@@ -312,6 +315,8 @@ class CardIndex:
                 rows |= {int(r) for r, s in zip(docs[0], scores[0], strict=True) if s > 0}
         asked = question_kind(question)
         units = self._subject_units(question)
+        sides = [set(keyword_tokens(" ".join(side))) for side in comparison_sides(question)]
+        sides = [side for side in sides if side] if len(sides) == 2 and all(sides) else []
         best: dict[int, CardMatch] = {}
         for row in rows:
             card = self.cards[self._owner[row]]
@@ -324,6 +329,8 @@ class CardIndex:
                 score -= w.kind_penalty / 2  # "what is X" is best answered by X's definition card
             if units:
                 score -= w.subject_penalty * self._unused_share(units, self._owner[row])
+            if sides and any(not side & self._card_words[self._owner[row]] for side in sides):
+                score -= w.one_sided_penalty
             current = best.get(self._owner[row])
             if current is None or score > current.score:
                 best[self._owner[row]] = CardMatch(card, score, cosine, overlap, self._texts[row])

@@ -129,6 +129,27 @@ def subject_words(question: str) -> list[str]:
     return [w for w in words(text) if w not in STOPWORDS and w not in _GENERIC and not _PRONOUN.fullmatch(w)]
 
 
+# "difference between X and Y", "X vs Y", "how does X differ from Y", "X compared to Y".
+_SIDES = re.compile(
+    r"\bdifferences? between\s+(?P<a>.+?)\s+(?:and|&|vs\.?|versus)\s+(?P<b>.+?)(?:[?.!,;]|$)"
+    r"|\b(?:how|where|why) (?:does|do|is|are) (?P<c>.+?)\s+(?:differ|different) from\s+(?P<d>.+?)(?:[?.!,;]|$)"
+    r"|(?P<e>[\w .()/+-]+?)\s+(?:vs\.?|versus|compared (?:to|with))\s+(?P<f>[\w .()/+-]+?)(?:[?.!,;:]|$)",
+    re.IGNORECASE,
+)
+
+
+def comparison_sides(question: str) -> list[list[str]]:
+    """For a question comparing two things, each side's own subject words (those the other side does
+    not share): "PCA vs ICA" -> [["pca"], ["ica"]]; [] when it compares nothing."""
+    match = _SIDES.search(" ".join(without_field(question).split()))
+    if match is None:
+        return []
+    a, b = [g for g in match.groups() if g is not None][:2]
+    left, right = subject_words(a), subject_words(b)
+    sides = [[w for w in left if w not in right], [w for w in right if w not in left]]
+    return sides if all(sides) else []
+
+
 def subject_of(question: str) -> str:
     return " ".join(subject_words(question))
 
