@@ -173,7 +173,8 @@ def test_a_comparison_is_not_answered_by_a_card_about_one_side(embedder: Embedde
         CardKind.comparison,
         "What is the difference between PCA and t-SNE?",
         ["pca vs tsne", "t-sne or pca for plots"],
-        "PCA keeps global linear structure, while t-SNE keeps local neighbourhoods. Use t-SNE for plots, not as features.",
+        "PCA keeps global linear structure, while t-SNE keeps local neighbourhoods. "
+        "Use t-SNE for plots, not as features.",
     )
 
     def scores(question: str, penalty: float | None = None) -> dict[str, float]:
@@ -378,6 +379,9 @@ def test_question_kinds(question: str, kind: CardKind) -> None:
         ("is it used at inference?", "is dropout used at inference?"),
         ("give me an example", "give me an example (dropout)?"),
         ("and for regression?", "for regression (dropout)?"),
+        # "same problem with ...", "same for ...": the previous question asked again of something else
+        ("same problem with the bert tokenizer then?", "with the bert tokenizer then (dropout)?"),
+        ("same for cnns?", "for cnns (dropout)?"),
         ("how do I tune it then?", "how do I tune dropout then?"),
         # contractions typed without the apostrophe and fillers are not a subject of their own
         ("isnt that more prone to overfitting?", "isnt dropout more prone to overfitting?"),

@@ -100,7 +100,12 @@ _CLAUSE_END = re.compile(r"\s+and\s+|[?;,]\s*")
 _CATCH = re.compile(
     r"\b(?:what'?s|whats|what is|is there|are there|any)\s+(?:the\s+|a\s+|other\s+)?(?:catch|gotchas?)\b", re.IGNORECASE
 )
-_LEAD = re.compile(r"^\s*(and|but|so|ok|okay|then|also|what about|how about)\b[\s,]*", re.IGNORECASE)
+# "and for regression?", "same problem with the bert tokenizer then?": a question put in the previous one's terms.
+_LEAD = re.compile(
+    r"^\s*(and|but|so|ok|okay|then|also|what about|how about|"
+    r"(?:is it |is that )?(?:the )?same(?: (?:problem|issue|thing|story|deal|question|idea))?)\b[\s,]*",
+    re.IGNORECASE,
+)
 # "is that a wrapper method or an embedded one?": a question put to what was just said ("is it worth
 # ...", "does it matter ..." point at nothing).
 _OF_THAT = re.compile(
