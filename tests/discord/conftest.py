@@ -176,7 +176,7 @@ async def start_bot(fake_discord: FakeDiscord) -> AsyncIterator[BotStarter]:
                 task.exception()  # already raised by start(); retrieve it so asyncio does not log it
             continue
         try:
-            await asyncio.wait_for(task, timeout=5)
+            await asyncio.wait_for(task, timeout=WAIT)
         except TimeoutError:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -15,7 +15,7 @@ from bot.discord_app.client import ShardedStudyBot, StudyBot, build_bot
 from bot.settings import Settings
 from bot.terminal.app import app
 from tests.discord.conftest import BotStarter, LogWatch
-from tests.discord.fake_discord import JSON, FakeDiscord, FakeGuild, FakeInteraction, guild_id_on_shard
+from tests.discord.fake_discord import JSON, WAIT, FakeDiscord, FakeGuild, FakeInteraction, guild_id_on_shard
 from tests.discord.processes import StudybotProcess, studybot_env
 
 
@@ -32,7 +32,7 @@ def _spread_guilds(fake: FakeDiscord, shard_count: int) -> list[FakeGuild]:
 async def _ask(fake: FakeDiscord, guild: FakeGuild) -> tuple[FakeInteraction, JSON]:
     interaction = await fake.slash("ask", {"question": "How does dropout work during training?"},
                                    channel=guild.text_channels[0])  # fmt: skip
-    return interaction, await fake.wait_for_followup(interaction, timeout=20)
+    return interaction, await fake.wait_for_followup(interaction, timeout=WAIT)
 
 
 async def test_an_auto_sharded_bot_answers_each_guild_on_the_shard_of_that_guild(
@@ -44,12 +44,12 @@ async def test_an_auto_sharded_bot_answers_each_guild_on_the_shard_of_that_guild
     bot = build_bot(bot_services(shard_count=3))
     assert isinstance(bot, ShardedStudyBot) and isinstance(bot, StudyBot)
     bot.before_identify_hook = _identify_at_once  # type: ignore[method-assign]
-    await start_bot(bot, timeout=20)
+    await start_bot(bot, timeout=WAIT)
 
     assert sorted(i["shard"] for i in fake.identifies) == [[0, 3], [1, 3], [2, 3]]
     assert {g.id: g.shard_id for g in bot.guilds} == {g.id: i for i, g in enumerate(guilds)}
     # on_ready logs a moment after is_ready() turns true (discord.py schedules it as a task): wait for it.
-    assert "to 3 servers on shards [0, 1, 2] of 3" in await log_watch.wait_for("connected as", timeout=20)
+    assert "to 3 servers on shards [0, 1, 2] of 3" in await log_watch.wait_for("connected as", timeout=WAIT)
     for shard_id, guild in enumerate(guilds):
         interaction, answer = await _ask(fake, guild)
         assert [s.shard for s in interaction.received_by] == [(shard_id, 3)]  # only that shard's connection
@@ -64,7 +64,7 @@ async def test_auto_shard_count_follows_discords_recommendation(
     bot = build_bot(bot_services(shard_count="auto"))
     assert isinstance(bot, ShardedStudyBot) and bot.shard_count is None  # asks GET /gateway/bot
     bot.before_identify_hook = _identify_at_once  # type: ignore[method-assign]
-    await start_bot(bot, timeout=20)
+    await start_bot(bot, timeout=WAIT)
     assert sorted(i["shard"] for i in fake_discord.identifies) == [[0, 2], [1, 2]]
     assert bot.shard_count == 2 and bot.connection_problem() is None
 
@@ -96,7 +96,7 @@ async def test_two_processes_each_run_their_own_shard(
         for shard_id, (process, guild) in enumerate(zip((first, second), guilds, strict=True)):
             assert f"this process runs shards [{shard_id}] of 2" in process.log
             topics = await fake.slash("topics", channel=guild.text_channels[0])
-            reply = await fake.wait_for_callback(topics, timeout=30)
+            reply = await fake.wait_for_callback(topics, timeout=WAIT)
             assert reply.ephemeral and reply.data["embeds"][0]["title"] == "Study areas and topics"
             # The command went to the connection of the guild's shard only, and that is this process's.
             assert [s.session_id for s in topics.received_by] == [sessions[shard_id]]
@@ -106,7 +106,7 @@ async def test_two_processes_each_run_their_own_shard(
         assert "commands are synced by the process that runs shard 0" in second.log
         for process in (first, second):
             process.send_signal(signal.SIGTERM)
-        codes = await asyncio.gather(first.wait(timeout=30), second.wait(timeout=30))
+        codes = await asyncio.gather(first.wait(timeout=WAIT), second.wait(timeout=WAIT))
     assert codes == [0, 0]
     for process in (first, second):
         assert "studybot shut down cleanly" in process.log and "Traceback" not in process.log

@@ -23,7 +23,7 @@ from bot.study.quiz import LETTERS
 from bot.study.store import ReviewRecord
 from tests.conftest import share_session_models
 from tests.discord.conftest import BotStarter
-from tests.discord.fake_discord import FakeDiscord
+from tests.discord.fake_discord import WAIT, FakeDiscord
 
 JSON = dict[str, Any]
 NO_PINGS = {"parse": []}
@@ -638,10 +638,10 @@ async def test_discord_429_and_500_are_retried(bot: StudyBot, fake_discord: Fake
     fake = fake_discord
     fake.fail_next("POST", r"/webhooks/.*", status=429, retry_after=0.2)
     asked = await fake.slash("ask", {"question": "what is precision?"}, user=fake.member)
-    assert (await fake.wait_for_followup(asked, timeout=15))["embeds"]
+    assert (await fake.wait_for_followup(asked, timeout=WAIT))["embeds"]
     fake.fail_next("POST", r"/webhooks/.*", status=500)
     again = await fake.slash("ask", {"question": "what is recall?"}, user=fake.member)
-    assert (await fake.wait_for_followup(again, timeout=15))["embeds"]
+    assert (await fake.wait_for_followup(again, timeout=WAIT))["embeds"]
     assert len(fake.find_requests("POST", r"/webhooks/.*")) >= 4  # each failure was retried once
 
 
@@ -824,7 +824,7 @@ async def test_interview_answer_through_a_modal_and_a_timeout(bot: StudyBot, fak
     assert cog is not None
     cog.expiry.change_interval(seconds=0.1)  # type: ignore[attr-defined]
     late = await fake.wait_for_message(
-        thread, after=mark, timeout=15,
+        thread, after=mark, timeout=WAIT,
         predicate=lambda m: bool(m["embeds"]) and m["embeds"][0].get("title", "").startswith("Q2"),
     )  # fmt: skip
     assert "incorrect" in late["embeds"][0]["title"] and "in time" in late["embeds"][0]["description"]

@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 
 from tests.conftest import free_port
-from tests.discord.fake_discord import FakeDiscord
+from tests.discord.fake_discord import WAIT, FakeDiscord
 from tests.discord.processes import REPO, STUDYBOT
 
 
@@ -39,7 +39,7 @@ async def test_studybot_run_logs_in_syncs_and_answers(
         assert {c["name"] for c in sync.json} >= {"ask", "quiz", "interview"}
         await fake_discord.wait_until_connected(timeout=60)  # sync runs in setup_hook, before the gateway
         topics = await fake_discord.slash("topics", user=fake_discord.member)
-        reply = await fake_discord.wait_for_callback(topics, timeout=30)
+        reply = await fake_discord.wait_for_callback(topics, timeout=WAIT)
         assert reply.ephemeral and reply.data["embeds"][0]["title"] == "Study areas and topics"
         assert "test-token" not in str(reply.body)
 
@@ -51,12 +51,12 @@ async def test_studybot_run_logs_in_syncs_and_answers(
         assert "test-token" not in metrics
     finally:
         proc.send_signal(signal.SIGINT)
-        stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=30)
+        stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=WAIT)
     assert b"Traceback" not in stderr
     assert b"test-token" not in stdout + stderr  # the token is never logged
 
 
-async def _wait_for_health(port: int, timeout: float = 30) -> dict[str, Any]:
+async def _wait_for_health(port: int, timeout: float = WAIT) -> dict[str, Any]:
     """/healthz of the bot process once it reports healthy (ready can trail the first command)."""
     deadline = asyncio.get_running_loop().time() + timeout
     async with aiohttp.ClientSession() as http:
