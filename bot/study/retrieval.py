@@ -249,7 +249,7 @@ def _fuse(lists: Sequence[tuple[Sequence[_Candidate], float]], rrf_k: int, by_no
     own fused score (to which the note's is added, for MMR's relevance). Three methods that all put
     one note first but disagree on which of its chunks is best then still rank that note first,
     instead of splitting their votes between its chunks and losing to a note that is second in all
-    three but whose one chunk they share (MRR 0.908 -> 0.950 on the labelled questions, top-1 note of
+    three but whose one chunk they share (MRR 0.908 -> 0.946 on the labelled questions, top-1 note of
     the question's topic 0.811 -> 0.864 on 2,409 questions of the answer sets; docs/benchmarks.md).
     """
     merged: dict[str, _Candidate] = {}
