@@ -13,7 +13,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import math
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -102,6 +104,8 @@ class KeywordIndex:
         self._row: dict[str, int] = {}
         self._vectors = np.zeros((0, 0), dtype=np.float32)
         self._vocab: frozenset[str] = frozenset()
+        self._df: Counter[str] = Counter()  # how many chunks hold each token
+        self._tf: list[Counter[str]] = []  # each chunk's token counts, for scoring against pooled statistics
         self._note_rows: dict[str, list[int]] = {}
         self._sections: dict[tuple[str, str], int] = {}
         self._built_version = -1
@@ -155,10 +159,13 @@ class KeywordIndex:
             self._bm25 = None
             self._vectors = np.zeros((0, 0), dtype=np.float32)
             self._vocab = frozenset()
+            self._df, self._tf = Counter(), []
             return
         self._vectors = np.asarray([c.embedding for c in chunks], dtype=np.float32)
         corpus = [keyword_tokens(_indexed_text(c)) for c in chunks]
         self._vocab = frozenset(t for doc in corpus for t in doc)
+        self._tf = [Counter(doc) for doc in corpus]
+        self._df = Counter(t for counts in self._tf for t in counts)
         bm25 = bm25s.BM25(k1=self.k1, b=self.b)
         bm25.index(corpus, show_progress=False)
         self._bm25 = bm25
@@ -188,6 +195,51 @@ class KeywordIndex:
             cosine = float(vectors[row] @ query) if query is not None else None
             hits.append(KeywordHit(chunks[row], float(score), cosine))
         return hits
+
+    def stats(self, tokens: Sequence[str]) -> tuple[int, dict[str, int]]:
+        """How many chunks this index holds, and how many of them hold each of ``tokens``."""
+        self.ensure_fresh()
+        with self._lock:
+            return len(self._tf), {t: self._df.get(t, 0) for t in tokens}
+
+    def search_pooled(
+        self, tokens: Sequence[str], k: int, vector: Sequence[float] | None, pool: Sequence[KeywordIndex]
+    ) -> list[KeywordHit]:
+        """Like ``search``, but with each word's rarity counted over every index in ``pool``.
+
+        A server's own material is a store of a few chunks, where BM25's inverse document frequency
+        is near zero for every word (in a one-chunk store every word is in every chunk): ranked by
+        its own statistics, "zebra sampling" in the server's note would lose to any study note that
+        says "sampling". Counted over the study notes and the material together, a word found only in
+        the material is rare, as it should be, and the scores compare with the main index's. The
+        scoring is Lucene's BM25, as bm25s computes it; a server's material is small, so plain
+        Python is fast enough.
+        """
+        totals = [index.stats(tokens) for index in pool]
+        n_docs = sum(n for n, _ in totals)
+        idf = {}
+        for t in tokens:
+            df = sum(freqs[t] for _, freqs in totals)
+            idf[t] = math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
+        self.ensure_fresh()
+        with self._lock:
+            chunks, counts, vectors = self._chunks, self._tf, self._vectors
+        if not counts or not tokens or k <= 0:
+            return []
+        lengths = [sum(c.values()) for c in counts]
+        average = sum(lengths) / len(lengths) or 1.0
+        scored: list[tuple[float, int]] = []
+        for row, (tf, length) in enumerate(zip(counts, lengths, strict=True)):
+            norm = self.k1 * ((1 - self.b) + self.b * length / average)
+            score = sum(idf[t] * tf[t] / (norm + tf[t]) for t in tokens if tf[t])
+            if score > 0:
+                scored.append((score, row))
+        scored.sort(key=lambda sr: -sr[0])
+        query = np.asarray(vector, dtype=np.float32) if vector is not None else None
+        return [
+            KeywordHit(chunks[row], score, float(vectors[row] @ query) if query is not None else None)
+            for score, row in scored[:k]
+        ]
 
     def known(self, tokens: Sequence[str]) -> set[str]:
         """The tokens (from ``keyword_tokens``) that occur somewhere in this store's chunks."""

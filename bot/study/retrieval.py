@@ -103,7 +103,8 @@ class Retriever:
     composer's "is anything relevant at all" test reads it.
 
     ``extra`` stores (a server's own material) are searched too and merged: dense results by
-    cosine, keyword results by BM25 score.
+    cosine, keyword results by BM25 score, the material's scored with word statistics pooled over
+    all the stores (``KeywordIndex.search_pooled``).
     """
 
     def __init__(
@@ -144,7 +145,12 @@ class Retriever:
                 dense += [_resolve(store, _Candidate(c, c.score), vector) for c in store.query(vector, 2 * depth)]
             dense.sort(key=lambda c: -(c.cosine or 0.0))
         if cfg.mode != "dense":
-            hits = [(store, h) for store in stores for h in store.keywords.search(tokens, 2 * depth, vector)]
+            # The study notes by their own statistics; a server's material with the words' rarity
+            # counted over both, so that its scores compare with the notes' (KeywordIndex.search_pooled).
+            pool = [s.keywords for s in stores]
+            hits = [(self.store, h) for h in self.store.keywords.search(tokens, 2 * depth, vector)]
+            for store in self.extra:
+                hits += [(store, h) for h in store.keywords.search_pooled(tokens, 2 * depth, vector, pool)]
             hits.sort(key=lambda sh: -sh[1].bm25)
             keyword = [_resolve(store, _Candidate(h.chunk, h.cosine), vector) for store, h in hits]
         dense, keyword = _first_of_each(dense), _first_of_each(keyword)  # an aid resolved to a chunk listed already

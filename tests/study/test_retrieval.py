@@ -119,6 +119,39 @@ def test_server_material_is_searched_by_keywords_too(services: Services, tmp_pat
     assert _sources(services.retriever.retrieve("what is the zorblax protocol", 3))[0] != "club.md"
 
 
+def test_pooled_keyword_scores_match_bm25s_on_one_index(services: Services) -> None:
+    index = services.store.keywords
+    tokens = keyword_tokens("recall precision recall threshold")  # a repeated word counts twice, as in bm25s
+    vector = services.embedder.embed_query("recall precision threshold")
+    own = index.search(tokens, 10, vector)
+    pooled = index.search_pooled(tokens, 10, vector, [index])
+    assert [h.chunk.id for h in pooled] == [h.chunk.id for h in own]
+    assert [h.bm25 for h in pooled] == pytest.approx([h.bm25 for h in own], rel=1e-4)
+    assert [h.cosine for h in pooled] == pytest.approx([h.cosine for h in own], abs=1e-5)
+
+
+def test_server_material_wins_on_its_own_word_beside_a_shared_one(services: Services, tmp_path: Path) -> None:
+    """One small uploaded note against study notes that share one of its words: the word only the
+    material has is rare across both, so the material is found first (in a one-chunk store every
+    word looks common, and "dropout" alone would carry the notes above it)."""
+    material = tmp_path / "material"
+    material.mkdir()
+    (material / "club.md").write_text(
+        "# Zebra dropout\n\nZebra dropout switches off every third striped unit.\n", encoding="utf-8"
+    )
+    guild = services.guild_store(7)
+    ingest([material], guild.settings, guild, services.embedder)
+    retriever = services.answers_for(7).retriever
+    tokens = keyword_tokens("what is zebra dropout during training")
+    vector = services.embedder.embed_query("what is zebra dropout during training")
+    (own,) = guild.keywords.search(tokens, 3, vector)
+    (pooled,) = guild.keywords.search_pooled(tokens, 3, vector, [services.store.keywords, guild.keywords])
+    best_note = services.store.keywords.search(tokens, 1, vector)[0]
+    assert own.bm25 < best_note.bm25 < pooled.bm25
+    assert _sources(retriever.retrieve("what is zebra dropout during training", 3))[0] == "club.md"
+    assert _sources(retriever.retrieve("dropout during training and inference", 3))[0] == "dropout.md"
+
+
 class _CountingGate:
     """A CPU gate that records how many threads were inside it at once."""
 
