@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import math
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
