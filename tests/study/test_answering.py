@@ -508,6 +508,27 @@ def test_a_follow_up_gets_the_previous_card_again_only_when_no_close_card_of_its
         assert kinds[after.card_id] is CardKind.example, after.text
 
 
+@pytest.mark.parametrize(
+    ("first", "second", "wanted"),
+    [
+        ("what is gradient descent", "why does it work?", "uphill"),  # the card's reason, not its definition
+        ("what is dropout", "give an example", "[4, 0, 0, 16]"),  # the card's worked example
+        ("what is batch normalization", "why does it help?", None),  # no reason in its card: given whole
+    ],
+)
+def test_a_follow_up_answered_by_the_same_card_gets_the_part_that_answers_it(
+    knowledge_services: Services, first: str, second: str, wanted: str | None
+) -> None:
+    before, after = two_turns(knowledge_services.answers, first, second)
+    assert before.card_id and after.card_id == before.card_id, after.text
+    opening = _body(before.text).split(". ")[0]
+    if wanted is None:
+        assert _body(after.text) == _body(before.text)
+        return
+    assert wanted in after.text and opening not in after.text, after.text
+    assert len(_body(after.text)) < len(_body(before.text)) and after.citations == before.citations[:1]
+
+
 def test_an_opening_never_ends_on_the_sentence_that_introduces_a_code_block(
     make_services: Callable[..., Services], tmp_path: Path
 ) -> None:

@@ -31,7 +31,7 @@ from bot.study.answering.scope import Scope
 from bot.study.banks import Card, CardKind
 from bot.study.keyword import keyword_tokens
 from bot.study.retrieval import Passage
-from bot.study.text import passage_sentences, terms
+from bot.study.text import passage_sentences, split_sentences, terms
 
 SectionLookup = Callable[[str, str], Passage | None]  # (note path in knowledge/, heading) -> passage
 
@@ -111,6 +111,10 @@ class Composer:
         top = matches[0] if matches and matches[0].score >= bar else None
         if top is not None and self._beyond_the_cards(question, passages):
             top = None
+        if top is not None and answered and top.card.id == answered:
+            again = self._again(question, top.card, section)
+            if again is not None:
+                return again
         if top is not None:
             answer = self._from_card(question, top.card, passages, section)
             if answer is not None:
@@ -192,6 +196,26 @@ class Composer:
         related = [RelatedQuestion(c.id, c.question) for c in self._related(card)]
         subject = subject_of(question) or subject_of(card.question)  # the learner's own words first
         return Answer(question, text, citations, composer="card", related=related, subject=subject, card_id=card.id)
+
+    def _again(self, question: str, card: Card, section: SectionLookup) -> Answer | None:
+        """A follow-up that the previous answer's card answers again ("what is dropout", then "give an
+        example"): not the same paragraph twice, but the card's sentences that answer what is asked
+        now (the reason, the example: at most two, after its opening one). None when the card has no
+        such sentence: it is then given again whole, as the closest answer there is. Sentences of the
+        notes were tried too and read as noise ("why does batch norm help?" found one on eval mode)."""
+        kind = question_kind(question)
+        cue = _AGAIN_CUES.get(kind) if kind is not None else None
+        cited = section(card.source.note, card.source.section)
+        if cue is None or cited is None:
+            return None
+        picked = [x for x in split_sentences(card.answer)[1:] if cue.search(x)][:2]
+        if not picked:
+            return None
+        related = [RelatedQuestion(c.id, c.question) for c in self._related(card)]
+        subject = subject_of(question) or subject_of(card.question)
+        text = f"{' '.join(picked)} [1]"
+        return Answer(question, text, [Citation(1, cited)], composer="card", related=related, subject=subject,
+                      card_id=card.id)  # fmt: skip
 
     def _support(self, question: str, card: Card, passages: Sequence[Passage]) -> tuple[str, Passage] | None:
         """One sentence of the notes that covers a word of the question the card's answer leaves out."""
@@ -316,6 +340,18 @@ class Composer:
 
 # A sentence that only sets up an example ("Suppose the query point is at the origin ...") or asks a
 # question ("What decision will the prediction change?") says nothing on its own.
+# What a follow-up of each kind looks for in the card it was already given, and in the notes beside it.
+# What a follow-up of each kind looks for in the card it was already given. A sentence that opens with
+# "Because" explains its own second half ("Because it behaves differently in the two modes, forgetting
+# eval() is a common bug"), not the subject, so it is not a reason.
+_AGAIN_CUES = {
+    CardKind.why: re.compile(
+        r"^(?!because\b).*\b(because|so that|so the|so a|so it|so small|which is why|that is why|this is why|"
+        r"the reason|works? by|in effect)\b",
+        re.IGNORECASE,
+    ),
+    CardKind.example: re.compile(r"\b(for example|for instance|e\.g\.|say|might become|suppose)\b|\d", re.IGNORECASE),
+}
 _SETUP = re.compile(r"^(?:suppose|imagine|consider|take|say|let's say|picture)\b|[?:]$", re.IGNORECASE)
 
 
