@@ -624,6 +624,9 @@ class Renderer:
         self.files: dict[str, str] = recording["files"]
         self.bot_id: str = recording["bot_id"]
         self.entries = [Entry(**e) for e in recording["entries"]]
+        # "in 20 minutes" is relative to when the session was played: its first message's time.
+        stamps = [e.message["timestamp"] for e in self.entries if e.kind == "message" and e.message.get("timestamp")]
+        self.now = datetime.fromisoformat(stamps[0]) if stamps else datetime.now(UTC)
         self.states: dict[str, int] = {}
         for e in self.entries:
             if e.kind == "message":
@@ -671,15 +674,28 @@ class Renderer:
         return "".join(parts)
 
     def marks(self, escaped: str) -> str:
-        """Mentions as Discord shows them; timestamps left raw (underlined: Discord renders them)."""
+        """Mentions and timestamps (``<t:1796589862:R>``) as Discord shows them, in UTC."""
         s = re.sub(
             r"&lt;@!?(\d+)&gt;", lambda m: f'<span class="mention">@{self.names.get(m[1], m[1])}</span>', escaped
         )
         s = re.sub(r"&lt;#(\d+)&gt;", lambda m: f'<span class="mention">#{self.channels.get(m[1], m[1])}</span>', s)
-        return re.sub(r"&lt;t:-?\d+(?::[tTdDfFR])?&gt;", r'<span class="ts">\g<0></span>', s)
+        return re.sub(r"&lt;t:(-?\d+)(?::([tTdDfFR]))?&gt;", self._timestamp, s)
+
+    def _timestamp(self, m: re.Match[str]) -> str:
+        when = datetime.fromtimestamp(int(m[1]), UTC)
+        style = m[2] or "f"
+        if style == "R":
+            minutes = round((when - self.now).total_seconds() / 60)
+            span = f"{abs(minutes)} minutes" if abs(minutes) < 120 else f"{round(abs(minutes) / 60)} hours"
+            shown = f"in {span}" if minutes >= 0 else f"{span} ago"
+        else:
+            formats = {"t": "%H:%M", "T": "%H:%M:%S", "d": "%d/%m/%Y", "D": "%d %B %Y", "f": "%d %B %Y %H:%M",
+                       "F": "%A, %d %B %Y %H:%M"}  # fmt: skip
+            shown = when.strftime(formats[style])
+        return f'<span class="ts">{shown}</span>'
 
     def plain(self, text: str) -> str:
-        """Text Discord shows without markdown (footers, author names, labels); timestamps stay raw there."""
+        """Text Discord shows without markdown (footers, author names, labels)."""
         return self.marks(html.escape(text or "", quote=False))
 
     # ---- messages ---------------------------------------------------------------------------

@@ -45,7 +45,8 @@ from bot.study.errors import (
     SessionNotFound,
 )
 from bot.study.grading import Grade, Grader, Params, Verdict, red_flag_claim, score_for, verdict_for
-from bot.study.grading.feedback import careful, said_instead
+from bot.study.grading.feedback import POINT_CHARS, careful, said_instead
+from bot.study.grading.reading import shorten
 from bot.study.questions import CONTROL_CHARS
 from bot.study.store import AttemptRecord, Store
 from bot.study.store import assume_utc as _utc
@@ -136,7 +137,7 @@ def combine_grades(question: InterviewQuestion, first: Grade, follow_up: Grade) 
     parts += said_instead(wrong)
     parts += [careful(f) for f in stated]
     if missed:
-        parts.append("Missing: " + "; ".join(_shorten(m) for m in missed[:3]) + ".")
+        parts.append("Missing: " + "; ".join(shorten(m, POINT_CHARS) for m in missed[:3]) + ".")
     if missed or verdict is not Verdict.correct:
         parts.append(f"Read: {first.sources[0] if first.sources else source_of(question)}.")
     quotes = [*first.quotes, *(q for q in follow_up.quotes if q not in first.quotes)]

@@ -104,7 +104,14 @@ def write(rubric: Rubric, grade: Grade, reading: Reading) -> str:
     return " ".join(p.replace("….", "…") for p in parts)
 
 
+# A missed point is what the learner should learn: named whole when it fits in this many characters,
+# else by its first clause ("During training, dropout sets each unit's activation to zero with a…" at
+# 70 characters read as a riddle).
+POINT_CHARS = 150
+
+
 def _listed(lead: str, points: Sequence[str]) -> str:
-    """At most ``MAX_MISSED`` points, shortened: "Missing: a; b; c (and 2 more)." """
+    """At most ``MAX_MISSED`` points: "Missing: a; b; c (and 2 more)." """
     more = len(points) - MAX_MISSED
-    return lead + "; ".join(shorten(k) for k in points[:MAX_MISSED]) + (f" (and {more} more)" if more > 0 else "") + "."
+    named = "; ".join(shorten(k, POINT_CHARS) for k in points[:MAX_MISSED])
+    return lead + named + (f" (and {more} more)" if more > 0 else "") + "."
