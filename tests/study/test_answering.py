@@ -302,6 +302,23 @@ def test_a_section_that_names_nothing_of_the_question_is_not_quoted() -> None:
     assert named.composer == "section" and _body(named.text).startswith("An embedding layer maps"), named.text
 
 
+def test_a_guides_study_plan_answers_only_questions_about_studying() -> None:
+    roadmap = Passage(
+        "g1",
+        "Practise the worked churn example from the stakeholder note until you can give it without notes. "
+        "Its fraud example derives a decision threshold from error costs.",
+        "knowledge/guide/10-communication-and-collaboration.md",
+        "Communication and collaboration: a study guide",
+        "What to learn in communication and collaboration",
+        0.5,
+    )
+    composer = Composer(ComposerSettings())
+    off = composer.compose("got an example of goodhart's law with metrics?", [roadmap], [], lambda n, s: None)
+    assert not off.grounded and off.text.startswith(DONT_KNOW), off.text
+    on = composer.compose("what should i learn about communication for interviews?", [roadmap], [], lambda n, s: None)
+    assert on.composer == "section" and "churn example" in on.text, on.text
+
+
 def test_a_card_matched_with_moderate_confidence_shows_the_question_it_answers() -> None:
     """A card just over the bar may answer a neighbour of the learner's question ("what's the None in
     model.summary()'s output shape" answered by "what does model.summary() show"): the answer says

@@ -51,6 +51,19 @@ _BOTH_SIDES = re.compile(
 )
 
 
+# A guide's study roadmap ("What to learn in ...", "A two-week study plan ...") answers a question about
+# studying; quoted for anything else it reads as text about the notes ("Practise the worked churn
+# example until you can give it without notes", given for "an example of Goodhart's law?").
+_ROADMAP = re.compile(r"^(what to learn|an? .*study plan)", re.IGNORECASE)
+_ABOUT_STUDYING = re.compile(r"\b(learn|study|studying|prepar\w*|roadmap|plan|read|practi[cs]e)\b", re.IGNORECASE)
+
+
+def _off_plan(question: str, passage: Passage) -> bool:
+    """A guide's roadmap section offered for a question that is not about what to study."""
+    roadmap = "guide/" in passage.source and bool(_ROADMAP.match(passage.section))
+    return roadmap and not _ABOUT_STUDYING.search(question)
+
+
 def is_meta(sentence: str) -> bool:
     """About the notes or pointing at one of their files: "This note covers ...", "See `notes/x.md`"."""
     return bool(_META.match(sentence.strip()) or _FILE.search(sentence))
@@ -121,7 +134,7 @@ class Composer:
                 if top.score < s.closest_below:
                     answer.closest = top.card.question
                 return answer
-        useful = [] if foreign else relevant(passages, s.min_relevance)
+        useful = [] if foreign else [p for p in relevant(passages, s.min_relevance) if not _off_plan(question, p)]
         answer = self._from_section(question, useful) if useful else None
         if answer is None:
             close = [p for p in passages if p.score >= s.min_relevance - s.near_miss]
