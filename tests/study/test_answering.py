@@ -395,6 +395,7 @@ def test_question_kinds(question: str, kind: CardKind) -> None:
         ("what are its downsides?", "what are dropout's downsides?"),
         ("is it used at inference?", "is dropout used at inference?"),
         ("give me an example", "give me an example (dropout)?"),
+        ("give me a concrete example", "give me a concrete example (dropout)?"),
         ("and for regression?", "for regression (dropout)?"),
         # "same problem with ...", "same for ...": the previous question asked again of something else
         ("same problem with the bert tokenizer then?", "with the bert tokenizer then (dropout)?"),

@@ -83,6 +83,7 @@ _GENERIC_TEXT = """
     help helps apply applied approach approaches way ways
     isnt arent doesnt dont didnt cant wont wouldnt shouldnt couldnt wasnt werent hasnt havent thats
     theres hows im ever actually really basically prone mess messes come comes right catch gotcha gotchas
+    concrete real specific quick short simple
 """
 _GENERIC = frozenset(_GENERIC_TEXT.split())
 _PRONOUN = re.compile(r"\b(it|its|it's|this|that|they|them|these|those|their|the two|both|one(?!-))\b", re.IGNORECASE)
