@@ -925,7 +925,7 @@ def test_an_incorrect_answer_in_the_right_words_is_not_told_what_it_got() -> Non
     text = feedback.write(DROPOUT, grade, Reading())
     assert text.startswith("Not yet.") and "does not match the key points" in text and said not in text
     assert "You got" not in text and "The key points: " in text and "Read: Note > Section." in text
-    assert feedback.shorten(DROPOUT.key_points[0]) in text
+    assert feedback.shorten(DROPOUT.key_points[0], feedback.POINT_CHARS) in text
     # A caught wrong claim explains the verdict: what matched is still quoted, beside the correction.
     grade.wrong = [WrongClaim("dropout stays on at inference", DROPOUT.key_points[1])]
     assert "You got" in feedback.write(DROPOUT, grade, Reading())
