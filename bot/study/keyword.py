@@ -106,6 +106,7 @@ class KeywordIndex:
         self._vocab: frozenset[str] = frozenset()
         self._df: Counter[str] = Counter()  # how many chunks hold each token
         self._tf: list[Counter[str]] = []  # each chunk's token counts, for scoring against pooled statistics
+        self._lengths: list[int] = []  # each chunk's number of tokens
         self._note_rows: dict[str, list[int]] = {}
         self._sections: dict[tuple[str, str], int] = {}
         self._built_version = -1
@@ -159,13 +160,14 @@ class KeywordIndex:
             self._bm25 = None
             self._vectors = np.zeros((0, 0), dtype=np.float32)
             self._vocab = frozenset()
-            self._df, self._tf = Counter(), []
+            self._df, self._tf, self._lengths = Counter(), [], []
             return
         self._vectors = np.asarray([c.embedding for c in chunks], dtype=np.float32)
         corpus = [keyword_tokens(_indexed_text(c)) for c in chunks]
         self._vocab = frozenset(t for doc in corpus for t in doc)
         self._tf = [Counter(doc) for doc in corpus]
         self._df = Counter(t for counts in self._tf for t in counts)
+        self._lengths = [len(doc) for doc in corpus]
         bm25 = bm25s.BM25(k1=self.k1, b=self.b)
         bm25.index(corpus, show_progress=False)
         self._bm25 = bm25
@@ -223,10 +225,9 @@ class KeywordIndex:
             idf[t] = math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
         self.ensure_fresh()
         with self._lock:
-            chunks, counts, vectors = self._chunks, self._tf, self._vectors
+            chunks, counts, lengths, vectors = self._chunks, self._tf, self._lengths, self._vectors
         if not counts or not tokens or k <= 0:
             return []
-        lengths = [sum(c.values()) for c in counts]
         average = sum(lengths) / len(lengths) or 1.0
         scored: list[tuple[float, int]] = []
         for row, (tf, length) in enumerate(zip(counts, lengths, strict=True)):

@@ -351,9 +351,6 @@ class Composer:
         return [RelatedQuestion(c.id, c.question) for c in picked[: self.settings.related]]
 
 
-# A sentence that only sets up an example ("Suppose the query point is at the origin ...") or asks a
-# question ("What decision will the prediction change?") says nothing on its own.
-# What a follow-up of each kind looks for in the card it was already given, and in the notes beside it.
 # What a follow-up of each kind looks for in the card it was already given. A sentence that opens with
 # "Because" explains its own second half ("Because it behaves differently in the two modes, forgetting
 # eval() is a common bug"), not the subject, so it is not a reason.
@@ -365,6 +362,9 @@ _AGAIN_CUES = {
     ),
     CardKind.example: re.compile(r"\b(for example|for instance|e\.g\.|say|might become|suppose)\b|\d", re.IGNORECASE),
 }
+
+# A sentence that only sets up an example ("Suppose the query point is at the origin ...") or asks a
+# question ("What decision will the prediction change?") says nothing on its own.
 _SETUP = re.compile(r"^(?:suppose|imagine|consider|take|say|let's say|picture)\b|[?:]$", re.IGNORECASE)
 
 
