@@ -10,6 +10,7 @@ card that matches it with a wide margin answers it (see ``Composer.compose``).
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
 
@@ -17,6 +18,17 @@ import numpy as np
 
 from bot.study.answering.cards import CardIndex, CardVectors, mean_nearest
 from bot.study.embedding import Embedder
+
+
+# A question about a story (a film's ending, a novel's plot) is everyday whatever the title: "explain
+# the ending of the movie inception" names a network module only by accident.
+_STORY = re.compile(
+    r"\b(?:movie|film|novel|tv show|tv series|sitcom|anime|episode)s?\b.*"
+    r"\b(?:ending|end of|plot|actors?|actress|cast|sequel|prequel|spoilers?|characters?|scene|director)\b"
+    r"|\b(?:ending|end of|plot|sequel|prequel|spoilers?|characters?|scene)\b.*"
+    r"\b(?:movie|film|novel|tv show|tv series|sitcom|anime|episode)s?\b",
+    re.I,
+)
 
 
 class Scope:
@@ -64,4 +76,4 @@ class Scope:
 
     def outside(self, question: str, vector: Sequence[float] | None = None) -> bool:
         """The question reads as everyday life rather than the field."""
-        return self.lead(question, vector) >= self.margin
+        return bool(_STORY.search(question)) or self.lead(question, vector) >= self.margin
