@@ -923,7 +923,7 @@ def test_an_incorrect_answer_in_the_right_words_is_not_told_what_it_got() -> Non
     grade = Grade(Verdict.incorrect, 0.1, [DROPOUT.key_points[0]], list(DROPOUT.key_points[1:]), [], "", "",
                   ["Note > Section"], quotes=[said])  # fmt: skip
     text = feedback.write(DROPOUT, grade, Reading())
-    assert text.startswith("Not yet.") and "does not match the key points" in text and said not in text
+    assert text.startswith("Not yet.") and "falls short of the key points" in text and said not in text
     assert "You got" not in text and "The key points: " in text and "Read: Note > Section." in text
     assert feedback.shorten(DROPOUT.key_points[0], feedback.POINT_CHARS) in text
     # A caught wrong claim explains the verdict: what matched is still quoted, beside the correction.

@@ -71,8 +71,12 @@ def write(rubric: Rubric, grade: Grade, reading: Reading) -> str:
     doubtful = grade.verdict is Verdict.incorrect and bool(grade.covered) and not grade.wrong and not grade.red_flags
     if doubtful:
         # No claim was caught as wrong, so none is named: the grader may have missed a right answer put
-        # in other words (terse notes, a worked example), and the learner is asked to compare.
-        parts.append("It is on the subject, but what it claims does not match the key points; compare them with yours.")
+        # in other words (terse notes, a worked example), or the answer may be right as far as it goes and
+        # stop short; "what it claims does not match" told such a learner their true statements were false.
+        parts.append(
+            "It is on the subject, but it falls short of the key points or says something different about"
+            " them; compare them with yours."
+        )
         parts.append(_listed("The key points: ", rubric.key_points))
     elif grade.verdict is Verdict.partial and not grade.covered:
         # "Partly right. You covered 0 of 5" contradicts itself: the answer is on the subject as a whole.
