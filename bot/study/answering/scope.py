@@ -19,7 +19,6 @@ import numpy as np
 from bot.study.answering.cards import CardIndex, CardVectors, mean_nearest
 from bot.study.embedding import Embedder
 
-
 # A question about a story (a film's ending, a novel's plot) is everyday whatever the title: "explain
 # the ending of the movie inception" names a network module only by accident.
 _STORY = re.compile(
