@@ -21,13 +21,10 @@ from bot.study.embedding import Embedder
 
 # A question about a story (a film's ending, a novel's plot) is everyday whatever the title: "explain
 # the ending of the movie inception" names a network module only by accident.
-_STORY = re.compile(
-    r"\b(?:movie|film|novel|tv show|tv series|sitcom|anime|episode)s?\b.*"
-    r"\b(?:ending|end of|plot|actors?|actress|cast|sequel|prequel|spoilers?|characters?|scene|director)\b"
-    r"|\b(?:ending|end of|plot|sequel|prequel|spoilers?|characters?|scene)\b.*"
-    r"\b(?:movie|film|novel|tv show|tv series|sitcom|anime|episode)s?\b",
-    re.I,
-)
+_MEDIUM = r"\b(?:movie|film|novel|tv show|tv series|sitcom|anime|episode)s?\b"
+_PLOT = r"\b(?:ending|end of|plot|sequel|prequel|spoilers?|characters?|scene)\b"
+_PEOPLE = r"\b(?:actors?|actress|cast|director)\b"
+_STORY = re.compile(rf"{_MEDIUM}.*(?:{_PLOT}|{_PEOPLE})|{_PLOT}.*{_MEDIUM}", re.I)
 
 
 class Scope:
