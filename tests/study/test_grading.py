@@ -176,6 +176,9 @@ def test_eval_and_no_grad_answers(grader: Grader, answer: str, accepted: set[Ver
         "I haven't covered this yet, sorry.",
         "no clue, skip",
         "idk, next one",
+        "idk, never used jax",
+        "no clue, docker stuff isn't my thing",
+        "sorry, not my area",
     ],
 )
 def test_saying_i_dont_know_earns_nothing_and_is_told_so_kindly(grader: Grader, answer: str) -> None:
@@ -671,6 +674,9 @@ def test_terse_notes_are_read_as_claims() -> None:
     assert plain("random subsets of features", "a random forest averages random trees") == "random subsets of features"
     assert gives_up("can we skip this one") and not gives_up("Skip connections help gradients flow.")
     assert not gives_up("Steps whose inputs haven't changed yet are skipped.")
+    # A reason for not answering gives up only when it is all there is, and names no more than a tool.
+    assert gives_up("never used Ray") and not gives_up("Never used the test set for tuning, only validation.")
+    assert not gives_up("I haven't used Ray much, but a failed task is retried on another worker.")
     # Terse notes keep their punctuation; a run of terms has none.
     assert is_explanation("Dropout randomly zeroes activations during training and scales the rest up.")
     assert not is_explanation("Dropout neurons masked random inference scales activations ensembles regularization.")

@@ -147,15 +147,32 @@ _NOT_YET = re.compile(
 
 _MOVE_ON = re.compile(r"^(?:next(?:\s+(?:one|question|please))?|(?:let'?s\s+)?move\s+on)$", re.IGNORECASE)
 
+# "never used jax", "docker stuff isn't my thing", "no experience with Spark": a reason for not answering,
+# which gives up as much as "idk" when nothing else is said.
+_EXCUSE = re.compile(
+    r"^\W*(?:(?:sorry|honestly|tbh|well)\W+)*(?:"
+    r"(?:i\s+|i'?ve\s+)?(?:have\s+)?(?:never|haven'?t|have\s+not|didn'?t|don'?t)\s+(?:really\s+|ever\s+|actually\s+)?"
+    r"(?:used|touched|worked\s+(?:with|on)|tried|played\s+with|studied|learn(?:ed|t)|come\s+across|heard\s+of)"
+    r"(?:\s+[\w.+#-]+){0,3}"
+    r"|(?:i\s+have\s+)?no\s+(?:real\s+)?experience\s+(?:with|in|of)(?:\s+[\w.+#-]+){0,3}"
+    r"|(?:[\w.+#-]+\s+){0,3}(?:is|are|'s|'re)(?:n'?t|\s+not)\s+(?:really\s+)?my\s+(?:thing|area|field|forte|strong\s+(?:suit|point))"
+    r"|not\s+(?:really\s+)?my\s+(?:thing|area|field|forte|strong\s+(?:suit|point))"
+    r")\W*$",
+    re.IGNORECASE,
+)
+
 
 def gives_up(unit: str) -> bool:
     """A unit that only says the learner does not know ("No idea, sorry.", "I don't know this one",
-    "haven't got to that yet"), in one phrase or several ("no clue, skip", "idk, next one")."""
+    "haven't got to that yet", "never used jax"), in one phrase or several ("no clue, skip", "idk, next
+    one", "no clue, docker stuff isn't my thing")."""
     unit = unit.strip()
-    if _GIVES_UP.match(unit) or _NOT_YET.match(unit):
+    if _GIVES_UP.match(unit) or _NOT_YET.match(unit) or _EXCUSE.match(unit):
         return True
     pieces = [p.strip() for p in re.split(r"[,;.!]+|\s[-–—]\s", unit) if p.strip()]
-    return len(pieces) > 1 and all(_GIVES_UP.match(p) or _NOT_YET.match(p) or _MOVE_ON.match(p) for p in pieces)
+    return len(pieces) > 1 and all(
+        _GIVES_UP.match(p) or _NOT_YET.match(p) or _MOVE_ON.match(p) or _EXCUSE.match(p) for p in pieces
+    )
 
 
 @dataclass
