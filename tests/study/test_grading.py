@@ -179,6 +179,7 @@ def test_eval_and_no_grad_answers(grader: Grader, answer: str, accepted: set[Ver
         "idk, never used jax",
         "no clue, docker stuff isn't my thing",
         "sorry, not my area",
+        "no idea what ALE is",
     ],
 )
 def test_saying_i_dont_know_earns_nothing_and_is_told_so_kindly(grader: Grader, answer: str) -> None:
@@ -680,6 +681,10 @@ def test_terse_notes_are_read_as_claims() -> None:
     # Terse notes keep their punctuation; a run of terms has none.
     assert is_explanation("Dropout randomly zeroes activations during training and scales the rest up.")
     assert not is_explanation("Dropout neurons masked random inference scales activations ensembles regularization.")
+    # A digit inside a name ("bf16", "pin_memory") does not make a run of terms into terse notes.
+    assert not is_explanation(
+        "CUDA OOM mixed precision bf16 gradient checkpointing batch size nvidia-smi DataLoader tensors GPU."
+    )
     # Shorthand is read before deciding whether a line is an explanation or a list of keywords.
     assert not is_explanation("eval() layer mode (dropout off, BN running stats).")
     assert is_explanation(plain("eval() = layer mode (dropout off, BN running stats)."))

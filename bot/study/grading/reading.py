@@ -131,7 +131,7 @@ _GIVES_UP = re.compile(
     r"|(?:can\s+(?:we|i)\s+|let'?s\s+|i'?(?:ll|d\s+like\s+to)\s+)?skip(?:\s+(?:this|that|it))?(?:\s+(?:one|question))?"
     r"|i\s+(?:can'?t|cannot)\s+(?:remember|recall|answer))"
     r"(?:\W+(?:sorry|at\s+all|really|honestly|the\s+answer|this(?:\s+one)?|that|here|yet|"
-    r"what\s+(?:it|this|that)\s+(?:is|means)))*\W*$",
+    r"what\s+(?:[\w.+#-]+\s+){1,3}?(?:is|are|means|does)))*\W*$",
     re.IGNORECASE,
 )
 
@@ -344,7 +344,9 @@ def as_definition(question: str, unit: str) -> str | None:
 
 # Punctuation or figures inside a run of words: terse notes ("eval() -> dropout off; BN running stats"),
 # not a string of terms.
-_PUNCTUATED = re.compile(r"[,;:()=→>–—/+*`'\"]|\s-\s|\d")
+# Punctuation or a number ("0.5", "12 / 400"): terse notes, not a run of terms. A digit inside a name
+# ("bf16", "L2") is not a number.
+_PUNCTUATED = re.compile(r"[,;:()=→>–—/+*`'\"]|\s-\s|(?<!\w)\d")
 
 
 def is_explanation(unit: str) -> bool:
