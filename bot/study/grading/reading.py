@@ -148,15 +148,17 @@ _NOT_YET = re.compile(
 _MOVE_ON = re.compile(r"^(?:next(?:\s+(?:one|question|please))?|(?:let'?s\s+)?move\s+on)$", re.IGNORECASE)
 
 # "never used jax", "docker stuff isn't my thing", "no experience with Spark": a reason for not answering,
-# which gives up as much as "idk" when nothing else is said.
+# which gives up as much as "idk" when nothing else is said. It names at most a tool: "never used the test
+# set for tuning" is a claim.
+_A_TOOL = r"(?:\s+[\w.+#-]+){0,3}"
+_MINE = r"(?:really\s+)?my\s+(?:thing|area|field|forte|strong\s+(?:suit|point))"
 _EXCUSE = re.compile(
     r"^\W*(?:(?:sorry|honestly|tbh|well)\W+)*(?:"
     r"(?:i\s+|i'?ve\s+)?(?:have\s+)?(?:never|haven'?t|have\s+not|didn'?t|don'?t)\s+(?:really\s+|ever\s+|actually\s+)?"
-    r"(?:used|touched|worked\s+(?:with|on)|tried|played\s+with|studied|learn(?:ed|t)|come\s+across|heard\s+of)"
-    r"(?:\s+[\w.+#-]+){0,3}"
-    r"|(?:i\s+have\s+)?no\s+(?:real\s+)?experience\s+(?:with|in|of)(?:\s+[\w.+#-]+){0,3}"
-    r"|(?:[\w.+#-]+\s+){0,3}(?:is|are|'s|'re)(?:n'?t|\s+not)\s+(?:really\s+)?my\s+(?:thing|area|field|forte|strong\s+(?:suit|point))"
-    r"|not\s+(?:really\s+)?my\s+(?:thing|area|field|forte|strong\s+(?:suit|point))"
+    rf"(?:used|touched|worked\s+(?:with|on)|tried|played\s+with|studied|learn(?:ed|t)|come\s+across|heard\s+of){_A_TOOL}"
+    rf"|(?:i\s+have\s+)?no\s+(?:real\s+)?experience\s+(?:with|in|of){_A_TOOL}"
+    rf"|(?:[\w.+#-]+\s+){{0,3}}(?:is|are|'s|'re)(?:n'?t|\s+not)\s+{_MINE}"
+    rf"|not\s+{_MINE}"
     r")\W*$",
     re.IGNORECASE,
 )
@@ -342,10 +344,8 @@ def as_definition(question: str, unit: str) -> str | None:
     return f"{m.group(1).strip()} is {phrase}."
 
 
-# Punctuation or figures inside a run of words: terse notes ("eval() -> dropout off; BN running stats"),
-# not a string of terms.
-# Punctuation or a number ("0.5", "12 / 400"): terse notes, not a run of terms. A digit inside a name
-# ("bf16", "L2") is not a number.
+# Punctuation or a number inside a run of words: terse notes ("eval() -> dropout off; BN running stats",
+# "12 / 400"), not a string of terms. A digit inside a name ("bf16", "L2") is not a number.
 _PUNCTUATED = re.compile(r"[,;:()=→>–—/+*`'\"]|\s-\s|(?<!\w)\d")
 
 
