@@ -547,6 +547,32 @@ def test_a_follow_up_answered_by_the_same_card_gets_the_part_that_answers_it(
     assert len(_body(after.text)) < len(_body(before.text)) and after.citations == before.citations[:1]
 
 
+@pytest.mark.parametrize(
+    ("first", "second", "wanted", "opening"),
+    [
+        # The follow-up names a thing its card's answer covers: the sentence naming it, not the paragraph.
+        ("what is a variational autoencoder", "and the reparameterization trick?", "mu + sigma x epsilon", False),
+        ("what are tomek links", "so is that oversampling or undersampling?", "undersampling methods", True),
+        # Asked against something else: the sentence comparing them, after the opening that says what it is.
+        ("what is the law of large numbers", "how is that different from the central limit theorem?", "normal", True),
+        # Only common words ("layer", "attention"), or a remedy asked for: the card again, whole.
+        ("what does target_modules mean in a lora config", "do i need it on every layer or is attention enough?", None, True),
+        ("what is the GIL in python", "so how do i get around it?", None, True),
+    ],
+)
+def test_a_follow_up_naming_what_the_card_says_gets_the_sentences_naming_it(
+    knowledge_services: Services, first: str, second: str, wanted: str | None, opening: bool
+) -> None:
+    before, after = two_turns(knowledge_services.answers, first, second)
+    assert before.card_id and after.card_id == before.card_id, after.text
+    if wanted is None:
+        assert knowledge_services.cards.by_id[after.card_id].answer in after.text, after.text
+        return
+    first_sentence = _body(before.text).split(". ")[0]
+    assert wanted in after.text and (first_sentence in after.text) is opening, after.text
+    assert len(_body(after.text)) < len(_body(before.text)), after.text
+
+
 def test_an_opening_never_ends_on_the_sentence_that_introduces_a_code_block(
     make_services: Callable[..., Services], tmp_path: Path
 ) -> None:

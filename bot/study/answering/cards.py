@@ -350,6 +350,13 @@ class CardIndex:
         words = set(keyword_tokens(" ".join(subject_words(question))))
         return {w for w in words if w not in self._vocabulary and not any(ch.isdigit() for ch in w)}
 
+    def rare_words(self, text: str, floor: float) -> set[str]:
+        """The words of ``text`` (stemmed) whose weight over the cards' phrasings is at least ``floor``:
+        names of things ("ddp", "reparameterization"), not the words every question uses ("find",
+        "layer")."""
+        self.ensure_ready()
+        return {w for w in keyword_tokens(text) if self._idf.get(w, self._top_idf) >= floor}
+
     def looks_misspelt(self, word: str) -> bool:
         """A word no card uses that is close to one they do ("informaton"): a typo, not a new subject."""
         self.ensure_ready()

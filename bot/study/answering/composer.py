@@ -89,6 +89,10 @@ class ComposerSettings:
     # A follow-up is not answered with the previous answer's card again when the next card is this
     # close to it and of the kind asked (``Composer._not_again``).
     follow_up_gap: float = 0.15
+    # A word of a follow-up names a thing (``Composer._naming``) when its weight over the cards'
+    # phrasings (log(1 + phrasings / phrasings using it)) is at least this: "ddp" 6.05, "undersampling"
+    # 7.3; "layer" 4.7, "find" 5.2, "estimate" 5.9.
+    named_floor: float = 6.0
     # Below this confidence a card's answer is shown under its own question ("Closest question I have
     # an answer for: ..."): on the blind set 11, 39 of the 99 card answers under 0.6 were right (one
     # was "static vs dynamic training" answered by the dynamic quantization card), 16 of 29 between
@@ -114,8 +118,10 @@ class Composer:
         section: SectionLookup,
         *,
         answered: str = "",
+        asked: str = "",
     ) -> Answer:
-        """``answered``: the card that answered the previous turn, for a follow-up (see ``_not_again``)."""
+        """``answered``: the card that answered the previous turn, for a follow-up (see ``_not_again``);
+        ``asked``: the follow-up in the learner's own words, before the previous subject was put in."""
         s = self.settings
         foreign = self._foreign(question, passages) or self._everyday(question, passages)
         bar = s.card_threshold + (s.foreign_margin if foreign else 0.0)
@@ -125,7 +131,7 @@ class Composer:
         if top is not None and self._beyond_the_cards(question, passages):
             top = None
         if top is not None and answered and top.card.id == answered:
-            again = self._again(question, top.card, section)
+            again = self._again(question, asked, top.card, section)
             if again is not None:
                 return again
         if top is not None:
@@ -210,25 +216,47 @@ class Composer:
         subject = subject_of(question) or subject_of(card.question)  # the learner's own words first
         return Answer(question, text, citations, composer="card", related=related, subject=subject, card_id=card.id)
 
-    def _again(self, question: str, card: Card, section: SectionLookup) -> Answer | None:
+    def _again(self, question: str, asked: str, card: Card, section: SectionLookup) -> Answer | None:
         """A follow-up that the previous answer's card answers again ("what is dropout", then "give an
-        example"): not the same paragraph twice, but the card's sentences that answer what is asked
-        now (the reason, the example: at most two, after its opening one). None when the card has no
-        such sentence: it is then given again whole, as the closest answer there is. Sentences of the
-        notes were tried too and read as noise ("why does batch norm help?" found one on eval mode)."""
+        example"; "what is a VAE", then "and the reparameterization trick?"): not the same paragraph
+        twice, but what is asked now. Either the card's sentences that give the reason or the example
+        asked for (at most two, after its opening one), or those naming a thing the follow-up names
+        ("reparameterization", "undersampling"; not a common word such as "layer" or "find"). None when
+        there is none: the card is then given again whole, as the closest answer there is. Sentences of
+        the notes were tried too and read as noise ("why does batch norm help?" found one on eval mode;
+        "which one does pytorch ddp do?" found one on torchrun)."""
+        cited = section(card.source.note, card.source.section)
+        if cited is None:
+            return None
+        sentences = split_sentences(card.answer)
         kind = question_kind(question)
         cue = _AGAIN_CUES.get(kind) if kind is not None else None
-        cited = section(card.source.note, card.source.section)
-        if cue is None or cited is None:
-            return None
-        picked = [x for x in split_sentences(card.answer)[1:] if cue.search(x)][:2]
-        if not picked:
+        picked = [x for x in sentences[1:] if cue.search(x)][:2] if cue is not None else []
+        # "how do i get around it?" asks for a remedy, and "and NOT IN vs NOT EXISTS?" for both sides:
+        # the sentences naming its words are not the answer.
+        if not picked and kind not in (CardKind.how_to, CardKind.comparison):
+            picked = self._naming(asked, sentences)
+            if picked and picked[0] != sentences[0] and (_CONTRAST.search(asked) or _LEANS_BACK.match(picked[0])):
+                picked = [sentences[0], *picked]  # "how is that different from X?", "This principle ...": what first
+        if not picked or len(picked) >= len(sentences):
             return None
         related = [RelatedQuestion(c.id, c.question) for c in self._related(card)]
         subject = subject_of(question) or subject_of(card.question)
         text = f"{' '.join(picked)} [1]"
         return Answer(question, text, [Citation(1, cited)], composer="card", related=related, subject=subject,
                       card_id=card.id)  # fmt: skip
+
+    def _naming(self, asked: str, sentences: Sequence[str]) -> list[str]:
+        """The card's sentences (at most two, in their order) naming the most of the things the
+        follow-up names."""
+        if self.cards is None:
+            return []
+        own = self.cards.rare_words(" ".join(subject_words(asked)), self.settings.named_floor)
+        if not own:
+            return []
+        hits = [len(own & set(keyword_tokens(x))) for x in sentences]
+        best = max(hits, default=0)
+        return [x for x, n in zip(sentences, hits, strict=True) if n == best][:2] if best else []
 
     def _support(self, question: str, card: Card, passages: Sequence[Passage]) -> tuple[str, Passage] | None:
         """One sentence of the notes that covers a word of the question the card's answer leaves out."""
@@ -362,6 +390,10 @@ _AGAIN_CUES = {
     ),
     CardKind.example: re.compile(r"\b(for example|for instance|e\.g\.|say|might become|suppose)\b|\d", re.IGNORECASE),
 }
+
+_CONTRAST = re.compile(r"\b(differ\w*|compare\w*|vs\.?|versus|same as|unlike)\b", re.IGNORECASE)
+# A sentence that leans on the one before it ("This principle ...", "It differs ...").
+_LEANS_BACK = re.compile(r"^(this|that|these|those|it|its|they|their|such)\b", re.IGNORECASE)
 
 # A sentence that only sets up an example ("Suppose the query point is at the origin ...") or asks a
 # question ("What decision will the prediction change?") says nothing on its own.

@@ -126,7 +126,7 @@ class AnswerService:
     def _offline(self, inputs: dict[str, Any], passages: Sequence[Passage], matches: Sequence[CardMatch]) -> Answer:
         with self.cpu:
             answer = self.composer.compose(
-                inputs["searched"], passages, matches, self._section, answered=inputs["answered"]
+                inputs["searched"], passages, matches, self._section, answered=inputs["answered"], asked=inputs["question"]
             )
         answer.question, answer.searched = inputs["question"], inputs["searched"]
         return answer
@@ -170,7 +170,9 @@ class AnswerService:
     ) -> Answer:
         assert self.llm is not None
         answer = self.llm.finish(inputs["question"], useful, text)
-        offline = self.composer.compose(inputs["searched"], useful, matches, self._section, answered=inputs["answered"])
+        offline = self.composer.compose(
+            inputs["searched"], useful, matches, self._section, answered=inputs["answered"], asked=inputs["question"]
+        )
         answer.related, answer.subject, answer.searched = offline.related, offline.subject, inputs["searched"]
         return answer
 
