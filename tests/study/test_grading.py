@@ -180,6 +180,7 @@ def test_eval_and_no_grad_answers(grader: Grader, answer: str, accepted: set[Ver
         "no clue, docker stuff isn't my thing",
         "sorry, not my area",
         "no idea what ALE is",
+        "no clue, haven't fine-tuned anything yet",
     ],
 )
 def test_saying_i_dont_know_earns_nothing_and_is_told_so_kindly(grader: Grader, answer: str) -> None:

@@ -155,7 +155,10 @@ _MINE = r"(?:really\s+)?my\s+(?:thing|area|field|forte|strong\s+(?:suit|point))"
 _EXCUSE = re.compile(
     r"^\W*(?:(?:sorry|honestly|tbh|well)\W+)*(?:"
     r"(?:i\s+|i'?ve\s+)?(?:have\s+)?(?:never|haven'?t|have\s+not|didn'?t|don'?t)\s+(?:really\s+|ever\s+|actually\s+)?"
-    rf"(?:used|touched|worked\s+(?:with|on)|tried|played\s+with|studied|learn(?:ed|t)|come\s+across|heard\s+of){_A_TOOL}"
+    r"(?:used|touched|worked\s+(?:with|on)|tried|played\s+with|studied|learn(?:ed|t)|come\s+across|heard\s+of|"
+    # "never trained on test data" is a claim; "haven't fine-tuned anything yet" is not.
+    r"(?:done|fine-?tuned|trained|built|deployed|implemented|dealt\s+with|looked\s+(?:at|into)|read\s+(?:about|up\s+on))"
+    rf"(?!\s+(?:on|in|to|for|with|before|after|without)\b)){_A_TOOL}"
     rf"|(?:i\s+have\s+)?no\s+(?:real\s+)?experience\s+(?:with|in|of){_A_TOOL}"
     rf"|(?:[\w.+#-]+\s+){{0,3}}(?:is|are|'s|'re)(?:n'?t|\s+not)\s+{_MINE}"
     rf"|not\s+{_MINE}"
