@@ -13,7 +13,7 @@ from bot.app import Services
 from bot.study.answering import DONT_KNOW, Answer, AnswerService
 from bot.study.answering.cards import CardIndex, CardMatch, MatchWeights
 from bot.study.answering.composer import Composer, ComposerSettings, is_meta
-from bot.study.answering.questions import comparison_sides, follow_up_query, is_follow_up, question_kind, subject_of
+from bot.study.answering.questions import comparison_sides, follow_up_query, is_follow_up, question_kind, spelled_out, subject_of
 from bot.study.banks import Card, CardKind, SourceRef
 from bot.study.embedding import Embedder
 from bot.study.retrieval import Passage
@@ -571,6 +571,25 @@ def test_a_follow_up_naming_what_the_card_says_gets_the_sentences_naming_it(
     first_sentence = _body(before.text).split(". ")[0]
     assert wanted in after.text and (first_sentence in after.text) is opening, after.text
     assert len(_body(after.text)) < len(_body(before.text)), after.text
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        ("train acc 99 val 60", "train accuracy 99 validation 60"),
+        ("w/o dropout my val acc is better", "without dropout my validation accuracy is better"),
+        ("val_loss goes up and X_val is fine", "val_loss goes up and X_val is fine"),  # names in code stay
+    ],
+)
+def test_learners_shorthand_is_written_out_before_searching(typed: str, read: str) -> None:
+    assert spelled_out(typed) == read
+
+
+def test_a_question_in_shorthand_gets_the_answer_its_words_ask_for(knowledge_services: Services) -> None:
+    asked = "1,200 labeled images, train acc 98% and val 64%. i added 3 more conv layers and val dropped to 61%. why?"
+    answer = knowledge_services.answers.ask_sync(asked)
+    assert answer.question == asked and "validation accuracy" in answer.searched
+    assert "overfit" in answer.text.lower(), answer.text
 
 
 def test_an_opening_never_ends_on_the_sentence_that_introduces_a_code_block(

@@ -193,3 +193,29 @@ def follow_up_query(question: str, previous_subject: str) -> str | None:
         replacement = f"{previous_subject}'s" if word in ("its", "their") else previous_subject
         return text[: pronoun.start()] + replacement + text[pronoun.end() :]
     return f"{text.rstrip(' ?')} ({previous_subject})?"
+
+
+# Shorthand learners type that neither the cards' phrasings nor the embedding model read as the word
+# it stands for ("train acc 99 val 60": no card matched, and the answer was "I don't know").
+_SHORTHAND = {
+    "acc": "accuracy",
+    "val": "validation",
+    "hparams": "hyperparameters",
+    "hyperparams": "hyperparameters",
+    "perf": "performance",
+    "diff": "difference",
+    "w/": "with",
+    "w/o": "without",
+    "b/c": "because",
+    "bc": "because",
+}
+_SHORTHAND_WORD = re.compile(
+    r"(?<![\w/.-])(" + "|".join(re.escape(k) for k in sorted(_SHORTHAND, key=len, reverse=True)) + r")(?![\w/-])",
+    re.IGNORECASE,
+)
+
+
+def spelled_out(question: str) -> str:
+    """The question with learners' shorthand written out: "val acc" -> "validation accuracy"."""
+    return _SHORTHAND_WORD.sub(lambda m: _SHORTHAND[m.group(1).lower()], question)
+

@@ -19,7 +19,7 @@ from bot.study.answering.cards import CardIndex, CardMatch
 from bot.study.answering.composer import Composer, ComposerSettings, relevant
 from bot.study.answering.llm import LLMComposer
 from bot.study.answering.model import Answer
-from bot.study.answering.questions import follow_up_query
+from bot.study.answering.questions import follow_up_query, spelled_out
 from bot.study.answering.scope import Scope
 from bot.study.errors import EmptyKnowledgeBase
 from bot.study.retrieval import LangChainRetriever, Passage, Retriever, passage_from_document
@@ -95,7 +95,7 @@ class AnswerService:
         follow_up = follow_up_query(question, previous)
         return {
             "question": question,
-            "searched": follow_up or question,
+            "searched": spelled_out(follow_up or question),
             "answered": previous_card if follow_up else "",
             "on_token": on_token,
         }
