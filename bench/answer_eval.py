@@ -228,7 +228,12 @@ def main() -> None:
         threshold, weights = config
         composer = Composer(replace(base, card_threshold=threshold), services.cards, answers.composer.scope)
         return lambda p: composer.compose(
-            p.searched, p.passages, matches[weights][p.item.id], answers._section, answered=p.answered, asked=p.item.question
+            p.searched,
+            p.passages,
+            matches[weights][p.item.id],
+            answers._section,
+            answered=p.answered,
+            asked=p.item.question,
         )
 
     def old(p: Prepared) -> Answer:

@@ -13,7 +13,14 @@ from bot.app import Services
 from bot.study.answering import DONT_KNOW, Answer, AnswerService
 from bot.study.answering.cards import CardIndex, CardMatch, MatchWeights
 from bot.study.answering.composer import Composer, ComposerSettings, is_meta
-from bot.study.answering.questions import comparison_sides, follow_up_query, is_follow_up, question_kind, spelled_out, subject_of
+from bot.study.answering.questions import (
+    comparison_sides,
+    follow_up_query,
+    is_follow_up,
+    question_kind,
+    spelled_out,
+    subject_of,
+)
 from bot.study.banks import Card, CardKind, SourceRef
 from bot.study.embedding import Embedder
 from bot.study.retrieval import Passage
@@ -556,7 +563,12 @@ def test_a_follow_up_answered_by_the_same_card_gets_the_part_that_answers_it(
         # Asked against something else: the sentence comparing them, after the opening that says what it is.
         ("what is the law of large numbers", "how is that different from the central limit theorem?", "normal", True),
         # Only common words ("layer", "attention"), or a remedy asked for: the card again, whole.
-        ("what does target_modules mean in a lora config", "do i need it on every layer or is attention enough?", None, True),
+        (
+            "what does target_modules mean in a lora config",
+            "do i need it on every layer or is attention enough?",
+            None,
+            True,
+        ),
         ("what is the GIL in python", "so how do i get around it?", None, True),
     ],
 )

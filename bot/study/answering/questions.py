@@ -218,4 +218,3 @@ _SHORTHAND_WORD = re.compile(
 def spelled_out(question: str) -> str:
     """The question with learners' shorthand written out: "val acc" -> "validation accuracy"."""
     return _SHORTHAND_WORD.sub(lambda m: _SHORTHAND[m.group(1).lower()], question)
-

@@ -126,7 +126,12 @@ class AnswerService:
     def _offline(self, inputs: dict[str, Any], passages: Sequence[Passage], matches: Sequence[CardMatch]) -> Answer:
         with self.cpu:
             answer = self.composer.compose(
-                inputs["searched"], passages, matches, self._section, answered=inputs["answered"], asked=inputs["question"]
+                inputs["searched"],
+                passages,
+                matches,
+                self._section,
+                answered=inputs["answered"],
+                asked=inputs["question"],
             )
         answer.question, answer.searched = inputs["question"], inputs["searched"]
         return answer
