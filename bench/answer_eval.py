@@ -39,7 +39,6 @@ from common import REPO, machine, summary_ms, temp_settings
 from bot.app import Services, build_services
 from bot.study.answering import Answer, ComposerSettings, MatchWeights
 from bot.study.answering.composer import Composer, is_meta
-from bot.study.answering.questions import follow_up_query
 from bot.study.retrieval import Passage
 from bot.study.text import split_sentences
 from ingest.pipeline import ingest
@@ -194,13 +193,14 @@ def main() -> None:
     prepared: list[Prepared] = []
     previous_answer: dict[str, Answer] = {}
     for item in [*items, *off_items]:
-        searched, answered = item.question, ""
+        subject, card = "", ""
         if item.previous:  # the new composer carries the previous turn's subject; the baselines cannot
             if item.previous not in previous_answer:
                 previous_answer[item.previous] = answers.ask_sync(item.previous)
             before = previous_answer[item.previous]
-            follow_up = follow_up_query(item.question, before.subject)
-            searched, answered = follow_up or item.question, (before.card_id or "") if follow_up else ""
+            subject, card = before.subject, before.card_id or ""
+        inputs = answers._inputs(item.question, subject, card, None)  # as the service asks: follow-up, shorthand
+        searched, answered = inputs["searched"], inputs["answered"]
         passages = services.retriever.retrieve(searched)
         services.embedder.embed_query(searched)  # cached for the card matching below
         prepared.append(Prepared(item, searched, passages, answered))
