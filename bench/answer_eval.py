@@ -174,12 +174,53 @@ def score(compose: Compose, prepared: Sequence[Prepared]) -> Scores:
     return s
 
 
+def _cross_validate(
+    items: Sequence[Item],
+    off_items: Sequence[Item],
+    prepared: Sequence[Prepared],
+    grid: Sequence[tuple[float, MatchWeights]],
+    new: Callable[[tuple[float, MatchWeights]], Compose],
+    composers: dict[str, Compose],
+) -> None:
+    """Two folds: the new composer's settings tuned on one half, every composer reported on the other."""
+    a_items, b_items = halves(items)
+    a_off, b_off = halves(off_items)
+    by_id = {p.item.id: p for p in prepared}
+    folds = [
+        ([by_id[i.id] for i in a_items + a_off], [by_id[i.id] for i in b_items + b_off]),
+        ([by_id[i.id] for i in b_items + b_off], [by_id[i.id] for i in a_items + a_off]),
+    ]
+    totals = {name: Scores() for name in (*composers, "new composer")}
+    chosen = []
+    for k, (tune, held) in enumerate(folds, 1):
+        best = max(grid, key=lambda c: score(new(c), tune).objective())
+        chosen.append(best)
+        print(f"fold {k}: tuned on {len(tune)} questions, reported on the other {len(held)}:")
+        for name, compose in (*composers.items(), ("new composer", new(best))):
+            s = score(compose, held)
+            print(f"  {name:<32} {s.row()}")
+            t = totals[name]
+            for f in ("n", "concepts", "direct", "idk", "empty", "meta", "off_n", "refused"):
+                setattr(t, f, getattr(t, f) + getattr(s, f))
+    print("both held-out halves together:")
+    for name, t in totals.items():
+        print(f"  {name:<32} {t.row()}")
+    for k, (threshold, weights) in enumerate(chosen, 1):
+        print(f"fold {k} chose card_threshold={threshold} subject_penalty={weights.subject_penalty} "
+              f"kind_penalty={weights.kind_penalty}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", type=Path, help="reuse this data directory (ingested once)")
     parser.add_argument("--show", type=int, default=0, help="print N random held-out answers of the new composer")
     parser.add_argument("--misses", action="store_true", help="print the held-out questions the new composer misses")
     parser.add_argument("--set", type=Path, default=DATA, help="the question set (default: bench/data/answer_eval)")
+    parser.add_argument(
+        "--defaults",
+        action="store_true",
+        help="no tuning: every question at the installed defaults (honest only for a set they were never tuned on)",
+    )
     args = parser.parse_args()
     settings = temp_settings(**({"data_dir": args.data} if args.data else {}))
     services: Services = build_services(settings)
@@ -215,7 +256,7 @@ def main() -> None:
         for kp in (0.0, 0.06, 0.12)
     ]  # fmt: skip
     matches: dict[MatchWeights, dict[str, list]] = {}
-    for weights in weight_grid:
+    for weights in [default_weights] if args.defaults else weight_grid:
         services.cards.weights = weights
         matches[weights] = {
             p.item.id: services.cards.match(p.searched, services.embedder.embed_query(p.searched)) for p in prepared
@@ -242,41 +283,22 @@ def main() -> None:
     def naive(p: Prepared) -> Answer:
         return first_sentences(p.item.question, raw.get(p.item.id, p.passages), base.min_relevance)
 
-    grid: list[Config] = [(round(0.36 + 0.02 * i, 2), w) for i in range(25) for w in weight_grid]
-    a_items, b_items = halves(items)
-    a_off, b_off = halves(off_items)
-    by_id = {p.item.id: p for p in prepared}
-    folds = [
-        ([by_id[i.id] for i in a_items + a_off], [by_id[i.id] for i in b_items + b_off]),
-        ([by_id[i.id] for i in b_items + b_off], [by_id[i.id] for i in a_items + a_off]),
-    ]
-
     print(f"machine: {machine()}")
     print(f"{len(items)} in-scope questions ({sum(1 for i in items if i.previous)} follow-ups), "
           f"{len(off_items)} off-topic; {len(services.cards)} answer cards")  # fmt: skip
     print(f"retrieval + card matching for every question: {1000 * seconds / len(prepared):.1f} ms/question")
-    totals = {"today's composer": Scores(), "naive: top passage, 3 sentences": Scores(), "new composer": Scores()}
-    chosen: list[Config] = []
-    for k, (tune, held) in enumerate(folds, 1):
-        best = max(grid, key=lambda c: score(new(c), tune).objective())
-        chosen.append(best)
-        print(f"fold {k}: tuned on {len(tune)} questions, reported on the other {len(held)}:")
-        for name, compose in (("today's composer", old), ("naive: top passage, 3 sentences", naive),
-                              ("new composer", new(best))):  # fmt: skip
-            s = score(compose, held)
-            print(f"  {name:<32} {s.row()}")
-            t = totals[name]
-            for f in ("n", "concepts", "direct", "idk", "empty", "meta", "off_n", "refused"):
-                setattr(t, f, getattr(t, f) + getattr(s, f))
-    print("both held-out halves together:")
-    for name, t in totals.items():
-        print(f"  {name:<32} {t.row()}")
-    for k, (threshold, weights) in enumerate(chosen, 1):
-        print(f"fold {k} chose card_threshold={threshold} subject_penalty={weights.subject_penalty} "
-              f"kind_penalty={weights.kind_penalty}")  # fmt: skip
     default: Config = (ComposerSettings().card_threshold, default_weights)
-    print(f"defaults: card_threshold={default[0]} subject_penalty={default_weights.subject_penalty} "
-          f"kind_penalty={default_weights.kind_penalty}")  # fmt: skip
+    composers = {"today's composer": old, "naive: top passage, 3 sentences": naive}
+    if args.defaults:
+        print(f"every question at the installed defaults (card_threshold={default[0]}, no tuning):")
+        for name, compose in (*composers.items(), ("new composer", new(default))):
+            print(f"  {name:<32} {score(compose, prepared).row()}")
+    else:
+        _cross_validate(items, off_items, prepared, grid=[
+            (round(0.36 + 0.02 * i, 2), w) for i in range(25) for w in weight_grid
+        ], new=new, composers=composers)  # fmt: skip
+        print(f"defaults: card_threshold={default[0]} subject_penalty={default_weights.subject_penalty} "
+              f"kind_penalty={default_weights.kind_penalty}")  # fmt: skip
 
     latencies: list[float] = []
     for p in prepared[:200]:
