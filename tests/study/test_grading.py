@@ -24,6 +24,7 @@ from bot.study.grading.claims import (
     opposed_stance,
     question_pairs,
     reversed_direction,
+    scope_swapped,
     swapped_roles,
 )
 from bot.study.grading.grader import FEATURES, features, findings
@@ -456,6 +457,10 @@ def test_roles_directions_and_numbers() -> None:
     impurity = "Impurity-based importance is biased toward high-cardinality features."
     assert reversed_direction("Impurity importance favours low-cardinality flags.", impurity)  # in a compound
     assert not reversed_direction("It is biased toward high-cardinality columns such as IDs.", impurity)
+    src = "With `src/`, tests import the installed package, not the files sitting in the current directory."
+    assert scope_swapped("Tests import from the working directory instead of an installed copy.", src)
+    assert not scope_swapped("Tests run the installed package rather than loose files in the directory.", src)
+    assert not scope_swapped("Tests import the installed package.", src)  # nothing set aside: not a swap
     assert numbers_disagree("about 12 GB", "about 16 GB") is True
     assert numbers_disagree("9472 parameters", "9,472 parameters") is False
     assert numbers_disagree("it needs more memory", "16 bytes") is None

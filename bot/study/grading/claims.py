@@ -304,6 +304,40 @@ def _subject_swapped(claim: str, point: str, x: str, y: str) -> bool:
     return crossed >= 2 and crossed > straight
 
 
+# Words that set what follows aside: "tests import the installed package, not the files in the current
+# directory"; "moves the pointer instead of creating a merge commit".
+_ASIDE = re.compile(r"\b(?:instead of|rather than|in place of|as opposed to)\b|,\s*(?:and\s+)?not\b", re.I)
+_ASIDE_END = re.compile(r"[.;:,!?()]|\b(?:but|while|whereas|so|because|which|and then|then)\b", re.I)
+_ASIDE_WORDS = 6  # content words a marker sets aside at most
+
+
+@lru_cache(maxsize=65536)
+def _aside(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """A text's content terms split into those it affirms and those it sets aside (negated, or named as
+    what is not done)."""
+    low = text.lower()
+    aside: set[str] = set()
+    for m in _ASIDE.finditer(low):
+        segment = _ASIDE_END.split(low[m.end() :], maxsplit=1)[0]
+        aside |= set(content_terms(segment)[:_ASIDE_WORDS])
+    return frozenset(set(content_terms(low)) - aside), frozenset(aside)
+
+
+def scope_swapped(claim: str, point: str) -> bool:
+    """The claim affirms what the point sets aside and sets aside what the point affirms: "tests import
+    straight from the working directory instead of an installed copy" against "tests can only import the
+    installed package, not whatever files sit in the current directory"."""
+    claim_yes, claim_no = _aside(claim)
+    if not claim_no:
+        return False
+    point_yes, point_no = _aside(_point_text(point))
+    if not point_no:
+        return False
+    affirmed_aside = (point_no - point_yes) & (claim_yes - claim_no)
+    aside_affirmed = (point_yes - point_no) & (claim_no - claim_yes)
+    return bool(affirmed_aside) and bool(aside_affirmed)
+
+
 # "the difference between A and B", "A vs B", "compare A and B", "A rather than B": the two things a
 # question sets against each other, which a confused answer swaps.
 _END = r"(?=[,?;:](?:\s|$)|\.(?:\s|$)|\s+and\s+(?:how|why|when|what|which)\b|$)"
@@ -530,7 +564,7 @@ def compare(
     return Comparison(
         similarity=similarity,
         words=word_coverage(set(content_terms(claim)), point, weights),
-        swapped=swapped_roles(claim, point, pairs),
+        swapped=swapped_roles(claim, point, pairs) or scope_swapped(claim, point),
         reversed=reversed_direction(claim, point) or opposite_directions(claim, point, clause),
         stance=opposed_stance(claim, clause) or dismissive,
         numbers=numbers_disagree(claim, point),
