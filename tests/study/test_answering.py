@@ -18,6 +18,7 @@ from bot.study.answering.questions import (
     follow_up_query,
     is_follow_up,
     question_kind,
+    question_parts,
     spelled_out,
     subject_of,
 )
@@ -353,6 +354,54 @@ def test_a_card_matched_with_moderate_confidence_shows_the_question_it_answers()
     assert near.to_dict()["closest"] == card.question and _body(near.text).startswith("`model.summary()` prints")
     sure = ask("what does model.summary() show in keras", below + 0.2)
     assert sure.card_id == card.id and sure.closest == "" and "closest" not in sure.to_dict()
+
+
+def test_a_question_asking_two_things_gets_both_answers() -> None:
+    """ "What is X, and why is it a problem?" asks for two cards' answers: the definition first, then the
+    other of the same topic, each cited. One question, a card of another topic or one far behind: one card."""
+
+    def card(n: int, kind: CardKind, question: str, answer: str, topic: str = "linear-logistic-regression") -> Card:
+        return Card(
+            id=f"{topic}-c{n:02d}", area="algorithms", topic=topic, kind=kind, question=question,
+            asked_as=[question.lower(), question.lower().rstrip("?")], answer=answer,
+            source=SourceRef(note=f"notes/algorithms/{topic}.md", section=f"Section {n}"), related=[f"{topic}-c01"],
+        )  # fmt: skip
+
+    effect = card(9, CardKind.symptom, "What does multicollinearity do to a linear model?",
+                  "It makes the coefficients unstable. The predictions stay fine.")  # fmt: skip
+    define = card(27, CardKind.definition, "What is multicollinearity?",
+                  "Multicollinearity is strong correlation of features. One nearly predicts another.")  # fmt: skip
+    other = card(
+        3,
+        CardKind.definition,
+        "What is a decision tree?",
+        "A decision tree splits the data. Each leaf predicts.",
+        "trees",
+    )
+    sections = {
+        c.source.section: Passage(c.id, c.answer, c.source.note, "Linear models", c.source.section, 0.6)
+        for c in (effect, define, other)
+    }
+    composer = Composer(ComposerSettings())
+
+    def ask(question: str, *scored: tuple[Card, float]) -> Answer:
+        matches = [CardMatch(c, score, score, 0.3, c.question) for c, score in scored]
+        return composer.compose(question, [], matches, lambda note, section: sections.get(section))
+
+    two = ask("What is multicollinearity, and why is it a problem for linear models?", (effect, 0.84), (define, 0.72))
+    assert _body(two.text) == f"{define.answer} {effect.answer}" and two.card_id == effect.id
+    assert [c.passage.section for c in two.citations] == ["Section 9", "Section 27"]
+    assert re.search(r"predicts another\. \[2\] It makes .* fine\. \[1\]$", two.text)
+    one = ask("what does multicollinearity do to my linear model", (effect, 0.84), (define, 0.72))
+    assert _body(one.text).startswith(effect.answer) and define.answer not in one.text
+    far = ask("What is multicollinearity, and why is it a problem?", (effect, 0.84), (define, 0.6))
+    assert define.answer not in far.text
+    elsewhere = ask("What is multicollinearity, and why is it a problem?", (effect, 0.84), (other, 0.8))
+    assert other.answer not in elsewhere.text
+    assert question_parts("Explain NDCG. Why is it normalized, and what is the discount for?") == [
+        "Explain NDCG", "Why is it normalized", "what is the discount for?"
+    ]  # fmt: skip
+    assert question_parts("how do precision and recall trade off?") == ["how do precision and recall trade off?"]
 
 
 def test_a_comparison_gets_both_sides(notes_only: AnswerService) -> None:

@@ -218,3 +218,17 @@ _SHORTHAND_WORD = re.compile(
 def spelled_out(question: str) -> str:
     """The question with learners' shorthand written out: "val acc" -> "validation accuracy"."""
     return _SHORTHAND_WORD.sub(lambda m: _SHORTHAND[m.group(1).lower()], question)
+
+
+# Where a question that asks two things splits: "What is multicollinearity, and why is it a problem?",
+# "Explain NDCG. Why is it normalized?", "what does yield do? how is it different from return".
+_PART_BREAK = re.compile(
+    r"\?\s+(?=\S)|\.\s+(?=(?:what|why|how|when|which|where|is|are|does|do|can|should)\b)"
+    r"|,?\s+and\s+(?=(?:what|why|how|when|which|where)\b)|;\s+",
+    re.IGNORECASE,
+)
+
+
+def question_parts(question: str) -> list[str]:
+    """The questions a message asks, in order (one for most)."""
+    return [part.strip() for part in _PART_BREAK.split(question) if part.strip()]
