@@ -587,7 +587,7 @@ def test_a_follow_up_gets_the_previous_card_again_only_when_no_close_card_of_its
     [
         ("what is gradient descent", "why does it work?", "uphill"),  # the card's reason, not its definition
         ("what is dropout", "give an example", "[4, 0, 0, 16]"),  # the card's worked example
-        ("what is batch normalization", "why does it help?", None),  # no reason in its card: given whole
+        ("what is a confusion matrix", "why does it help?", None),  # no reason in its card: given whole
     ],
 )
 def test_a_follow_up_answered_by_the_same_card_gets_the_part_that_answers_it(
