@@ -99,8 +99,8 @@ class ComposerSettings:
     # 0.6 and 0.7, 65 of 73 above (docs/benchmarks.md).
     closest_below: float = 0.6
     # A question asking two things ("What is multicollinearity, and why is it a problem?") also gets a
-    # second card of the same topic and another kind when it is this close to the first: over the blind
-    # sets 16 and 16c, 70 two-part questions got one, and 15 more answers covered every required concept.
+    # second card of the same topic, of a kind one of its parts asks for, when it is this close to the
+    # first: blind, set 16c went from 0.660 to 0.687 answers with every required concept (docs/benchmarks.md).
     second_gap: float = 0.15
 
 
@@ -231,11 +231,11 @@ class Composer:
         cited = section(card.source.note, card.source.section)
         if cited is None:  # the card's note is not ingested here: its answer would have no source
             return None
-        citations = [Citation(1, cited)]
         if second is not None:
             also = section(second.source.note, second.source.section)
             if also is not None:
                 return self._two_cards(question, card, second, cited, also)
+        citations = [Citation(1, cited)]
         text = f"{card.answer} [1]"
         extra = self._support(question, card, passages)
         if extra is not None:

@@ -313,8 +313,8 @@ _ASIDE_WORDS = 6  # content words a marker sets aside at most
 
 @lru_cache(maxsize=65536)
 def _aside(text: str) -> tuple[frozenset[str], frozenset[str]]:
-    """A text's content terms split into those it affirms and those it sets aside (negated, or named as
-    what is not done)."""
+    """A text's content terms split into those it affirms and those it sets aside ("instead of X",
+    "rather than X", ", not X"); the two never overlap."""
     low = text.lower()
     aside: set[str] = set()
     for m in _ASIDE.finditer(low):
@@ -333,9 +333,7 @@ def scope_swapped(claim: str, point: str) -> bool:
     point_yes, point_no = _aside(_point_text(point))
     if not point_no:
         return False
-    affirmed_aside = (point_no - point_yes) & (claim_yes - claim_no)
-    aside_affirmed = (point_yes - point_no) & (claim_no - claim_yes)
-    return bool(affirmed_aside) and bool(aside_affirmed)
+    return bool(point_no & claim_yes) and bool(point_yes & claim_no)
 
 
 # "the difference between A and B", "A vs B", "compare A and B", "A rather than B": the two things a
