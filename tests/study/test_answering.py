@@ -107,6 +107,7 @@ def test_a_supporting_sentence_never_repeats_the_card(knowledge_services: Servic
         "how does dropout work",
         "why does l1 give you sparse weights but l2 doesnt",
         "what features can i pull out of a timestamp",
+        "Why do stream processors such as Flink keep large operator state in RocksDB instead of on the JVM heap?",
     )
     for question in questions:
         answer = knowledge_services.answers.ask_sync(question)
@@ -118,6 +119,7 @@ def test_a_supporting_sentence_never_repeats_the_card(knowledge_services: Servic
         for sentence in split_sentences(extra):
             own = set(terms(sentence))
             assert len(own & said) < 0.5 * len(own), f"{question!r}: {sentence!r} repeats the card"
+            assert not re.match(r"(?i)(it|its|this|they|their)\b", sentence), f"{question!r}: {sentence!r} leans back"
 
 
 def test_cards_are_matched_by_meaning_and_by_their_subject(knowledge_services: Services) -> None:

@@ -334,6 +334,7 @@ class Composer:
                     or len(sentence.split()) < 6
                     or len(sentence) > 300
                     or _SETUP.search(sentence.strip())
+                    or _LEANS_BACK.match(sentence.strip())  # "It is open source ...": about what, out of context?
                 ):
                     continue
                 own = set(terms(sentence))
