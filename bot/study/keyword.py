@@ -32,6 +32,22 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def best_positive(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """The rows of the ``k`` highest positive scores, best first (equal scores by row).
+
+    BM25 scores are zero for every row that shares no word with the question, nearly all of them:
+    selecting among the positive ones only is about 40 times faster than ``bm25s.BM25.retrieve``,
+    whose partial sort of 20,000 mostly equal values took 2.5 ms a call.
+    """
+    if k <= 0:
+        return []
+    rows = np.flatnonzero(scores > 0)
+    if len(rows) > k:
+        rows = rows[np.argpartition(-scores[rows], k - 1)[:k]]
+    ranked = sorted(rows.tolist(), key=lambda row: (-scores[row], row))
+    return [(row, float(scores[row])) for row in ranked]
+
+
 class _Stemmer:
     """Snowball English stemming (PyStemmer), with a memo: the same words recur constantly."""
 
@@ -186,16 +202,11 @@ class KeywordIndex:
             tokens = [t for t in tokens if t in self._vocab]
         if bm25 is None or not tokens or k <= 0:
             return []
-        docs, scores = bm25.retrieve(
-            [tokens], k=min(k, len(chunks)), show_progress=False, n_threads=0
-        )  # 0: no thread pool per call
         query = np.asarray(vector, dtype=np.float32) if vector is not None else None
         hits: list[KeywordHit] = []
-        for row, score in zip(docs[0], scores[0], strict=True):
-            if score <= 0:
-                break
+        for row, score in best_positive(bm25.get_scores(tokens), k):
             cosine = float(vectors[row] @ query) if query is not None else None
-            hits.append(KeywordHit(chunks[row], float(score), cosine))
+            hits.append(KeywordHit(chunks[row], score, cosine))
         return hits
 
     def stats(self, tokens: Sequence[str]) -> tuple[int, dict[str, int]]:

@@ -13,7 +13,6 @@ the phrasings that are new since the last time are embedded, the ones no card us
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import logging
 import math
@@ -28,9 +27,10 @@ from pathlib import Path
 import numpy as np
 
 from bot.study.answering.questions import comparison_sides, question_kind, subject_words
+from bot.study.answering.spelling import SpellingIndex
 from bot.study.banks import Card, CardKind
 from bot.study.embedding import Embedder
-from bot.study.keyword import keyword_tokens
+from bot.study.keyword import best_positive, keyword_tokens
 from bot.study.text import words
 
 log = logging.getLogger(__name__)
@@ -175,13 +175,13 @@ class CardIndex:
         self._card_pairs: list[set[tuple[str, str]]] = []  # ...and every two words it uses side by side
         self._compounds: set[tuple[str, str]] = set()  # compound terms: word pairs cards use side by side
         self._vocabulary: set[str] = set()  # every word any card uses
-        self._sorted_vocabulary: list[str] | None = None
+        self._spelling: SpellingIndex | None = None
         self._idf: dict[str, float] = {}
         self._top_idf = 1.0
         self._matrix = np.zeros((0, 0), dtype=np.float32)
         self._bm25: object | None = None
         # Retrieval and the composer both match the same question: the last results are kept.
-        self._recent: OrderedDict[tuple[str, int, MatchWeights], list[CardMatch]] = OrderedDict()
+        self._recent: OrderedDict[tuple[str, MatchWeights], list[CardMatch]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self.cards)
@@ -284,35 +284,35 @@ class CardIndex:
         self.ensure_ready()
         if not self._texts:
             return []
-        key = (question, k, self.weights)
+        key = (question, self.weights)  # every match is kept whole: retrieval and the composer ask for different k
         with self._lock:
-            if key in self._recent:
+            found = self._recent.get(key)
+            if found is not None:
                 self._recent.move_to_end(key)
-                return list(self._recent[key])
-        found = self._match(question, vector, k)
+                return found[:k]
+        found = self._match(question, vector)
         with self._lock:
             self._recent[key] = found
             if len(self._recent) > 256:
                 self._recent.popitem(last=False)
-        return list(found)
+        return found[:k]
 
-    def _match(self, question: str, vector: Sequence[float] | None, k: int) -> list[CardMatch]:
+    def _match(self, question: str, vector: Sequence[float] | None) -> list[CardMatch]:
+        """Every candidate card for a question, best first."""
         w = self.weights
         q_vec = np.asarray(vector if vector is not None else self.embedder.embed_query(question), dtype=np.float32)
         cosines = self._matrix @ q_vec
         q_list = _same_words(keyword_tokens(question))
         q_tokens = set(q_list)
-        rows = set(np.argsort(-cosines)[: w.candidates].tolist())
+        nearest = min(w.candidates, len(cosines))
+        rows = set(np.argpartition(-cosines, nearest - 1)[:nearest].tolist()) if nearest else set()
         if q_list and self._bm25 is not None:
             import bm25s
 
             assert isinstance(self._bm25, bm25s.BM25)
             known = [t for t in q_list if t in self._idf]
             if known:
-                docs, scores = self._bm25.retrieve(
-                    [known], k=min(w.candidates, len(self._texts)), show_progress=False, n_threads=0
-                )
-                rows |= {int(r) for r, s in zip(docs[0], scores[0], strict=True) if s > 0}
+                rows |= {row for row, _ in best_positive(self._bm25.get_scores(known), w.candidates)}
         asked = question_kind(question)
         units = self._subject_units(question)
         sides = [set(keyword_tokens(" ".join(side))) for side in comparison_sides(question)]
@@ -334,7 +334,7 @@ class CardIndex:
             current = best.get(self._owner[row])
             if current is None or score > current.score:
                 best[self._owner[row]] = CardMatch(card, score, cosine, overlap, self._texts[row])
-        return sorted(best.values(), key=lambda m: -m.score)[:k]
+        return sorted(best.values(), key=lambda m: -m.score)
 
     def nearest(self, vector: Sequence[float] | np.ndarray, k: int = 1) -> float:
         """The mean cosine of a question vector's ``k`` nearest card phrasings (how close the cards come)."""
@@ -362,9 +362,11 @@ class CardIndex:
         self.ensure_ready()
         if len(word) < 5:
             return False
-        if self._sorted_vocabulary is None:
-            self._sorted_vocabulary = sorted(self._vocabulary)
-        return bool(difflib.get_close_matches(word, self._sorted_vocabulary, n=1, cutoff=0.8))
+        with self._lock:
+            if self._spelling is None:
+                self._spelling = SpellingIndex(self._vocabulary, cutoff=0.8)
+            spelling = self._spelling
+        return spelling.has_close(word)
 
     def sections_for(self, question: str, vector: Sequence[float], k: int) -> list[tuple[str, str, float]]:
         """For retrieval: the note sections that the best matching cards cite, best first (a card's
