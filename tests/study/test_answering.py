@@ -458,6 +458,9 @@ def test_question_kinds(question: str, kind: CardKind) -> None:
         # "same problem with ...", "same for ...": the previous question asked again of something else
         ("same problem with the bert tokenizer then?", "with the bert tokenizer then (dropout)?"),
         ("same for cnns?", "for cnns (dropout)?"),
+        # "and for ...", "and with ...": a new subject of several words, still the previous question
+        ("and for a gradient boosted tree model?", "for a gradient boosted tree model (dropout)?"),
+        ("and with a very deep residual network then?", "with a very deep residual network then (dropout)?"),
         ("how do I tune it then?", "how do I tune dropout then?"),
         # contractions typed without the apostrophe and fillers are not a subject of their own
         ("isnt that more prone to overfitting?", "isnt dropout more prone to overfitting?"),

@@ -107,6 +107,9 @@ _LEAD = re.compile(
     r"(?:is it |is that )?(?:the )?same(?: (?:problem|issue|thing|story|deal|question|idea))?)\b[\s,]*",
     re.IGNORECASE,
 )
+# "and for a gradient boosted tree model?": the previous question asked again of something else; its
+# new subject may take several words.
+_RETARGET = re.compile(r"^\s*(?:and|but|ok|okay|so)\b[\s,]*(?:for|with|in|on|using|under)\s+", re.IGNORECASE)
 # "is that a wrapper method or an embedded one?": a question put to what was just said ("is it worth
 # ...", "does it matter ..." point at nothing).
 _OF_THAT = re.compile(
@@ -166,6 +169,8 @@ def is_follow_up(question: str) -> bool:
     if not own:
         return True
     if _LEAD.match(question) and len(own) <= 3:
+        return True
+    if _RETARGET.match(question) and len(own) <= 6:
         return True
     if _OF_THAT.match(question) and len(own) <= 4:
         return True
