@@ -1057,3 +1057,17 @@ def test_a_question_that_sets_two_single_things_side_by_side_gives_their_pair() 
     # "What do X and Y (each) do / measure?": the verb is not part of the second side.
     assert ("ray train", "ray tune") in question_pairs("What do Ray Train and Ray Tune each do, and how do they fit?")
     assert question_pairs("What do precision and recall measure?") == (("precision", "recall"),)
+
+
+def test_a_missed_point_is_shortened_at_a_clause_boundary_only() -> None:
+    """ "so" and "which" inside a clause are not its end: "The negative gradient is the direction in"
+    and "Likely causes are a learning rate" (cut before "so high that") told the learner nothing."""
+    from bot.study.grading.reading import shorten
+
+    point = "The negative gradient is the direction in which the loss falls fastest, which is why training steps along it"
+    assert shorten(point, 150) == "The negative gradient is the direction in which the loss falls fastest"
+    cause = "Likely causes are a learning rate so high that units died, or inputs that are not normalized"
+    assert shorten(cause, 150) == cause
+    assert shorten("Dropout zeroes each unit with probability p during training; at test time it is off", 150) == (
+        "Dropout zeroes each unit with probability p during training"
+    )

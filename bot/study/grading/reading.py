@@ -467,11 +467,17 @@ def red_flag_claim(flag: str) -> str:
     return (claim[:1].upper() + claim[1:]) if claim else flag
 
 
+_DANGLING = re.compile(r"\b(?:in|of|to|for|on|at|by|with|from|into|than|that|the|a|an)$", re.IGNORECASE)
+
+
 def shorten(text: str, limit: int = 70) -> str:
     """A key point named briefly: its first clause when that is long enough, at most ``limit`` chars."""
     text = text.strip().rstrip(".")
-    head = re.split(r";\s+|,?\s+(?:so|which|because|while)\s+", text, maxsplit=1)[0]
-    if len(head) >= 30:
+    # A clause ends at a semicolon, at ", so", ", which" or ", while", and before "because"; not at "so"
+    # or "which" inside a clause ("a learning rate so high that ...", "the direction in which ..."), whose
+    # head would say something else or nothing.
+    head = re.split(r";\s+|,\s+(?:so|which|while)\s+|,?\s+because\s+", text, maxsplit=1)[0]
+    if len(head) >= 30 and not _DANGLING.search(head):
         text = head
     if len(text) <= limit:
         return text
