@@ -1064,7 +1064,7 @@ def test_a_missed_point_is_shortened_at_a_clause_boundary_only() -> None:
     and "Likely causes are a learning rate" (cut before "so high that") told the learner nothing."""
     from bot.study.grading.reading import shorten
 
-    point = "The negative gradient is the direction in which the loss falls fastest, which is why training steps along it"
+    point = "The negative gradient is the direction in which the loss falls fastest, which is why steps follow it"
     assert shorten(point, 150) == "The negative gradient is the direction in which the loss falls fastest"
     cause = "Likely causes are a learning rate so high that units died, or inputs that are not normalized"
     assert shorten(cause, 150) == cause

@@ -10,10 +10,10 @@ import numpy as np
 from bot.study.answering.spelling import SpellingIndex
 from bot.study.keyword import best_positive
 
-VOCABULARY = (
-    "regular regularis gradient descent partit normal batch dropout precis recal overfit embed transform attent "
-    "facebook spurious"
-).split()
+VOCABULARY = [
+    "regular", "regularis", "gradient", "descent", "partit", "normal", "batch", "dropout",
+    "precis", "recal", "overfit", "embed", "transform", "attent", "facebook", "spurious",
+]  # fmt: skip
 
 
 def _difflib(word: str, vocabulary: list[str], cutoff: float) -> bool:
