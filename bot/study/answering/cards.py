@@ -279,6 +279,11 @@ class CardIndex:
         )
         return unused / total if total else 0.0
 
+    def clear_cache(self) -> None:
+        """Forget the recent matches (benchmarks measure questions matched afresh)."""
+        with self._lock:
+            self._recent.clear()
+
     def match(self, question: str, vector: Sequence[float] | None = None, k: int = 5) -> list[CardMatch]:
         """The ``k`` best cards for a question, best first, each with its confidence."""
         self.ensure_ready()
