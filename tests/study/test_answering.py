@@ -3,6 +3,7 @@ opening, else an honest "I don't know"; related questions; follow-ups that keep 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -239,9 +240,14 @@ def test_everyday_life_in_the_fields_words_is_refused_but_a_servers_own_notes_ar
     assert answer.grounded and answer.citations[0].passage.source == "guild/cricket.md", answer.text
 
 
-def test_a_story_asked_for_is_never_the_opening_of_a_note(knowledge_services: Services) -> None:
-    # No card tells this story, and a note's opening would answer another question ("Tell me about a
-    # time you pushed back on a deadline ..."): "I don't know", naming the STAR topic.
+def test_a_story_asked_for_is_never_the_opening_of_a_note(
+    knowledge_services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # When no card tells the story, a note's opening would answer another question ("Tell me about a
+    # time you pushed back on a deadline ..."): "I don't know", naming the STAR topic. (The behavioral
+    # cards now tell most stories, this one included, so no card may answer here.)
+    composer = knowledge_services.answers.composer
+    monkeypatch.setattr(composer, "settings", dataclasses.replace(composer.settings, card_threshold=2.0))
     question = "tell me about a time missing or bad documentation caused a problem, and what you changed afterwards"
     answer = knowledge_services.answers.ask_sync(question)
     assert not answer.grounded and any("STAR" in t for t in answer.closest_topics), answer.text
@@ -263,6 +269,9 @@ def test_a_supporting_sentence_is_added_only_for_the_subject(knowledge_services:
         "knn by hand, k=3, euclidean. points (1,1) cat, (2,3) cat, (3,3) dog, (5,5) dog, (4,2) dog. predict (2,2)?"
     )
     assert worked.composer == "card" and "Suppose" not in worked.text, worked.text
+    # "network" is left out by the softmax card but hundreds of cards use it: no sentence on activations.
+    softmax = knowledge_services.answers.ask_sync("What is the softmax function, and where in a network do you use it?")
+    assert softmax.composer == "card" and "non-linear activations" not in softmax.text, softmax.text
 
 
 def test_never_an_empty_answer(knowledge_services: Services) -> None:
@@ -400,6 +409,15 @@ def test_a_question_asking_two_things_gets_both_answers() -> None:
     assert define.answer not in far.text
     elsewhere = ask("What is multicollinearity, and why is it a problem?", (effect, 0.84), (other, 0.8))
     assert other.answer not in elsewhere.text
+    # "..., and why?" asks the reason for the first part, not a second question: one card.
+    reason = card(31, CardKind.why, "Why does multicollinearity make coefficients unstable?",
+                  "Correlated features can trade weight between them. The fit barely changes.")  # fmt: skip
+    sections[reason.source.section] = Passage(reason.id, reason.answer, reason.source.note, "Linear models",
+                                              reason.source.section, 0.6)  # fmt: skip
+    both = ask("What does multicollinearity do, and why does it happen?", (effect, 0.84), (reason, 0.8))
+    assert reason.answer in both.text  # a question of its own about the same subject: the reason card too
+    alone = ask("What does multicollinearity do to a linear model, and why?", (effect, 0.84), (reason, 0.8))
+    assert _body(alone.text).startswith(effect.answer) and reason.answer not in alone.text
     assert question_parts("Explain NDCG. Why is it normalized, and what is the discount for?") == [
         "Explain NDCG", "Why is it normalized", "what is the discount for?"
     ]  # fmt: skip

@@ -1071,3 +1071,17 @@ def test_a_missed_point_is_shortened_at_a_clause_boundary_only() -> None:
     assert shorten("Dropout zeroes each unit with probability p during training; at test time it is off", 150) == (
         "Dropout zeroes each unit with probability p during training"
     )
+
+
+def test_quotes_are_the_learners_own_words(grader: Grader) -> None:
+    """A bare opening phrase is graded as the definition it stands for ("Dropout is regularizer that ..."),
+    but "You got" quotes what the learner wrote, never words they did not write."""
+    answer = (
+        "Stochastic regularization technique. During training each unit is dropped with probability p and "
+        "the survivors are scaled by 1/(1-p); at inference dropout is switched off and every unit is used."
+    )
+    analysis = grader.offline.analyse(Rubric("What is dropout?", DROPOUT.key_points, [], DROPOUT.sources), answer)
+    assert any(c.lower().startswith("dropout is") for c in analysis.claims)  # read as a definition
+    grade = grader.grade(Rubric("What is dropout?", DROPOUT.key_points, [], DROPOUT.sources), answer)
+    assert grade.quotes and all(q in answer for q in grade.quotes)
+    assert all(w.said in answer for w in grade.wrong)

@@ -31,7 +31,7 @@ from bot.study.answering.scope import Scope
 from bot.study.banks import Card, CardKind
 from bot.study.keyword import keyword_tokens
 from bot.study.retrieval import Passage
-from bot.study.text import passage_sentences, split_sentences, terms
+from bot.study.text import passage_sentences, split_sentences, terms, words
 
 SectionLookup = Callable[[str, str], Passage | None]  # (note path in knowledge/, heading) -> passage
 
@@ -205,7 +205,10 @@ class Composer:
         """For a question that asks two things, a second card that answers the other one: of the same
         topic as the first, of another kind (the definition beside the why) that one of the parts asks
         for, and nearly as close."""
-        parts = question_parts(question)
+        # "..., how much should the tree change, and why?": a bare "why?" or "how so?" asks for the reason of
+        # the other part, not for a second card (one on misclassification error followed); "why does it
+        # happen?" is a question of its own about the same subject.
+        parts = [part for part in question_parts(question) if subject_words(part) or len(words(part)) > 2]
         if len(parts) < 2:
             return None
         asked = {question_kind(part) for part in parts}  # the second card answers one of the parts
@@ -315,6 +318,10 @@ class Composer:
         # sentence for "set" (its subject is "out-of-time validation").
         subject = " ".join(subject_words(question))
         missing = set(terms(without_field(subject))) - set(terms(card.answer)) - set(terms(card.question))
+        # Only a name the cards rarely use is worth a sentence: "where in a network do you use softmax" brought
+        # in one on non-linear activations for "network", a word hundreds of cards use.
+        if self.cards is not None:
+            missing = self.cards.rare_words(" ".join(sorted(missing)), self.settings.named_floor) & missing
         if not missing:
             return None
         note = card.source.note
