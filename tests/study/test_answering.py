@@ -321,6 +321,45 @@ def test_a_section_that_names_nothing_of_the_question_is_not_quoted() -> None:
     assert named.composer == "section" and _body(named.text).startswith("An embedding layer maps"), named.text
 
 
+def test_a_chunk_that_starts_mid_thought_opens_where_a_reader_can_follow() -> None:
+    """A passage cut from the middle of a section may start "Then offer ..." or "These ...": the link word
+    is dropped, and a sentence that points back at one the reader never saw is skipped."""
+    mid = Passage(
+        "n1",
+        "These trade accuracy for latency, so show product what each option gives up. "
+        "Then offer options such as caching predictions, batching requests or a smaller model. "
+        "A latency budget is agreed per request at the 99th percentile.",
+        "notes/communication/cross-functional-work.md",
+        "Working with other teams",
+        "Latency complaints",
+        0.6,
+    )
+    composer = Composer(ComposerSettings(opening_sentences=2))
+    answer = composer.compose("what options are there to cut model latency", [mid], [], lambda n, s: None)
+    body = _body(answer.text)
+    assert body.startswith("Offer options such as caching predictions"), body
+    assert "These trade" not in body and "A latency budget" in body, body
+
+
+@pytest.mark.parametrize(
+    ("question", "opening"),
+    [
+        ("What is a token, and why are LLM prices counted in tokens?", "A token is usually"),
+        ("so what's a token", "A token is usually"),
+        ("is a token the same as a word?", "No: a token is usually"),
+        ("a token is just a word, right?", "No: a token is usually"),
+        ("tokens in llms: the same as words, or are they smaller?", "No: a token is usually"),
+    ],
+)
+def test_a_cards_yes_or_no_opening_is_kept_only_for_a_yes_or_no_question(question: str, opening: str) -> None:
+    from bot.study.answering.composer import as_asked
+
+    answer = "No: a token is usually a word or a piece of a word, because subword tokenizers split rare words."
+    assert as_asked(question, answer).startswith(opening)
+    # "No, not ..." needs its "No": without it the sentence would not stand
+    assert as_asked("what is x", "No, not in general: x is y.") == "No, not in general: x is y."
+
+
 def test_a_guides_study_plan_answers_only_questions_about_studying() -> None:
     roadmap = Passage(
         "g1",

@@ -239,7 +239,7 @@ class Composer:
             if also is not None:
                 return self._two_cards(question, card, second, cited, also)
         citations = [Citation(1, cited)]
-        text = f"{card.answer} [1]"
+        text = f"{as_asked(question, card.answer)} [1]"
         extra = self._support(question, card, passages)
         if extra is not None:
             sentence, passage = extra
@@ -260,7 +260,7 @@ class Composer:
         if also.id != cited.id:
             citations.append(Citation(2, also))
             mark = 2
-        parts = [(card.answer, 1), (second.answer, mark)]
+        parts = [(as_asked(question, card.answer), 1), (as_asked(question, second.answer), mark)]
         if second.kind is CardKind.definition:  # what it is, then the rest
             parts.reverse()
         text = " ".join(f"{answer} [{n}]" for answer, n in parts)
@@ -395,6 +395,13 @@ class Composer:
         for sentence in passage_sentences(passage.text):
             if is_meta(sentence) or len(sentence.split()) < 4:
                 continue
+            if not out:  # a chunk that starts mid-thought
+                if _POINTS_BACK.match(sentence):
+                    continue
+                link = _LINK.match(sentence)
+                if link is not None:
+                    rest = sentence[link.end() :]
+                    sentence = rest[:1].upper() + rest[1:]
             n = len(sentence.split())
             if out and words + n > self.settings.opening_words:
                 break
@@ -454,6 +461,31 @@ _AGAIN_CUES = {
 _CONTRAST = re.compile(r"\b(differ\w*|compare\w*|vs\.?|versus|same as|unlike)\b", re.IGNORECASE)
 # A sentence that leans on the one before it ("This principle ...", "It differs ...").
 _LEANS_BACK = re.compile(r"^(this|that|these|those|it|its|they|their|such)\b", re.IGNORECASE)
+# A sentence that points back at the one before it ("These ...", "They ..."), and cannot open an answer;
+# one that only opens with a link to it ("So a t-test is usually fine ...") can, without the link.
+_POINTS_BACK = re.compile(r"^(this|these|those|they|their|it|its)\b", re.IGNORECASE)
+_LINK = re.compile(r"^(?:then|so|but|also|however|instead|thus|hence|therefore|and)\b,?\s+(?=\w)", re.IGNORECASE)
+
+# A question that asks yes or no ("is it true that ...", "..., or is it linear?") somewhere in it.
+_YES_NO_QUESTION = re.compile(
+    r"(?:^|[?.,;:!'\"(]\s*|\b(?:and|or|but|so)\s+)"
+    r"(?:is|are|am|was|were|can|could|does|do|did|should|will|would|has|have|had|may|must|shall"
+    r"|isn'?t|aren'?t|doesn'?t|don'?t|didn'?t|can'?t|won'?t|wouldn'?t|shouldn'?t)\b"
+    r"|\b(?:right|correct|true|yes or no)\s*\?",
+    re.IGNORECASE,
+)
+# A card's "No: ..." or "Yes, ..." opening, where what follows stands on its own.
+_YES_NO_OPENING = re.compile(r"^(?:yes|no)(?:[,:;.]|\s+-|\s+\u2014)\s+(?!but\b|not\b|only\b|and\b|if\b|unless\b)", re.I)
+
+
+def as_asked(question: str, answer: str) -> str:
+    """A card's answer for this question: a card written for "is a token the same as a word?" opens
+    "No: a token is ...", which answers "what is a token?" with a "No" nobody asked for."""
+    opening = _YES_NO_OPENING.match(answer)
+    if opening is None or _YES_NO_QUESTION.search(question.strip()):
+        return answer
+    rest = answer[opening.end() :]
+    return rest[:1].upper() + rest[1:]
 
 # A sentence that only sets up an example ("Suppose the query point is at the origin ...") or asks a
 # question ("What decision will the prediction change?") says nothing on its own.
