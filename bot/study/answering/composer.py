@@ -487,6 +487,7 @@ def as_asked(question: str, answer: str) -> str:
     rest = answer[opening.end() :]
     return rest[:1].upper() + rest[1:]
 
+
 # A sentence that only sets up an example ("Suppose the query point is at the origin ...") or asks a
 # question ("What decision will the prediction change?") says nothing on its own.
 _SETUP = re.compile(r"^(?:suppose|imagine|consider|take|say|let's say|picture)\b|[?:]$", re.IGNORECASE)
