@@ -51,7 +51,7 @@ from bot.study.questions import CONTROL_CHARS
 from bot.study.store import AttemptRecord, Store
 from bot.study.store import assume_utc as _utc
 from bot.study.store import now as _system_clock
-from bot.study.text import terms
+from bot.study.text import capitalized, terms
 
 log = logging.getLogger(__name__)
 
@@ -1007,7 +1007,7 @@ class InterviewService:
         question = session.questions[session.index]
         why = "no answer in time" if outcome is Outcome.timeout else "skipped"
         sources = self.grader.rubric_for_item(question).sources or [source_of(question)]
-        feedback = f"{why[:1].upper()}{why[1:]}. Read: {sources[0]}."
+        feedback = f"{capitalized(why)}. Read: {sources[0]}."
         grade = Grade(Verdict.incorrect, 0.0, [], list(question.key_points), [], feedback, "", sources)
         return self._result(session, user_id, grade, outcome, now)
 

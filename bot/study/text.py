@@ -34,6 +34,11 @@ def stem(word: str) -> str:
     return word
 
 
+def capitalized(text: str) -> str:
+    """The text with its first letter upper-case ("then offer ..." cut to "offer ..." -> "Offer ...")."""
+    return text[:1].upper() + text[1:]
+
+
 def words(text: str) -> list[str]:
     """Lower-cased words of two or more characters, as written (no stemming, stop words kept)."""
     return [w for w in _WORD.findall(text.lower()) if len(w) > 1]

@@ -31,7 +31,7 @@ from bot.study.answering.scope import Scope
 from bot.study.banks import Card, CardKind
 from bot.study.keyword import keyword_tokens
 from bot.study.retrieval import Passage
-from bot.study.text import passage_sentences, split_sentences, terms, words
+from bot.study.text import capitalized, passage_sentences, split_sentences, terms, words
 
 SectionLookup = Callable[[str, str], Passage | None]  # (note path in knowledge/, heading) -> passage
 
@@ -400,8 +400,7 @@ class Composer:
                     continue
                 link = _LINK.match(sentence)
                 if link is not None:
-                    rest = sentence[link.end() :]
-                    sentence = rest[:1].upper() + rest[1:]
+                    sentence = capitalized(sentence[link.end() :])
             n = len(sentence.split())
             if out and words + n > self.settings.opening_words:
                 break
@@ -462,7 +461,8 @@ _CONTRAST = re.compile(r"\b(differ\w*|compare\w*|vs\.?|versus|same as|unlike)\b"
 # A sentence that leans on the one before it ("This principle ...", "It differs ...").
 _LEANS_BACK = re.compile(r"^(this|that|these|those|it|its|they|their|such)\b", re.IGNORECASE)
 # A sentence that points back at the one before it ("These ...", "They ..."), and cannot open an answer;
-# one that only opens with a link to it ("So a t-test is usually fine ...") can, without the link.
+# one that only opens with a link to it ("So a t-test is usually fine ...") can, without the link. Unlike
+# ``_LEANS_BACK``, "That ..." and "Such ..." may open one ("Such a fallback fails quietly ..." says it all).
 _POINTS_BACK = re.compile(r"^(this|these|those|they|their|it|its)\b", re.IGNORECASE)
 _LINK = re.compile(r"^(?:then|so|but|also|however|instead|thus|hence|therefore|and)\b,?\s+(?=\w)", re.IGNORECASE)
 
@@ -484,8 +484,7 @@ def as_asked(question: str, answer: str) -> str:
     opening = _YES_NO_OPENING.match(answer)
     if opening is None or _YES_NO_QUESTION.search(question.strip()):
         return answer
-    rest = answer[opening.end() :]
-    return rest[:1].upper() + rest[1:]
+    return capitalized(answer[opening.end() :])
 
 
 # A sentence that only sets up an example ("Suppose the query point is at the origin ...") or asks a

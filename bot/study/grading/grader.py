@@ -307,7 +307,7 @@ class OfflineGrader:
         contradicted = set(wrong.values()) - set(covered_by)
         covered = [points[k] for k in sorted(covered_by)]
         missed = [points[k] for k in range(len(points)) if k not in covered_by and k not in contradicted]
-        shown = getattr(analysis, "shown", None) or claims  # analyses cached before the field have none
+        shown = analysis.shown or claims
         quotes = [shown[covered_by[k]] for k in sorted(covered_by)]
         wrong_claims = [WrongClaim(shown[i], points[k]) for i, k in sorted(wrong.items())]
         wrong_claims += [WrongClaim(shown[i], rubric.mistakes[m].correction)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.study.text import BULLET, split_sentences, terms
+from bot.study.text import BULLET, capitalized, split_sentences, terms
 
 MAX_ANSWER_CHARS = 4000  # longer answers are truncated before embedding
 MAX_UNITS = 40
@@ -464,7 +464,7 @@ def affirmative(text: str) -> bool:
 def red_flag_claim(flag: str) -> str:
     """The claim inside a red flag: "Claims that X without checking Y." -> "X"."""
     claim = _QUALIFIER.sub("", _REPORTING.sub("", flag.strip())).strip().rstrip(".")
-    return (claim[:1].upper() + claim[1:]) if claim else flag
+    return capitalized(claim) if claim else flag
 
 
 _DANGLING = re.compile(r"\b(?:in|of|to|for|on|at|by|with|from|into|than|that|the|a|an)$", re.IGNORECASE)
