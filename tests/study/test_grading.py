@@ -316,6 +316,9 @@ def test_an_empty_answer_costs_no_embedding(grader: Grader, answer: str, encode_
         "train and eval modes, the scaling of the kept activations at train time.",
         # a run of terms with no punctuation at all, some of which look like verbs ("masked", "scales")
         "Dropout neurons masked random inference scales activations ensembles regularization overfitting.",
+        # ...with a slashed term in it ("I/O" is not the word "I"), and a list holding a bare number
+        "Dropout neurons I/O masked random inference activations ensembles train/eval regularization overfitting.",
+        "Dropout random masks neurons, keep probability, inverted scaling, 0.5, eval mode, ensembles, co-adaptation.",
     ],
 )
 def test_keyword_salad_is_incorrect(grader: Grader, answer: str) -> None:

@@ -350,6 +350,8 @@ def as_definition(question: str, unit: str) -> str | None:
 # Punctuation or a number inside a run of words: terse notes ("eval() -> dropout off; BN running stats",
 # "12 / 400"), not a string of terms. A digit inside a name ("bf16", "L2") is not a number.
 _PUNCTUATED = re.compile(r"[,;:()=→>–—/+*`'\"]|\s-\s|(?<!\w)\d")
+_BARE_NUMBER = re.compile(r"^[~≈<>]?\d[\d.,%]*$")  # "0.6", "95%", "~1,000" as a list item
+_SLASHED = re.compile(r"\b\w+(?:/\w+)+\b")  # "I/O", "A/B", "train/test": one term each
 
 
 def is_explanation(unit: str) -> bool:
@@ -362,8 +364,13 @@ def is_explanation(unit: str) -> bool:
     glue = sum(w in _FUNCTION_WORDS or w.endswith("n't") for w in words)
     if glue >= 1 and glue / len(words) >= 0.12:
         return True
-    if not glue and len(words) >= 8 and not _PUNCTUATED.search(unit.strip().rstrip(".!")):
-        return False  # "MAE RMSE squared errors absolute errors outliers ...": a run of terms, no claim
+    # "MAE RMSE squared errors absolute errors outliers ...": a run of terms, no claim. A term with a
+    # slash in it ("I/O", "A/B") is one term: neither punctuation nor the glue word "I" or "a".
+    joined = _SLASHED.sub("x", unit)
+    bare = [w.lower().rstrip(".") for w in _WORD.findall(joined)]
+    glued = any(w in _FUNCTION_WORDS or w.endswith("n't") for w in bare)
+    if len(bare) >= 8 and not glued and not _PUNCTUATED.search(joined.strip().rstrip(".!")):
+        return False
     sentence = unit.rstrip().endswith((".", "!"))
     if sentence and len(words) >= 6 and glue / len(words) >= 0.08:
         return True
@@ -389,7 +396,18 @@ def _term_list(unit: str) -> bool:
     # A long list may open with a longer phrase or carry a glued item or two ("NumPy vectorization ->
     # C, SIMD, ...", "R squared, adjusted R squared, degrees of freedom, residuals, ...", "..., imbalance,
     # macro and micro averaging, the balance of P and R in the score").
-    return len(items) >= 8 and _bare_share(items[1:]) >= 0.8 and sum(len(i.split()) > 7 for i in items[1:]) <= 1
+    if len(items) >= 8 and _bare_share(items[1:]) >= 0.8 and sum(len(i.split()) > 7 for i in items[1:]) <= 1:
+        return True
+    # ...or hold a bare number among the terms ("R squared variance explained residuals, mean baseline,
+    # RMSE MAE units, adjusted R squared, 0.6, fit regression, sum of squares total"), with almost no glue
+    # in the whole run. Code ("(", "=") and worked sums are not lists of terms.
+    if len(items) < 7 or re.search(r"[(=]", unit):
+        return False
+    rest = items[1:]
+    share = _bare_share(rest) + sum(bool(_BARE_NUMBER.match(i.strip())) for i in rest) / len(rest)
+    said = [w.lower().rstrip(".") for w in _WORD.findall(unit)]
+    glue = sum(w in _FUNCTION_WORDS or w.endswith("n't") for w in said)
+    return share >= 0.8 and glue < 0.06 * len(said)
 
 
 def _items(text: str) -> list[str]:
