@@ -356,20 +356,19 @@ _SLASHED = re.compile(r"\b\w+(?:/\w+)+\b")  # "I/O", "A/B", "train/test": one te
 
 def is_explanation(unit: str) -> bool:
     """False for keyword lists ("precision recall F1 ROC AUC"): no words that glue a claim together."""
-    words: list[str] = [w.lower().rstrip(".") for w in _WORD.findall(unit)]
+    words = _unit_words(unit)
     if len(words) < 3:
         return False
     if _term_list(unit):
         return False
-    glue = sum(w in _FUNCTION_WORDS or w.endswith("n't") for w in words)
+    glue = _glue(words)
     if glue >= 1 and glue / len(words) >= 0.12:
         return True
     # "MAE RMSE squared errors absolute errors outliers ...": a run of terms, no claim. A term with a
     # slash in it ("I/O", "A/B") is one term: neither punctuation nor the glue word "I" or "a".
     joined = _SLASHED.sub("x", unit)
-    bare = [w.lower().rstrip(".") for w in _WORD.findall(joined)]
-    glued = any(w in _FUNCTION_WORDS or w.endswith("n't") for w in bare)
-    if len(bare) >= 8 and not glued and not _PUNCTUATED.search(joined.strip().rstrip(".!")):
+    bare = _unit_words(joined)
+    if len(bare) >= 8 and not _glue(bare) and not _PUNCTUATED.search(joined.strip().rstrip(".!")):
         return False
     sentence = unit.rstrip().endswith((".", "!"))
     if sentence and len(words) >= 6 and glue / len(words) >= 0.08:
@@ -403,11 +402,19 @@ def _term_list(unit: str) -> bool:
     # in the whole run. Code ("(", "=") and worked sums are not lists of terms.
     if len(items) < 7 or re.search(r"[(=]", unit):
         return False
-    rest = items[1:]
-    share = _bare_share(rest) + sum(bool(_BARE_NUMBER.match(i.strip())) for i in rest) / len(rest)
-    said = [w.lower().rstrip(".") for w in _WORD.findall(unit)]
-    glue = sum(w in _FUNCTION_WORDS or w.endswith("n't") for w in said)
-    return share >= 0.8 and glue < 0.06 * len(said)
+    others = items[1:]
+    share = _bare_share(others) + sum(bool(_BARE_NUMBER.match(i.strip())) for i in others) / len(others)
+    said = _unit_words(unit)
+    return share >= 0.8 and _glue(said) < 0.06 * len(said)
+
+
+def _unit_words(unit: str) -> list[str]:
+    return [w.lower().rstrip(".") for w in _WORD.findall(unit)]
+
+
+def _glue(words: list[str]) -> int:
+    """How many of ``words`` glue a claim together ("is", "the", "don't")."""
+    return sum(w in _FUNCTION_WORDS or w.endswith("n't") for w in words)
 
 
 def _items(text: str) -> list[str]:
