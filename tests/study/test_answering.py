@@ -671,8 +671,6 @@ def test_a_follow_up_answered_by_the_same_card_gets_the_part_that_answers_it(
         # The follow-up names a thing its card's answer covers: the sentence naming it, not the paragraph.
         ("what is a variational autoencoder", "and the reparameterization trick?", "mu + sigma x epsilon", False),
         ("what are tomek links", "so is that oversampling or undersampling?", "undersampling methods", True),
-        # Asked against something else: the sentence comparing them, after the opening that says what it is.
-        ("what is the law of large numbers", "how is that different from the central limit theorem?", "normal", True),
         # Only common words ("layer", "attention"), or a remedy asked for: the card again, whole.
         (
             "what does target_modules mean in a lora config",
@@ -694,6 +692,25 @@ def test_a_follow_up_naming_what_the_card_says_gets_the_sentences_naming_it(
     first_sentence = _body(before.text).split(". ")[0]
     assert wanted in after.text and (first_sentence in after.text) is opening, after.text
     assert len(_body(after.text)) < len(_body(before.text)), after.text
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "both"),
+    [
+        ("what is the law of large numbers", "how does that differ from the central limit theorem?", ("law", "normal")),
+        ("what is bagging", "how is that different from boosting?", ("bagging", "boosting")),
+        ("what is covariance", "how is that different from correlation?", ("covariance", "correlation")),
+    ],
+)
+def test_a_follow_up_asking_how_it_differs_gets_the_card_comparing_the_two(
+    knowledge_services: Services, first: str, second: str, both: tuple[str, str]
+) -> None:
+    """The first card only mentions the other thing; a card written to compare them answers the follow-up."""
+    before, after = two_turns(knowledge_services.answers, first, second)
+    assert before.card_id and after.card_id and after.card_id != before.card_id, after.text
+    assert knowledge_services.cards.by_id[after.card_id].kind is CardKind.comparison, after.card_id
+    opening = _body(after.text).split(". ")[0].lower()
+    assert all(word in opening for word in both), after.text
 
 
 @pytest.mark.parametrize(
