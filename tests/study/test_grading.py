@@ -907,6 +907,46 @@ def test_what_happens_if_you_make_the_mistake_is_not_the_mistake(grader: Grader)
     assert [w for w in claim.wrong if w.correction in corrections], claim.feedback
 
 
+def test_the_misconception_said_of_the_other_side_of_a_pair_is_true_of_it(grader: Grader) -> None:
+    """ "A LEFT JOIN keeps only the rows whose key matches in both tables" is a known misconception; the
+    same words said of an INNER JOIN are its definition, and an answer that says so is not told it is
+    wrong. Said of a LEFT JOIN, they are still corrected."""
+    rubric = grader.rubric_for_question("What's the difference between an INNER JOIN and a LEFT JOIN?")
+    assert any("LEFT JOIN keeps only the rows" in m.said for m in rubric.mistakes)
+    strong = grader.grade(
+        rubric,
+        "An INNER JOIN keeps only rows whose key matches in both tables. A LEFT JOIN keeps every row of the left "
+        "table, filling the right table's columns with NULL where there's no match, and a key matching several "
+        "rows on the other side repeats the row once per match.",
+    )
+    assert not strong.wrong and "you said" not in strong.feedback.lower(), strong.feedback
+    assert any("fills the other side's columns with NULL" in point for point in strong.covered), strong.feedback
+    corrections = {m.correction for m in rubric.mistakes}
+    wrong = grader.grade(rubric, "A LEFT JOIN keeps only the rows whose key matches in both tables.")
+    assert wrong.verdict is not Verdict.correct and [w for w in wrong.wrong if w.correction in corrections]
+
+
+def test_a_correct_answer_is_never_told_it_said_something_wrong(grader: Grader) -> None:
+    """Graded "correct" as a whole, an answer whose claim reads as against a point is not told "you
+    said X; in fact Y" (on the labelled sets such claims were right ones put differently), nor asked to
+    add the point that claim was about."""
+    rubric = grader.rubric_for_question(
+        "How do you freeze part of a model in PyTorch, and what exactly does requires_grad do?"
+    )
+    answer = (
+        "for p in model.backbone.parameters(): p.requires_grad = False, then build the optimizer from "
+        "model.head.parameters(). Check it with sum(p.numel() for p in model.parameters() if p.requires_grad). "
+        "The flag just tells autograd not to track those tensors, so no .grad is produced and the update skips "
+        "them. And remember BatchNorm statistics still move in train mode unless you call eval() on those layers."
+    )
+    analysis = grader.offline.analyse(rubric, answer)
+    assert findings(analysis, grader.offline.params).wrong  # a claim that reads as against a point
+    grade = grader.offline.decide(analysis)
+    assert grade.verdict is Verdict.correct, grade.feedback
+    assert not grade.wrong and not grade.contradicted and "you said" not in grade.feedback.lower(), grade.feedback
+    assert not any("requires_grad = False" in point for point in grade.missed), grade.feedback
+
+
 def test_the_scorer_sees_a_stated_misconception_and_how_close_answers_come_to_one(grader: Grader) -> None:
     """The scorer's features carry the known mistakes stated and the softer evidence beside them (how
     near a claim comes to a misconception, ahead of its correction), which a right answer lacks."""

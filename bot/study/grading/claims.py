@@ -99,8 +99,19 @@ SYNONYMS: dict[str, str] = {
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)(\s*%|\s*(?:gb|mb|ms|x|bytes?)\b|[kmb]\b)?", re.IGNORECASE)
 
 
+# "matches", "batches", "hashes", "indexes": the plural of a word ending in ch, sh or x drops "es", so
+# it meets "match", "matched" and "matching" ("matche" did not, and a claim that said "keeps only rows
+# whose key matches" read as saying what the point said of the other join); "cache" and "caches" give
+# "cach", as "cached" and "caching" do.
+_ES_PLURAL = re.compile(r"(?<=..)(?:ch|sh|x)es$")
+
+
 def _norm(word: str) -> str:
     word = SYNONYMS.get(word, word)
+    if _ES_PLURAL.search(word):
+        return word[:-2]
+    if word.endswith("che"):
+        return word[:-1]
     return stem(word)
 
 
@@ -278,6 +289,19 @@ def swapped_roles(claim: str, point: str, pairs: Sequence[tuple[str, str]] = ())
             # The question's own two things and the point's options (not "before"/"after" and the like,
             # whose clause openings say when, not what): what the claim calls one, the point calls the other.
             if not claim_has_x and (a, b) in named and _subject_swapped(c, p, x, y):
+                return True
+    return False
+
+
+def about_the_other_side(claim: str, statement: str, pairs: Sequence[tuple[str, str]] = ()) -> bool:
+    """The statement names one side of a pair and not the other, and the claim the other and not the
+    first: "an INNER JOIN keeps only matching rows" is about another thing than the misconception "a
+    LEFT JOIN keeps only matching rows", and is true of it."""
+    c, s = claim.lower(), _point_text(statement)
+    for a, b in [*PAIRS, *pairs]:
+        for x, y in ((a, b), (b, a)):
+            one = _phrase_positions(s, x) and not _phrase_positions(s, y)
+            if one and _phrase_positions(c, y) and not _phrase_positions(c, x):
                 return True
     return False
 

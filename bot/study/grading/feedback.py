@@ -87,10 +87,7 @@ def write(rubric: Rubric, grade: Grade, reading: Reading) -> str:
     got = [] if doubtful else [quote(q, 70) for q in dict.fromkeys(q for q in grade.quotes if q)][:2]
     if got:
         parts.append("You got: " + "; ".join(f"“{g}”" for g in got) + ".")
-    # A "correct" verdict despite a claim that reads as wrong: the scorer weighed the whole answer, so
-    # the claim is put to the learner to check rather than declared wrong.
-    lead = "Check: you said" if grade.verdict is Verdict.correct else "You said"
-    parts += said_instead(grade.wrong, lead)
+    parts += said_instead(grade.wrong)  # none for a "correct" answer (see ``OfflineGrader.decide``)
     parts += [careful(flag) for flag in grade.red_flags[:2]]
     if grade.verdict is Verdict.correct and not grade.covered:
         # The scorer found the answer right as a whole while no key point matched on its own: listing
