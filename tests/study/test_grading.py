@@ -319,6 +319,8 @@ def test_an_empty_answer_costs_no_embedding(grader: Grader, answer: str, encode_
         # ...with a slashed term in it ("I/O" is not the word "I"), and a list holding a bare number
         "Dropout neurons I/O masked random inference activations ensembles train/eval regularization overfitting.",
         "Dropout random masks neurons, keep probability, inverted scaling, 0.5, eval mode, ensembles, co-adaptation.",
+        # a few comma groups of several terms each, and not one glue word in fourteen
+        "Dropout Bernoulli masks random neurons, inverted scaling keep probability, eval mode inference ensembles.",
     ],
 )
 def test_keyword_salad_is_incorrect(grader: Grader, answer: str) -> None:
@@ -986,9 +988,30 @@ def test_an_incorrect_answer_in_the_right_words_is_not_told_what_it_got() -> Non
     assert text.startswith("Not yet.") and "falls short of the key points" in text and said not in text
     assert "You got" not in text and "The key points: " in text and "Read: Note > Section." in text
     assert feedback.shorten(DROPOUT.key_points[0], feedback.POINT_CHARS) in text
-    # A caught wrong claim explains the verdict: what matched is still quoted, beside the correction.
+    # A caught wrong claim explains the verdict: what matched is named in the rubric's words beside the
+    # correction, never quoted from the answer (below "correct" the quoted claim is too often the mistake).
     grade.wrong = [WrongClaim("dropout stays on at inference", DROPOUT.key_points[1])]
-    assert "You got" in feedback.write(DROPOUT, grade, Reading())
+    text = feedback.write(DROPOUT, grade, Reading())
+    assert "You got" not in text and said not in text and "You said “dropout stays on at inference”" in text
+    named = feedback.shorten(DROPOUT.key_points[0], feedback.COVERED_CHARS)
+    assert f"You covered 1 of {len(DROPOUT.key_points)} key points: {named}" in text
+
+
+def test_below_correct_the_points_covered_are_named_not_the_learners_words() -> None:
+    """A partly right answer hears which points it covered in the rubric's words; only a correct one
+    hears its own words back ("You got: “...”")."""
+    from bot.study.grading import feedback
+    from bot.study.grading.reading import Reading
+
+    said = "Use asyncio for CPU-bound work"
+    partial = Grade(Verdict.partial, 0.4, [DROPOUT.key_points[0]], list(DROPOUT.key_points[1:]), [], "", "",
+                    ["Note > Section"], quotes=[said])  # fmt: skip
+    text = feedback.write(DROPOUT, partial, Reading())
+    assert said not in text and "You got" not in text
+    assert feedback.shorten(DROPOUT.key_points[0], feedback.COVERED_CHARS) in text and "Missing: " in text
+    right = Grade(Verdict.correct, 1.0, list(DROPOUT.key_points), [], [], "", "", ["Note > Section"],
+                  quotes=["dropout zeroes units at random"])  # fmt: skip
+    assert "You got: “dropout zeroes units at random”" in feedback.write(DROPOUT, right, Reading())
 
 
 def test_two_wrong_claims_with_one_correction_are_corrected_once() -> None:

@@ -370,6 +370,11 @@ def is_explanation(unit: str) -> bool:
     bare = _unit_words(joined)
     if len(bare) >= 8 and not _glue(bare) and not _PUNCTUATED.search(joined.strip().rstrip(".!")):
         return False
+    # A few comma groups of several terms each, twelve words or more and not one glue word in them ("ROC
+    # AUC pooled countries, fraud rate segments, true positive rate false positive rate, ..."): a claim
+    # that long always has an "is", "the" or "of" somewhere. Code, numbers and headings are not this.
+    if len(bare) >= 12 and not _glue(bare) and len(_items(unit)) >= 3 and not re.search(r"[(=`:]|\d", unit):
+        return False
     sentence = unit.rstrip().endswith((".", "!"))
     if sentence and len(words) >= 6 and glue / len(words) >= 0.08:
         return True
