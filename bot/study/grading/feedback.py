@@ -94,8 +94,8 @@ def write(rubric: Rubric, grade: Grade, reading: Reading) -> str:
         # A "correct" from the scorer with few points matched says nothing a count would contradict.
         parts.append(f"You covered {len(grade.covered)} of {n} key points.")
     # The learner's own words are quoted back only for a "correct" answer.
-    quoted = grade.verdict is Verdict.correct and not doubtful
-    got = [quote(q, 70) for q in dict.fromkeys(q for q in grade.quotes if q)][:2] if quoted else []
+    correct = grade.verdict is Verdict.correct
+    got = [quote(q, 70) for q in dict.fromkeys(q for q in grade.quotes if q)][:2] if correct else []
     if got:
         parts.append("You got: " + "; ".join(f"“{g}”" for g in got) + ".")
     parts += said_instead(grade.wrong)  # none for a "correct" answer (see ``OfflineGrader.decide``)

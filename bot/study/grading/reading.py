@@ -352,6 +352,7 @@ def as_definition(question: str, unit: str) -> str | None:
 _PUNCTUATED = re.compile(r"[,;:()=→>–—/+*`'\"]|\s-\s|(?<!\w)\d")
 _BARE_NUMBER = re.compile(r"^[~≈<>]?\d[\d.,%]*$")  # "0.6", "95%", "~1,000" as a list item
 _SLASHED = re.compile(r"\b\w+(?:/\w+)+\b")  # "I/O", "A/B", "train/test": one term each
+_CODE_OR_NUMBER = re.compile(r"[(=`:]|\d")  # code, a heading's colon or a number: not a string of terms
 
 
 def is_explanation(unit: str) -> bool:
@@ -368,13 +369,14 @@ def is_explanation(unit: str) -> bool:
     # slash in it ("I/O", "A/B") is one term: neither punctuation nor the glue word "I" or "a".
     joined = _SLASHED.sub("x", unit)
     bare = _unit_words(joined)
-    if len(bare) >= 8 and not _glue(bare) and not _PUNCTUATED.search(joined.strip().rstrip(".!")):
-        return False
-    # A few comma groups of several terms each, twelve words or more and not one glue word in them ("ROC
-    # AUC pooled countries, fraud rate segments, true positive rate false positive rate, ..."): a claim
-    # that long always has an "is", "the" or "of" somewhere. Code, numbers and headings are not this.
-    if len(bare) >= 12 and not _glue(bare) and len(_items(unit)) >= 3 and not re.search(r"[(=`:]|\d", unit):
-        return False
+    if not _glue(bare):
+        if len(bare) >= 8 and not _PUNCTUATED.search(joined.strip().rstrip(".!")):
+            return False
+        # A few comma groups of several terms each, twelve words or more and not one glue word in them
+        # ("ROC AUC pooled countries, fraud rate segments, true positive rate false positive rate, ..."): a
+        # claim that long always has an "is", "the" or "of" somewhere. Code, numbers and headings are not this.
+        if len(bare) >= 12 and len(_items(unit)) >= 3 and not _CODE_OR_NUMBER.search(unit):
+            return False
     sentence = unit.rstrip().endswith((".", "!"))
     if sentence and len(words) >= 6 and glue / len(words) >= 0.08:
         return True
