@@ -118,22 +118,25 @@ def _shorten(text: str, limit: int = 90) -> str:
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
+_HEAD = {Verdict.correct: "Correct", Verdict.partial: "Partly right", Verdict.incorrect: "Not yet"}
+# The share of what the first answer missed that a fully right follow-up answer makes up: with a first
+# answer at 0.5, a right follow-up brings the question to 0.75; with one at 0.25, to 0.625 (partial).
+FOLLOW_UP_SHARE = 0.5
+
+
 def combine_grades(question: InterviewQuestion, first: Grade, follow_up: Grade) -> Grade:
-    """One result for an answer and its follow-up: the union of the key points covered (and of the
-    red flags stated and wrong claims made), scored the way the grader scores one answer. A wrong
-    claim or red flag in either answer rules out "correct", as it does for one answer."""
+    """One result for an answer and a follow-up that probed its missed points: the union of the key points
+    covered (and of the red flags stated and wrong claims made), scored the way the grader scores one
+    answer. A wrong claim or red flag in either answer rules out "correct", as does a wrong first answer."""
     points, flags = question.key_points, question.red_flags
     covered = [p for p in points if p in first.covered or p in follow_up.covered]
     missed = [p for p in points if p not in covered]
     stated = [f for f in flags if f in first.red_flags or f in follow_up.red_flags]
     wrong = list({w.said: w for w in [*first.wrong, *follow_up.wrong]}.values())
     contradicted = [p for p in points if p in first.contradicted or p in follow_up.contradicted]
-    score = score_for(len(covered), len(points), len(wrong), len(stated))
-    verdict = verdict_for(score)
-    if verdict is Verdict.correct and (wrong or stated):
-        verdict, score = Verdict.partial, min(score, Params().correct_at - 0.01)
-    head = {Verdict.correct: "Correct", Verdict.partial: "Partly right", Verdict.incorrect: "Not yet"}[verdict]
-    parts = [f"{head}: with the follow-up you covered {len(covered)} of {len(points)} key points."]
+    raw = score_for(len(covered), len(points), len(wrong), len(stated))
+    verdict, score = _capped(raw, first, bool(wrong or stated))
+    parts = [f"{_HEAD[verdict]}: with the follow-up you covered {len(covered)} of {len(points)} key points."]
     parts += said_instead(wrong)
     parts += [careful(f) for f in stated]
     if missed:
@@ -145,6 +148,42 @@ def combine_grades(question: InterviewQuestion, first: Grade, follow_up: Grade) 
         verdict, score, covered, missed, stated, " ".join(parts), first.model_answer, list(first.sources),
         wrong=wrong, quotes=quotes, contradicted=contradicted, judge=follow_up.judge,
     )  # fmt: skip
+
+
+def with_follow_up(question: InterviewQuestion, first: Grade, follow_up: Grade) -> Grade:
+    """One result for an answer and a follow-up graded on a rubric of its own (the card that asks it):
+    the main question's points are the first answer's; a follow-up answer earns up to half of the score
+    the first answer left on the table. A wrong claim in either rules out "correct", as does a first
+    answer that was wrong."""
+    wrong = list({w.said: w for w in [*first.wrong, *follow_up.wrong]}.values())
+    stated = [*first.red_flags, *(f for f in follow_up.red_flags if f not in first.red_flags)]
+    raw = first.score + FOLLOW_UP_SHARE * (1 - first.score) * follow_up.score
+    verdict, score = _capped(raw, first, bool(wrong or stated))
+    points = question.key_points
+    how = {Verdict.correct: "right", Verdict.partial: "partly right", Verdict.incorrect: "not right yet"}
+    parts = [
+        f"{_HEAD[verdict]}: your answer covered {len(first.covered)} of {len(points)} key points, "
+        f"and your follow-up answer was {how[follow_up.verdict]}."
+    ]
+    parts += said_instead(first.wrong)
+    parts += [careful(f) for f in first.red_flags]
+    if first.missed:
+        parts.append("Missing: " + "; ".join(shorten(m, POINT_CHARS) for m in first.missed[:3]) + ".")
+    if first.missed or verdict is not Verdict.correct:
+        parts.append(f"Read: {first.sources[0] if first.sources else source_of(question)}.")
+    return Grade(
+        verdict, score, list(first.covered), list(first.missed), stated, " ".join(parts), first.model_answer,
+        list(first.sources), wrong=wrong, quotes=list(first.quotes), contradicted=list(first.contradicted),
+        judge=follow_up.judge,
+    )  # fmt: skip
+
+
+def _capped(score: float, first: Grade, wrong: bool) -> tuple[Verdict, float]:
+    """The verdict for a combined score, never "correct" after a wrong claim or a wrong first answer."""
+    verdict = verdict_for(score)
+    if verdict is Verdict.correct and (wrong or first.verdict is Verdict.incorrect):
+        verdict, score = Verdict.partial, min(score, Params().correct_at - 0.01)
+    return verdict, score
 
 
 def follow_up_feedback(first: Grade, follow_up: Grade) -> str:
@@ -863,22 +902,29 @@ class InterviewService:
                 )
             answer = clean_answer(text)
             question = session.questions[session.index]
-            grade = await self.grader.agrade(self.grader.rubric_for_item(question), answer)
-            if slot.follow_up is None and grade.verdict is not Verdict.correct and grade.missed:
-                slot.follow_up = pick_follow_up(question, grade.missed)
-                slot.first = grade.to_dict()
-                slot.deadline = now + timedelta(seconds=session.time_limit_s)
-                await self._save(session)
-                prompt = session.current_prompt(user_id)
-                return InterviewStep(session, follow_up=prompt, prompt=prompt)
-            if slot.first is None:
+            main = self.grader.rubric_for_item(question)
+            if slot.first is None or slot.follow_up is None:
+                grade = await self.grader.agrade(main, answer)
+                if slot.follow_up is None and grade.verdict is not Verdict.correct and grade.missed:
+                    slot.follow_up = pick_follow_up(question, grade.missed)
+                    slot.first = grade.to_dict()
+                    slot.deadline = now + timedelta(seconds=session.time_limit_s)
+                    await self._save(session)
+                    prompt = session.current_prompt(user_id)
+                    return InterviewStep(session, follow_up=prompt, prompt=prompt)
                 result = self._result(session, user_id, grade, Outcome.answered, now)
             else:
                 first = Grade.from_dict(slot.first)
+                own = await self.grader.arubric_for_follow_up(slot.follow_up)
+                if own is None:  # the follow-up probes the main question's missed points
+                    grade = await self.grader.agrade(main, answer)
+                    combined, said = combine_grades(question, first, grade), follow_up_feedback(first, grade)
+                else:
+                    grade = await self.grader.agrade(own, answer)
+                    combined, said = with_follow_up(question, first, grade), grade.feedback
                 result = self._result(
-                    session, user_id, combine_grades(question, first, grade), Outcome.answered, now, slot.follow_up,
-                    Outcome.answered, follow_up_feedback(first, grade),
-                )  # fmt: skip
+                    session, user_id, combined, Outcome.answered, now, slot.follow_up, Outcome.answered, said
+                )
             return await self._close(session, slot, result, now)
 
     async def skip(self, session_id: str, user_id: str) -> InterviewStep:
@@ -1111,4 +1157,5 @@ __all__ = [
     "follow_up_feedback",
     "pick_follow_up",
     "select_questions",
+    "with_follow_up",
 ]

@@ -19,7 +19,8 @@ from types import SimpleNamespace
 import pytest
 from rich.console import Console
 
-from bot.study.banks import InterviewQuestion, load_interview_questions, load_quiz_items, load_topics
+from bot.study.answering.cards import CardIndex
+from bot.study.banks import InterviewQuestion, Level, load_interview_questions, load_quiz_items, load_topics
 from bot.study.embedding import Embedder
 from bot.study.errors import (
     AnswerTooLate,
@@ -46,6 +47,7 @@ from bot.study.interview import (
     pick_follow_up,
     select_questions,
     source_of,
+    with_follow_up,
 )
 from bot.study.store import Store
 from bot.terminal.interview import run_interview
@@ -460,6 +462,64 @@ def test_a_wrong_claim_in_the_follow_up_is_reported_and_rules_out_correct() -> N
     assert own.startswith("Your follow-up added: ") and f"In it you said “{said}”" in own
     assert AnswerFeedback.from_dict({**_stored_result(), "follow_up": "Why?"}).follow_up_outcome is Outcome.answered
     assert AnswerFeedback.from_dict(_stored_result()).follow_up_outcome is None
+
+
+async def test_a_follow_up_that_a_card_asks_is_graded_on_that_card_not_on_the_main_question(
+    store: Store, embedder: Embedder, card_index: CardIndex, clock: Clock
+) -> None:
+    """A follow-up asking something else ("How would you find the users who have no orders?" after a
+    question on why a LEFT JOIN grows) gets its own grade; a wrong first answer is never made correct by
+    it (graded on the main rubric, an anti-join answer was credited with the main question's points)."""
+    grader = Grader(embedder, quiz=load_quiz_items(KNOWLEDGE), interview=BANK, cards=card_index)
+    [q] = [i for i in BANK if i.follow_ups == ["How would you find the users who have no orders?"]]
+    others = [i for i in BANK if i.level is Level.senior][:2]  # asked after the junior question
+    service = InterviewService(store, grader, [q, *others], seed=7, clock=clock)
+    own = await grader.arubric_for_follow_up(q.follow_ups[0])
+    assert own is not None and own.item_id != q.id and any("NOT EXISTS" in p for p in own.key_points)
+    anti_join = (
+        "I'd write an anti-join: NOT EXISTS with a subquery on orders for that user, or a LEFT JOIN to orders "
+        "keeping rows where the order's user id IS NULL. Both keep just the users whose lookup found no order. I would avoid NOT IN, because one NULL in the subquery "
+        "makes it return no rows at all."
+    )
+    for user, first_answer in [
+        ("u1", "The join is slow because the orders table has no index on user_id."),
+        ("u2", q.key_points[0]),
+    ]:
+        session = await service.start(user, "Ann", questions=3)
+        assert session.questions[0] is q
+        step = await service.answer(session.id, user, first_answer)
+        assert step.follow_up is not None and step.follow_up.text == q.follow_ups[0]
+        first_score = step.session.slots[0].first["score"]  # type: ignore[index]
+        step = await service.answer(session.id, user, anti_join)
+        fb = step.feedback
+        assert fb is not None and fb.follow_up_outcome is Outcome.answered
+        # The follow-up's own grade, on the anti-join card: right, and said as such.
+        assert fb.follow_up_feedback.startswith("Correct"), fb.follow_up_feedback
+        # The main question's points are the first answer's alone; the follow-up lifts the score.
+        assert [p for p in fb.covered if p in q.key_points] == fb.covered and fb.score > first_score
+        assert "your follow-up answer was right" in fb.feedback
+        assert fb.verdict is (Verdict.partial if user == "u1" else Verdict.correct), fb.feedback
+    # Skipping such a follow-up still shows as skipped.
+    session = await service.start("u3", "Ann", questions=3)
+    await service.answer(session.id, "u3", q.key_points[0])
+    step = await service.skip(session.id, "u3")
+    assert step.feedback is not None and step.feedback.follow_up_summary == "Skipped."
+
+
+def test_with_a_follow_up_of_its_own_a_wrong_first_answer_is_never_correct() -> None:
+    q = BANK[0]
+    sources = [source_of(q)]
+    first = Grade(Verdict.incorrect, 0.3, q.key_points[:1], q.key_points[1:], [], "", "model", sources)
+    follow = Grade(Verdict.correct, 1.0, ["a"], [], [], "Correct.", "model", ["x"])
+    combined = with_follow_up(q, first, follow)
+    assert combined.verdict is Verdict.partial and combined.score == pytest.approx(0.65)
+    assert combined.covered == q.key_points[:1] and combined.missed == q.key_points[1:]
+    assert combined.feedback.startswith(f"Partly right: your answer covered 1 of {len(q.key_points)} key points")
+    first = Grade(Verdict.partial, 0.5, q.key_points[:1], q.key_points[1:], [], "", "model", sources)
+    assert with_follow_up(q, first, follow).verdict is Verdict.correct  # 0.5 + 0.5 * 0.5 = 0.75
+    wrong = Grade(Verdict.incorrect, 0.0, [], ["a"], [], "", "m", ["x"], wrong=[WrongClaim("said", "a")])
+    mixed = with_follow_up(q, first, wrong)
+    assert mixed.verdict is Verdict.partial and mixed.score == pytest.approx(0.5) and mixed.wrong == wrong.wrong
 
 
 def _stored_result() -> dict[str, object]:

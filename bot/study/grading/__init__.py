@@ -94,6 +94,10 @@ class Grader:
         """The bank item or answer card that means the same; CannotGrade (with the closest) if none."""
         return self.rubrics.for_question(question)
 
+    async def arubric_for_follow_up(self, follow_up: str) -> Rubric | None:
+        """An interview follow-up's own rubric (the card asking the same), or None."""
+        return await asyncio.to_thread(self.rubrics.for_follow_up, follow_up)
+
     async def arubric_for_question(self, question: str) -> Rubric:
         return await asyncio.to_thread(self.rubric_for_question, question)
 

@@ -35,6 +35,12 @@ BANK_MATCH_THRESHOLD = 0.8  # a typed question this similar to a bank question i
 # were graded as well as those matched above 0.6 (agreement 0.87 against 0.86; no confidently wrong one
 # called correct in the 0.55-0.6 band, 2 of 16 below), and 0.5 grades 88% of those questions, not 60%.
 CARD_MATCH_THRESHOLD = 0.5
+# An interview follow-up this close to a card is that card's question and is graded on it. Over the
+# bank's 306 follow-ups, 172 match a card at 0.6 or more, nearly all the same question ("Where exactly
+# does gradient clipping go in the loop?" -> the card on where clipping goes); between 0.5 and 0.6 most
+# matches ask about something else ("How would you extend it to more than two classes?" -> the card on
+# adding classes to a trained model), so those follow-ups are graded on the main question's missed points.
+FOLLOW_UP_CARD_THRESHOLD = 0.6
 MIN_POINT_WORDS = 5
 
 _ILLUSTRATION = re.compile(r"^(?:for example|for instance|e\.g\.)[,:]?\s", re.IGNORECASE)
@@ -113,6 +119,17 @@ class Rubrics:
         source = self.source(card.source.note, card.source.section)
         return Rubric(question or card.question, points[:5], [], [source], card.answer, card.id,
                       self._mistakes(card.topic))  # fmt: skip
+
+    def for_follow_up(self, follow_up: str) -> Rubric | None:
+        """The rubric of an interview follow-up: the card that asks the same question, or None (the
+        follow-up then probes the main question's missed points and is graded on those)."""
+        if self.cards is None or not len(self.cards):
+            return None
+        matches = self.cards.match(follow_up, k=1)
+        if not matches or matches[0].score < FOLLOW_UP_CARD_THRESHOLD:
+            return None
+        rubric = self.for_card(matches[0].card, follow_up)
+        return rubric if len(rubric.key_points) >= 2 else None
 
     def _mistakes(self, topic: str) -> list[KnownMistake]:
         return list(self.mistakes.get(topic, []))
