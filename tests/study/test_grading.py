@@ -1151,3 +1151,27 @@ def test_quotes_are_the_learners_own_words(grader: Grader) -> None:
     grade = grader.grade(Rubric("What is dropout?", DROPOUT.key_points, [], DROPOUT.sources), answer)
     assert grade.quotes and all(q in answer for q in grade.quotes)
     assert all(w.said in answer for w in grade.wrong)
+
+
+def test_a_behavioral_rubrics_story_lines_are_not_listed_as_missed_points() -> None:
+    """A learner with another story did not miss "Situation: our team's fraud model ...": the lines of
+    the example story are named as the parts of a story to make concrete."""
+    from bot.study.grading import feedback
+    from bot.study.grading.reading import Reading
+
+    story = Rubric(
+        "Tell me about a time you caught a model getting worse in production.",
+        [
+            "Pick a real silent failure and make how you noticed it the core of the story.",
+            "Situation: our fraud model kept serving healthy responses after an upstream field was renamed.",
+            "Task: as its owner I had to explain why analysts saw more missed fraud.",
+            "Action and result: I added a null-rate check per feature, and the next rename paged us within an hour.",
+        ],
+        sources=["Note > Section"],
+    )
+    grade = Grade(Verdict.incorrect, 0.0, [], list(story.key_points), [], "", "", ["Note > Section"])
+    text = feedback.write(story, grade, Reading())
+    assert "Situation:" not in text and "our fraud model" not in text and "null-rate" not in text
+    assert "Missing: Pick a real silent failure" in text
+    assert "a story whose situation, task, action and result are as concrete as in the model answer" in text
+    assert "(and" not in text  # two entries: the framing point and the story

@@ -463,7 +463,12 @@ _LEANS_BACK = re.compile(r"^(this|that|these|those|it|its|they|their|such)\b", r
 # A sentence that points back at the one before it ("These ...", "They ..."), and cannot open an answer;
 # one that only opens with a link to it ("So a t-test is usually fine ...") can, without the link. Unlike
 # ``_LEANS_BACK``, "That ..." and "Such ..." may open one ("Such a fallback fails quietly ..." says it all).
-_POINTS_BACK = re.compile(r"^(this|these|those|they|their|it|its)\b", re.IGNORECASE)
+# A sentence that leans on the one before it ("Exactly, the variance is 35/12", "Such models ...").
+_POINTS_BACK = re.compile(
+    r"^(?:this|these|those|they|their|it|its|that|such|here|similarly|likewise|otherwise|exactly|"
+    r"in (?:that|this|either|both) cases?|the same)\b(?!-)",
+    re.IGNORECASE,
+)
 _LINK = re.compile(r"^(?:then|so|but|also|however|instead|thus|hence|therefore|and)\b,?\s+(?=\w)", re.IGNORECASE)
 
 # A question that asks yes or no ("is it true that ...", "..., or is it linear?") somewhere in it.

@@ -122,8 +122,28 @@ def write(rubric: Rubric, grade: Grade, reading: Reading) -> str:
 POINT_CHARS = 150
 
 
+# A behavioral rubric's lines of its example story ("Situation: our team's fraud model kept serving ...")
+# are not points a learner with another story missed: they are named as the parts of a story to make
+# concrete.
+_STORY_LINE = re.compile(r"^(situation|task|action|result)s?(?: and (task|action|result))?\s*:", re.IGNORECASE)
+
+
 def _listed(lead: str, points: Sequence[str]) -> str:
     """At most ``MAX_MISSED`` points: "Missing: a; b; c (and 2 more)." """
-    more = len(points) - MAX_MISSED
-    named = "; ".join(shorten(k, POINT_CHARS) for k in points[:MAX_MISSED])
-    return lead + named + (f" (and {more} more)" if more > 0 else "") + "."
+    parts: list[str] = []
+    story: list[str] = []
+    for point in points:
+        match = _STORY_LINE.match(point.strip())
+        if match is None:
+            parts.append(shorten(point, POINT_CHARS))
+        else:
+            story += [g.lower() for g in match.groups() if g and g.lower() not in story]
+    if story:
+        named = ", ".join(story[:-1]) + (" and " if len(story) > 1 else "") + story[-1]
+        parts.append(
+            f"a story whose {named} are as concrete as in the model answer"
+            if len(story) > 1
+            else f"a story whose {named} is as concrete as in the model answer"
+        )
+    more = len(parts) - MAX_MISSED
+    return lead + "; ".join(parts[:MAX_MISSED]) + (f" (and {more} more)" if more > 0 else "") + "."
