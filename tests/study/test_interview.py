@@ -478,8 +478,8 @@ async def test_a_follow_up_that_a_card_asks_is_graded_on_that_card_not_on_the_ma
     assert own is not None and own.item_id != q.id and any("NOT EXISTS" in p for p in own.key_points)
     anti_join = (
         "I'd write an anti-join: NOT EXISTS with a subquery on orders for that user, or a LEFT JOIN to orders "
-        "keeping rows where the order's user id IS NULL. Both keep just the users whose lookup found no order. I would avoid NOT IN, because one NULL in the subquery "
-        "makes it return no rows at all."
+        "keeping rows where the order's user id IS NULL. Both keep just the users whose lookup found no order. "
+        "I would avoid NOT IN, because one NULL in the subquery makes it return no rows at all."
     )
     for user, first_answer in [
         ("u1", "The join is slow because the orders table has no index on user_id."),
