@@ -178,6 +178,13 @@ def with_follow_up(question: InterviewQuestion, first: Grade, follow_up: Grade) 
     )  # fmt: skip
 
 
+def _unread(feedback: str, sources: Sequence[str]) -> str:
+    """A follow-up's feedback without "Read: X." when X is where the main question already sends the learner."""
+    for source in sources:
+        feedback = feedback.replace(f" Read: {source}.", "")
+    return feedback
+
+
 def _capped(score: float, first: Grade, wrong: bool) -> tuple[Verdict, float]:
     """The verdict for a combined score, never "correct" after a wrong claim or a wrong first answer."""
     verdict = verdict_for(score)
@@ -921,7 +928,7 @@ class InterviewService:
                     combined, said = combine_grades(question, first, grade), follow_up_feedback(first, grade)
                 else:
                     grade = await self.grader.agrade(own, answer)
-                    combined, said = with_follow_up(question, first, grade), grade.feedback
+                    combined, said = with_follow_up(question, first, grade), _unread(grade.feedback, first.sources)
                 result = self._result(
                     session, user_id, combined, Outcome.answered, now, slot.follow_up, Outcome.answered, said
                 )

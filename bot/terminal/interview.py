@@ -77,7 +77,8 @@ def render_feedback(console: Console, result: AnswerFeedback) -> None:
         marks = [("[green]✓[/]", escape(p)) for p in result.covered] + [("[red]✗[/]", escape(p)) for p in result.missed]
         parts.append(hanging(marks + [("[red]⚠[/]", f"[red]{escape(f)}[/]") for f in result.red_flags]))
     parts += ["", hanging([("[bold]Model answer:[/]", escape(result.model_answer))])]
-    parts.append(hanging([("read:", escape(s)) for s in result.sources], style="dim"))
+    if "Read:" not in result.feedback:  # the feedback names where to read already
+        parts.append(hanging([("read:", escape(s)) for s in result.sources], style="dim"))
     colour = _COLOURS[result.verdict]
     title = f"Q{result.number} · {result.verdict.value} · {result.score:.0%}"
     console.print(Panel(Group(*parts), title=title, title_align="left", border_style=colour))

@@ -672,12 +672,6 @@ def test_a_follow_up_answered_by_the_same_card_gets_the_part_that_answers_it(
         ("what is a variational autoencoder", "and the reparameterization trick?", "mu + sigma x epsilon", False),
         ("what are tomek links", "so is that oversampling or undersampling?", "undersampling methods", True),
         # Only common words ("layer", "attention"), or a remedy asked for: the card again, whole.
-        (
-            "what does target_modules mean in a lora config",
-            "do i need it on every layer or is attention enough?",
-            None,
-            True,
-        ),
         ("what is the GIL in python", "so how do i get around it?", None, True),
     ],
 )
@@ -711,6 +705,18 @@ def test_a_follow_up_asking_how_it_differs_gets_the_card_comparing_the_two(
     assert knowledge_services.cards.by_id[after.card_id].kind is CardKind.comparison, after.card_id
     opening = _body(after.text).split(". ")[0].lower()
     assert all(word in opening for word in both), after.text
+
+
+def test_a_follow_up_that_a_card_answers_head_on_gets_that_card(knowledge_services: Services) -> None:
+    """ "do i need it on every layer?" after the card on `target_modules` stayed on that card until a card
+    on which layers to give LoRA adapters was written: that card answers it."""
+    before, after = two_turns(
+        knowledge_services.answers,
+        "what does target_modules mean in a lora config",
+        "do i need it on every layer or is attention enough?",
+    )
+    assert before.card_id and after.card_id and after.card_id != before.card_id, after.text
+    assert "all linear layers" in after.text and "attention" in after.text, after.text
 
 
 @pytest.mark.parametrize(

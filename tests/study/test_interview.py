@@ -495,6 +495,7 @@ async def test_a_follow_up_that_a_card_asks_is_graded_on_that_card_not_on_the_ma
         assert fb is not None and fb.follow_up_outcome is Outcome.answered
         # The follow-up's own grade, on the anti-join card: right, and said as such.
         assert fb.follow_up_feedback.startswith("Correct"), fb.follow_up_feedback
+        assert "Read:" not in fb.follow_up_feedback  # the card's section is the main question's: named once
         # The main question's points are the first answer's alone; the follow-up lifts the score.
         assert [p for p in fb.covered if p in q.key_points] == fb.covered and fb.score > first_score
         assert "your follow-up answer was right" in fb.feedback

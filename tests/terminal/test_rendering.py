@@ -88,3 +88,15 @@ def test_an_answer_to_a_neighbouring_question_says_which_question_it_answers() -
     said = next(i for i, line in enumerate(lines) if "Closest question I have an answer for:" in line)
     box = next(i for i, line in enumerate(lines) if "answer" in line and "╭" in line)
     assert said < box and "model.summary()" in " ".join(lines[said:box])
+
+
+def test_interview_feedback_names_where_to_read_once() -> None:
+    """The grade's feedback ends with "Read: ..." below "correct": the panel does not repeat it."""
+    feedback = AnswerFeedback(
+        session_id="s", number=1, question_id="q", question="Why?", topic="dropout", user_id="u", name="",
+        verdict=Verdict.partial, score=0.5, covered=["a covered point"], missed=["a missed point"], red_flags=[],
+        feedback="Partly right. Missing: a missed point. Read: Dropout > Inference.", model_answer="Because.",
+        sources=["Dropout > Inference"], outcome=Outcome.answered, answered_at=datetime(2025, 1, 1, tzinfo=UTC),
+    )  # fmt: skip
+    text = "\n".join(_screen(render_feedback, feedback))
+    assert text.count("Inference") == 1 and "read:" not in text
