@@ -462,10 +462,10 @@ _CONTRAST = re.compile(r"\b(differ\w*|compare\w*|vs\.?|versus|same as|unlike)\b"
 _LEANS_BACK = re.compile(r"^(this|that|these|those|it|its|they|their|such)\b", re.IGNORECASE)
 # A sentence that points back at the one before it ("These ...", "They ..."), and cannot open an answer;
 # one that only opens with a link to it ("So a t-test is usually fine ...") can, without the link. Unlike
-# ``_LEANS_BACK``, "That ..." and "Such ..." may open one ("Such a fallback fails quietly ..." says it all).
-# A sentence that leans on the one before it ("Exactly, the variance is 35/12", "Such models ...").
+# ``_LEANS_BACK``, "That ..." and "Such ..." may open one ("Such a fallback fails quietly ..." says it all);
+# "Exactly, the variance is 35/12", "Similarly, ..." and "In that case, ..." may not.
 _POINTS_BACK = re.compile(
-    r"^(?:this|these|those|they|their|it|its|that|such|here|similarly|likewise|otherwise|exactly|"
+    r"^(?:this|these|those|they|their|it|its|here|similarly|likewise|otherwise|exactly|"
     r"in (?:that|this|either|both) cases?|the same)\b(?!-)",
     re.IGNORECASE,
 )

@@ -139,11 +139,7 @@ def _listed(lead: str, points: Sequence[str]) -> str:
         else:
             story += [g.lower() for g in match.groups() if g and g.lower() not in story]
     if story:
-        named = ", ".join(story[:-1]) + (" and " if len(story) > 1 else "") + story[-1]
-        parts.append(
-            f"a story whose {named} are as concrete as in the model answer"
-            if len(story) > 1
-            else f"a story whose {named} is as concrete as in the model answer"
-        )
+        named = " and ".join([", ".join(story[:-1]), story[-1]] if len(story) > 1 else story)
+        parts.append(f"a story whose {named} {'are' if len(story) > 1 else 'is'} as concrete as in the model answer")
     more = len(parts) - MAX_MISSED
     return lead + "; ".join(parts[:MAX_MISSED]) + (f" (and {more} more)" if more > 0 else "") + "."
