@@ -24,7 +24,7 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from itertools import zip_longest
@@ -46,7 +46,7 @@ from bot.study.errors import (
 )
 from bot.study.grading import Grade, Grader, Params, Verdict, red_flag_claim, score_for, verdict_for
 from bot.study.grading.feedback import POINT_CHARS, careful, said_instead
-from bot.study.grading.reading import shorten
+from bot.study.grading.reading import gives_up, shorten
 from bot.study.questions import CONTROL_CHARS
 from bot.study.store import AttemptRecord, Store
 from bot.study.store import assume_utc as _utc
@@ -176,13 +176,6 @@ def with_follow_up(question: InterviewQuestion, first: Grade, follow_up: Grade) 
         list(first.sources), wrong=wrong, quotes=list(first.quotes), contradicted=list(first.contradicted),
         judge=follow_up.judge,
     )  # fmt: skip
-
-
-def _unread(feedback: str, sources: Sequence[str]) -> str:
-    """A follow-up's feedback without "Read: X." when X is where the main question already sends the learner."""
-    for source in sources:
-        feedback = feedback.replace(f" Read: {source}.", "")
-    return feedback
 
 
 def _capped(score: float, first: Grade, wrong: bool) -> tuple[Verdict, float]:
@@ -920,6 +913,8 @@ class InterviewService:
                     prompt = session.current_prompt(user_id)
                     return InterviewStep(session, follow_up=prompt, prompt=prompt)
                 result = self._result(session, user_id, grade, Outcome.answered, now)
+            elif gives_up(answer):  # "No idea." to a follow-up is a skip: the first answer counts
+                result = self._first_counts(session, user_id, slot, now, "Follow-up not answered")
             else:
                 first = Grade.from_dict(slot.first)
                 own = await self.grader.arubric_for_follow_up(slot.follow_up)
@@ -927,8 +922,10 @@ class InterviewService:
                     grade = await self.grader.agrade(main, answer)
                     combined, said = combine_grades(question, first, grade), follow_up_feedback(first, grade)
                 else:
+                    # Where to read is named once: the follow-up's card often cites the main question's section.
+                    own = replace(own, sources=[s for s in own.sources if s not in first.sources])
                     grade = await self.grader.agrade(own, answer)
-                    combined, said = with_follow_up(question, first, grade), _unread(grade.feedback, first.sources)
+                    combined, said = with_follow_up(question, first, grade), grade.feedback
                 result = self._result(
                     session, user_id, combined, Outcome.answered, now, slot.follow_up, Outcome.answered, said
                 )
@@ -941,12 +938,19 @@ class InterviewService:
             slot = self._open_slot(session, user_id)
             now = self._now()
             if slot.first is not None:
-                grade = Grade.from_dict(slot.first)
-                grade.feedback = f"Follow-up skipped: your first answer counts. {grade.feedback}"
-                result = self._result(session, user_id, grade, Outcome.answered, now, slot.follow_up, Outcome.skipped)
+                result = self._first_counts(session, user_id, slot, now, "Follow-up skipped")
             else:
                 result = self._unanswered(session, user_id, Outcome.skipped, now)
             return await self._close(session, slot, result, now)
+
+    def _first_counts(
+        self, session: InterviewSession, user_id: str, slot: Slot, now: datetime, lead: str
+    ) -> AnswerFeedback:
+        """The result when a follow-up goes unanswered: the first answer's grade, the follow-up skipped."""
+        assert slot.first is not None
+        grade = Grade.from_dict(slot.first)
+        grade.feedback = f"{lead}: your first answer counts. {grade.feedback}"
+        return self._result(session, user_id, grade, Outcome.answered, now, slot.follow_up, Outcome.skipped)
 
     def is_due(self, session: InterviewSession) -> bool:
         """Whether an answer window of this (loaded) session has run out: only then is ``expire`` needed."""

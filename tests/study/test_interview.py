@@ -446,6 +446,19 @@ async def test_a_skipped_follow_up_shows_as_skipped_and_the_first_answer_counts(
     assert [r.follow_up_outcome for r in stored.results] == [Outcome.skipped, None, None]
 
 
+async def test_giving_up_on_a_follow_up_counts_as_skipping_it(service: InterviewService) -> None:
+    """ "No idea." to a follow-up is not graded as an answer that was "not right yet": the first answer counts."""
+    session = await service.start("u1", "Ann", area="algorithms", level="junior", questions=3)
+    q1 = session.questions[0]
+    step = await service.answer(session.id, "u1", weak(q1))
+    assert step.follow_up is not None
+    step = await service.answer(session.id, "u1", "No idea, sorry.")
+    fb = step.feedback
+    assert fb is not None and fb.follow_up_outcome is Outcome.skipped and fb.follow_up_summary == "Skipped."
+    assert fb.feedback.startswith("Follow-up not answered: your first answer counts.")
+    assert q1.key_points[0] in fb.covered
+
+
 def test_a_wrong_claim_in_the_follow_up_is_reported_and_rules_out_correct() -> None:
     q = BANK[0]
     sources = [source_of(q)]
